@@ -1,0 +1,50 @@
+"""striate: the CS231n curriculum as one deep-learning library, on NumPy.
+
+The API is shaped like PyTorch's: ``striate.tensor``, ``striate.nn``, ``striate.optim``,
+``striate.functional`` (also ``striate.nn.functional``), ``striate.data``.
+"""
+
+from . import backend
+from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.tensor import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .backend import get_default_dtype, initial_seed, manual_seed, set_default_dtype
+import sys as _sys
+
+from . import ops
+from . import ops as functional
+
+# `import striate.functional as F` gives the ops package itself: one object under both names
+_sys.modules[__name__ + ".functional"] = ops
+from .ops import *  # noqa: F403  - torch.exp, torch.cat, torch.max, ... at the top level
+
+import numpy as _np
+
+float16 = _np.float16
+float32 = _np.float32
+float64 = _np.float64
+half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's names
+int32 = _np.int32
+int64 = _np.int64
+long = int64
+uint8 = _np.uint8
+bool = _np.bool_  # noqa: A001
+
+__version__ = "0.1.0"

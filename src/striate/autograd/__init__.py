@@ -1,0 +1,21 @@
+"""Autograd: ``Tensor``, ``Function``, the backward pass, grad mode and gradient checking."""
+
+from .function import Context, Function, sum_to
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradcheck_errors, numerical_gradient, relative_error
+from .tensor import Tensor
+
+__all__ = [
+    "Context",
+    "Function",
+    "Tensor",
+    "enable_grad",
+    "gradcheck",
+    "gradcheck_errors",
+    "is_grad_enabled",
+    "no_grad",
+    "numerical_gradient",
+    "relative_error",
+    "set_grad_enabled",
+    "sum_to",
+]

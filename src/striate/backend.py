@@ -1,0 +1,112 @@
+"""Arrays: which array module a tensor lives on, the default dtype and the one random generator.
+
+Everything above this layer asks here for ``xp`` (NumPy on the CPU, CuPy on a GPU when it is
+installed), the default floating dtype, and random numbers. One seeded generator makes every run
+repeatable: ``striate.manual_seed(0)`` reseeds it.
+"""
+
+from __future__ import annotations
+
+import os
+
+# OpenBLAS's thread pool spins after each call and steals the core that the next kernel needs on
+# small machines; a passive wait policy measured 130 -> 92 ms per ConvNet step (PERFORMANCE.md).
+# It only takes effect if set before NumPy is first imported, hence here, at the bottom layer.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
+
+__all__ = [
+    "xp",
+    "get_array_module",
+    "get_default_dtype",
+    "set_default_dtype",
+    "manual_seed",
+    "initial_seed",
+    "get_rng",
+    "is_float_dtype",
+    "to_device",
+]
+
+xp = np
+
+_default_dtype = np.dtype(np.float32)
+_seed = 0
+_rng = np.random.default_rng(_seed)
+
+
+def get_array_module(array) -> object:
+    """Return the array module (``numpy`` or ``cupy``) that ``array`` belongs to."""
+    mod = type(array).__module__
+    if mod.startswith("cupy"):
+        import cupy  # pragma: no cover - GPU only
+
+        return cupy
+    return np
+
+
+def get_default_dtype() -> np.dtype:
+    """The floating dtype new tensors get when none is given (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the floating dtype for new tensors: float16, float32 or float64."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: dtype must be a floating type, got {d}")
+    _default_dtype = d
+
+
+def is_float_dtype(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed striate's one random generator; every random op draws from it."""
+    global _rng, _seed
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    _seed = int(seed)
+    _rng = np.random.default_rng(_seed)
+    return _rng
+
+
+def initial_seed() -> int:
+    """The seed last given to :func:`manual_seed` (0 at start)."""
+    return _seed
+
+
+def get_rng() -> np.random.Generator:
+    """The generator random ops draw from (replaced by :func:`manual_seed`)."""
+    return _rng
+
+
+def get_rng_state() -> dict:
+    """The generator's state, as plain Python data (for checkpoints)."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state from :func:`get_rng_state`, so a resumed run draws the same numbers."""
+    _rng.bit_generator.state = state
+
+
+def to_device(array, device: str):
+    """Move ``array`` to ``"cpu"`` (NumPy) or ``"cuda"`` (CuPy); a no-op when already there."""
+    device = str(device)
+    if device.startswith("cpu"):
+        if get_array_module(array) is np:
+            return array
+        return array.get()  # pragma: no cover - GPU only
+    if device.startswith("cuda"):  # pragma: no cover - GPU only
+        try:
+            import cupy
+        except ImportError as e:
+            raise RuntimeError(
+                "to: device 'cuda' needs CuPy; install it with `pip install striate[gpu]`"
+            ) from e
+        return cupy.asarray(array)
+    raise ValueError(f"to: device must be 'cpu' or 'cuda', got {device!r}")

@@ -1,0 +1,364 @@
+"""Elementwise operations: arithmetic, exp/log/sqrt/abs/pow, clip, maximum/minimum, where.
+
+Each is a ``Function`` whose backward is the local derivative times the upstream gradient;
+broadcasting is undone by the engine, not here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "clamp",
+    "maximum", "minimum", "where", "cast", "clone", "contiguous", "sign",
+    "lt", "le", "gt", "ge", "eq", "ne", "logical_not", "logical_and", "logical_or", "isnan",
+    "isfinite",
+]  # fmt: skip
+
+
+def _arr(x):
+    return x.array if isinstance(x, Tensor) else x
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        # d(ab)/da = b, d(ab)/db = a
+        a, b = ctx.saved
+        ga = g * b if ctx.needs_input_grad[0] else None
+        gb = g * a if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        a, b = ctx.saved
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a**b
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (defined for a > 0)
+        a, b, y = ctx.saved
+        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * y * np.log(np.where(a > 0, a, 1))
+        return ga, gb
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.exp(a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # d exp(x)/dx = exp(x): reuse the saved output
+        (y,) = ctx.saved
+        return g * y
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g / a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.sqrt(a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # d sqrt(x)/dx = 1 / (2 sqrt(x))
+        (y,) = ctx.saved
+        return g / (2 * y)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        # subgradient sign(x), 0 at x = 0 (as PyTorch)
+        (a,) = ctx.saved
+        return g * np.sign(a)
+
+
+class Clip(Function):
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        y = np.clip(a, lo, hi)
+        mask = np.ones(a.shape, dtype=a.dtype)
+        if lo is not None:
+            mask *= a >= lo
+        if hi is not None:
+            mask *= a <= hi
+        ctx.save_for_backward(mask)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # gradient passes where the input was inside [lo, hi], 0 where it was clipped
+        (mask,) = ctx.saved
+        return g * mask
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a >= b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        # the larger input gets the gradient (ties go to the first, for a definite answer)
+        (take_a,) = ctx.saved
+        return g * take_a, g * ~take_a
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a <= b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (take_a,) = ctx.saved
+        return g * take_a, g * ~take_a
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, a, b, cond):
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved
+        return g * cond, g * ~cond
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.src = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.src) if ctx.src.kind == "f" else None
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.array(a, copy=True, order="C")
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _num(x, name):
+    if isinstance(x, (Tensor, np.ndarray, int, float, np.number, bool, np.bool_)):
+        return x
+    raise TypeError(
+        f"{name}: expected a Tensor or a number, got {type(x).__name__}"
+    )
+
+
+def add(input, other, alpha=1) -> Tensor:
+    """Elementwise ``input + alpha * other``, broadcasting. Shapes: any, broadcastable."""
+    other = _num(other, "add")
+    if alpha != 1:
+        other = mul(other, alpha)
+    return Add.apply(_num(input, "add"), other)
+
+
+def sub(input, other) -> Tensor:
+    """Elementwise ``input - other``, broadcasting."""
+    return Sub.apply(_num(input, "sub"), _num(other, "sub"))
+
+
+def mul(input, other) -> Tensor:
+    """Elementwise ``input * other``, broadcasting."""
+    return Mul.apply(_num(input, "mul"), _num(other, "mul"))
+
+
+def div(input, other) -> Tensor:
+    """Elementwise ``input / other``, broadcasting."""
+    return Div.apply(_num(input, "div"), _num(other, "div"))
+
+
+def neg(input) -> Tensor:
+    return Neg.apply(input)
+
+
+def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Elementwise ``input ** exponent``; either may be a tensor or a number."""
+    return Pow.apply(_num(input, "pow"), _num(exponent, "pow"))
+
+
+def exp(input) -> Tensor:
+    return Exp.apply(input)
+
+
+def log(input) -> Tensor:
+    return Log.apply(input)
+
+
+def sqrt(input) -> Tensor:
+    return Sqrt.apply(input)
+
+
+def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
+    return Abs.apply(input)
+
+
+def sign(input) -> Tensor:
+    """Elementwise sign (no gradient)."""
+    return Tensor(np.sign(_arr(input)))
+
+
+def clip(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Clamp every element into [min, max]; gradient 0 where clamped."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply(input, lo=min, hi=max)
+
+
+clamp = clip
+
+
+def maximum(input, other) -> Tensor:
+    """Elementwise maximum of two tensors (broadcasting)."""
+    return Maximum.apply(input, other)
+
+
+def minimum(input, other) -> Tensor:
+    """Elementwise minimum of two tensors (broadcasting)."""
+    return Minimum.apply(input, other)
+
+
+def where(condition, input, other) -> Tensor:
+    """``input`` where ``condition`` is true, else ``other`` (broadcasting)."""
+    cond = np.asarray(_arr(condition))
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    return Where.apply(input, other, cond)
+
+
+def cast(input, dtype) -> Tensor:
+    return Cast.apply(input, dtype=np.dtype(dtype))
+
+
+def clone(input) -> Tensor:
+    return Clone.apply(input)
+
+
+def contiguous(input) -> Tensor:
+    return input if input.array.flags.c_contiguous else Clone.apply(input)
+
+
+def _compare(op):
+    def f(input, other) -> Tensor:
+        return Tensor(op(_arr(input), _arr(other)))
+
+    f.__name__ = op.__name__
+    f.__doc__ = f"Elementwise ``{op.__name__}`` as a bool tensor (not differentiable)."
+    return f
+
+
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+logical_and = _compare(np.logical_and)
+logical_or = _compare(np.logical_or)
+
+
+def logical_not(input) -> Tensor:
+    return Tensor(np.logical_not(_arr(input)))
+
+
+def isnan(input) -> Tensor:
+    return Tensor(np.isnan(_arr(input)))
+
+
+def isfinite(input) -> Tensor:
+    return Tensor(np.isfinite(_arr(input)))

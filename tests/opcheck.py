@@ -1,0 +1,90 @@
+"""The one helper every op test uses: gradient check in float64, and PyTorch parity if installed.
+
+``check_op(fn, inputs, torch_fn=...)`` runs ``fn`` on striate tensors made from ``inputs``
+(NumPy arrays; float ones require grad), checks its gradients against centred differences in
+float64, and, where PyTorch is installed and ``torch_fn`` is given, runs ``torch_fn`` on torch
+tensors made from the same arrays and compares forward outputs and gradients (float64 and
+float32). ``fn`` and ``torch_fn`` receive the tensors positionally; often they are the same lambda
+with ``F`` swapped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+import striate
+from striate.autograd import gradcheck_errors
+
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def _make(inputs, dtype, requires_grad=True):
+    out = []
+    for a in inputs:
+        a = np.asarray(a)
+        if a.dtype.kind == "f":
+            out.append(striate.Tensor(a.astype(dtype), requires_grad=requires_grad))
+        else:
+            out.append(striate.Tensor(a))
+    return out
+
+
+def check_op(fn, inputs, torch_fn=None, tol: float = 1e-6, atol32: float = 1e-4,
+             check_grad: bool = True, grad_inputs=None):
+    """Gradcheck ``fn`` in float64 and, where possible, compare with ``torch_fn``.
+
+    Args:
+        fn: function of striate Tensors returning one Tensor.
+        inputs: NumPy arrays (floats become tensors that require grad).
+        torch_fn: the same computation in PyTorch, or None.
+        tol: largest relative error allowed by the gradient check.
+        grad_inputs: indices of inputs to differentiate (default: every float input).
+    Returns the float64 forward output as a NumPy array.
+    """
+    xs = _make(inputs, np.float64)
+    if grad_inputs is not None:
+        for i, t in enumerate(xs):
+            t.requires_grad = t.requires_grad and i in grad_inputs
+    out = fn(*xs)
+    if check_grad:
+        errors = gradcheck_errors(fn, xs)
+        for i, e in enumerate(errors):
+            assert e is None or e < tol, f"gradient of input {i}: relative error {e:.3e} >= {tol}"
+    if torch_fn is not None and HAVE_TORCH:
+        _compare_torch(fn, torch_fn, inputs, np.float64, 1e-9, grad_inputs)
+        _compare_torch(fn, torch_fn, inputs, np.float32, atol32, grad_inputs)
+    return out.array
+
+
+def _compare_torch(fn, torch_fn, inputs, dtype, atol, grad_inputs):
+    import torch
+
+    xs = _make(inputs, dtype)
+    ts = []
+    for i, a in enumerate(inputs):
+        a = np.asarray(a)
+        if a.dtype.kind == "f":
+            want = grad_inputs is None or i in grad_inputs
+            ts.append(torch.tensor(a.astype(dtype), requires_grad=want))
+        else:
+            ts.append(torch.tensor(a))
+        if grad_inputs is not None and i not in grad_inputs and xs[i].requires_grad:
+            xs[i].requires_grad = False
+    out = fn(*xs)
+    tout = torch_fn(*ts)
+    np.testing.assert_allclose(out.array, tout.detach().numpy(), rtol=atol, atol=atol,
+                               err_msg=f"forward differs from PyTorch ({np.dtype(dtype)})")
+    if not out.requires_grad:
+        return
+    g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    out.backward(striate.Tensor(g))
+    tout.backward(torch.tensor(g))
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        if isinstance(t, torch.Tensor) and t.requires_grad:
+            assert x.grad is not None, f"input {i}: no gradient, PyTorch has one"
+            np.testing.assert_allclose(
+                x.grad.array, t.grad.numpy(), rtol=atol * 10, atol=atol * 10,
+                err_msg=f"gradient of input {i} differs from PyTorch ({np.dtype(dtype)})",
+            )
