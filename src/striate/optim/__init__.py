@@ -1,0 +1,25 @@
+"""Optimizers (SGD, Adagrad, RMSprop, Adam, AdamW), gradient clipping, and learning-rate schedules.
+
+PyTorch's names and semantics: ``opt = striate.optim.SGD(model.parameters(), lr=0.1,
+momentum=0.9)``, then ``opt.zero_grad(); loss.backward(); opt.step()`` each batch; schedules live in
+:mod:`striate.optim.lr_scheduler`.
+"""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .adaptive import Adagrad, RMSprop
+from .clip import clip_grad_norm_, clip_grad_value_
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "lr_scheduler",
+]
