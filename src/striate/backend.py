@@ -25,6 +25,8 @@ __all__ = [
     "manual_seed",
     "initial_seed",
     "get_rng",
+    "get_rng_state",
+    "set_rng_state",
     "is_float_dtype",
     "to_device",
 ]

@@ -1,0 +1,23 @@
+"""Training: the ``Trainer`` fit loop, metrics, pickle-free checkpoints and the babysitting checks.
+
+``Trainer(model, optimizer).fit(train_loader, val_loader, epochs)`` trains with a progress bar,
+validates each epoch, writes ``config.json``, ``metrics.csv``, checkpoints and plots to ``out_dir``,
+and resumes exactly from a checkpoint. ``save``/``load`` store nested data of Tensors and arrays
+as an ``.npz`` without pickle.
+"""
+
+from .checkpoint import CheckpointError, load, save
+from .checks import TrainingDiverged
+from .metrics import AverageMeter, EMAMeter, accuracy
+from .trainer import Trainer
+
+__all__ = [
+    "AverageMeter",
+    "CheckpointError",
+    "EMAMeter",
+    "Trainer",
+    "TrainingDiverged",
+    "accuracy",
+    "load",
+    "save",
+]
