@@ -71,7 +71,8 @@ class Function:
         ctx.needs_input_grad = tuple(needs)
         out = cls.forward(ctx, *arrays, **params)
         result = Tensor(out)
-        if any_grad:
+        # an integer or bool output (a cast to int64, say) has no gradient: it is not recorded
+        if any_grad and result.array.dtype.kind in "fc":
             result.requires_grad = True
             result._fn = cls
             result._ctx = ctx
@@ -140,6 +141,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
 
     grads = {id(root): g0}
+    handed = {id(g0)}  # arrays someone else holds: the caller's gradient, earlier .grad's
     for t in _topological_order(root):
         g = grads.pop(id(t), None)
         if g is None:
@@ -152,6 +154,12 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             # a leaf (or a tensor asked to retain its grad): accumulate, never in place, so that
             # one array returned by a backward for two inputs is never aliased into two .grad's
             if t.grad is None:
+                # optimizers and clipping update .grad in place, so it must be an array of its
+                # own: not a read-only broadcast view, not a view of another array, and not the
+                # one array a backward returned for two inputs (Add's g, g)
+                if id(g) in handed or g.base is not None or not g.flags.writeable:
+                    g = g.copy()
+                handed.add(id(g))
                 t.grad = Tensor(g)
             else:
                 t.grad = Tensor(t.grad.array + g)

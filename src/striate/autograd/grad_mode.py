@@ -28,6 +28,15 @@ class _GradMode:
 
     _mode = True
 
+    def __new__(cls, *args):
+        # ``@no_grad`` without parentheses, as PyTorch allows: wrap the function directly
+        if len(args) == 1 and callable(args[0]) and cls is not set_grad_enabled:
+            return cls()(args[0])
+        return super().__new__(cls)
+
+    def _clone(self):
+        return self.__class__()
+
     def __enter__(self):
         self._prev = is_grad_enabled()
         _set(self._mode)
@@ -40,7 +49,7 @@ class _GradMode:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self._clone():
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -65,6 +74,14 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
         self._prev = is_grad_enabled()
         self._mode = bool(mode)
         _set(self._mode)
+
+    def _clone(self):
+        return set_grad_enabled(self._mode)
+
+    def __call__(self, fn):
+        # used as a decorator, construction must not change the mode of the defining thread
+        _set(self._prev)
+        return super().__call__(fn)
 
     def __enter__(self):
         return self

@@ -1,8 +1,14 @@
 """Gradient checking: analytic gradients against centred differences, in float64.
 
-As the course does it: for each input element, ``(f(x + h) - f(x - h)) / 2h`` with ``h = 1e-6``,
-then the relative error ``|a - n| / max(|a| + |n|, tiny)``; a correct op gives about 1e-7 or less.
+As the course does it: for each input element, ``(f(x + h) - f(x - h)) / 2h`` with ``h = 1e-5``,
+then the relative error ``|a - n| / max(|a| + |n|, tiny)``; a correct op gives about 1e-8 or less.
 A non-scalar output is reduced with a fixed random projection so every output element counts.
+
+The two evaluations are subtracted element by element *before* the projection is summed: output
+elements that do not depend on the perturbed input then cancel exactly, instead of adding the
+rounding error of a large sum to a small difference. That, and ``h = 1e-5`` rather than 1e-6
+(rounding error falls as 1/h, truncation error grows only as h^2), makes the numeric gradient about
+100x more accurate, which matters for ops whose gradients have tiny elements (var, normalization).
 """
 
 from __future__ import annotations
@@ -22,20 +28,21 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / denom)) if a.size else 0.0
 
 
-def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Centred-difference gradient of the scalar function ``f()`` w.r.t. the array ``x``
-    (perturbed in place and restored)."""
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centred-difference gradient of ``sum(f())`` w.r.t. the array ``x`` (perturbed in place and
+    restored). ``f()`` returns a scalar or an array; an array's two evaluations are subtracted
+    elementwise before summing, so the elements that ``x[i]`` does not touch cancel exactly."""
     grad = np.zeros_like(x, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         i = it.multi_index
         old = x[i]
         x[i] = old + h
-        fp = f()
+        fp = np.array(f(), dtype=np.float64)  # a copy: f may return a view of x
         x[i] = old - h
-        fm = f()
+        fm = np.array(f(), dtype=np.float64)
         x[i] = old
-        grad[i] = (fp - fm) / (2 * h)
+        grad[i] = np.sum(fp - fm) / (2 * h)
         it.iternext()
     return grad
 
@@ -61,14 +68,12 @@ def _gradients(fn, inputs, eps: float) -> list:
                 pairs.append(None)
                 continue
             analytic = np.zeros(t.shape) if t.grad is None else t.grad.array.copy()
-            numeric = numerical_gradient(
-                lambda: float(np.sum(fn(*inputs).array * proj)), t.array, eps
-            )
+            numeric = numerical_gradient(lambda: fn(*inputs).array * proj, t.array, eps)
             pairs.append((analytic, numeric))
     return pairs
 
 
-def gradcheck_errors(fn, inputs, eps: float = 1e-6) -> list:
+def gradcheck_errors(fn, inputs, eps: float = 1e-5) -> list:
     """Relative error of the analytic gradient for each input that requires grad (None for others).
 
     Args:
@@ -79,7 +84,7 @@ def gradcheck_errors(fn, inputs, eps: float = 1e-6) -> list:
     return [None if p is None else relative_error(*p) for p in _gradients(fn, inputs, eps)]
 
 
-def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-6,
+def gradcheck(fn, inputs, eps: float = 1e-5, atol: float = 1e-5, rtol: float = 1e-6,
               raise_exception: bool = True) -> bool:
     """Check ``fn``'s gradients against centred differences in float64.
 

@@ -45,7 +45,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     arr = np.array(data)
     if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) and not np.isscalar(data):
         arr = arr.astype(backend.get_default_dtype())
-    elif arr.dtype.kind == "f" and isinstance(data, float):
+    elif arr.dtype.kind == "f" and isinstance(data, float) and not isinstance(data, np.generic):
+        # a Python float (np.float64 subclasses float, but keeps its dtype as a NumPy scalar)
         arr = arr.astype(backend.get_default_dtype())
     elif arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data")
@@ -539,6 +540,12 @@ class Tensor:
 
     def split(self, split_size_or_sections, dim=0):
         return ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def repeat(self, *sizes):
+        return ops.repeat(self, *sizes)
 
     def matmul(self, other):
         return ops.matmul(self, other)

@@ -233,7 +233,11 @@ class Clone(Function):
 
 
 def _num(x, name):
-    if isinstance(x, (Tensor, np.ndarray, int, float, np.number, bool, np.bool_)):
+    if isinstance(x, np.generic):
+        # a NumPy scalar acts as a Python number, as in PyTorch: float32 * np.float64(2) stays
+        # float32 (NumPy 2 would promote it to float64)
+        return x.item()
+    if isinstance(x, (Tensor, np.ndarray, int, float, bool)):
         return x
     raise TypeError(
         f"{name}: expected a Tensor or a number, got {type(x).__name__}"

@@ -88,6 +88,24 @@ class MaxReduce(Function):
         return mask * (g / ctx.count)
 
 
+class SelectAlong(Function):
+    @staticmethod
+    def forward(ctx, a, index, axis, keepdim):
+        # index: the arg-extreme along ``axis`` with keepdims=True, computed once by the caller
+        ctx.index, ctx.axis, ctx.shape = index, axis, a.shape
+        y = np.take_along_axis(a, index, axis)
+        return y if keepdim else y.squeeze(axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        # only the selected element gets the gradient, as PyTorch's max(dim) (ties: the index)
+        if g.ndim < len(ctx.shape):
+            g = np.expand_dims(g, ctx.axis)
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        np.put_along_axis(dx, ctx.index, g, ctx.axis)
+        return dx
+
+
 class Var(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim, correction):
@@ -127,11 +145,15 @@ def _extreme(input, dim, keepdim, fn, argfn, name):
     if dim is None:
         return MaxReduce.apply(input, axes=_axes(None, input.ndim, name), keepdim=False, fn=fn)
     axes = _axes(dim, input.ndim, name)
-    values = MaxReduce.apply(input, axes=axes, keepdim=keepdim, fn=fn)
     if len(axes) != 1:
-        return values
-    indices = Tensor(argfn(input.array, axis=axes[0], keepdims=keepdim).astype(np.int64))
-    return MaxMin(values, indices)
+        return MaxReduce.apply(input, axes=axes, keepdim=keepdim, fn=fn)
+    (axis,) = axes
+    if input.ndim == 0:  # dim 0 or -1 of a 0-d tensor: itself, at index 0
+        index = np.zeros((), dtype=np.int64)
+        return MaxMin(MaxReduce.apply(input, axes=(), keepdim=keepdim, fn=fn), Tensor(index))
+    index = argfn(input.array, axis=axis, keepdims=True).astype(np.int64)
+    values = SelectAlong.apply(input, index=index, axis=axis, keepdim=keepdim)
+    return MaxMin(values, Tensor(index if keepdim else index.squeeze(axis)))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001

@@ -214,10 +214,10 @@ def expand(input: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
     lead = len(shape) - input.ndim
     full = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    try:
-        np.broadcast_shapes(input.shape, full)
-    except ValueError:
-        raise ValueError(f"expand: shape {input.shape} can't be expanded to {shape}") from None
+    # each existing dim must equal the target or be 1 (broadcastable *to* full, not just with it)
+    ok = lead >= 0 and all(n in (1, t) for n, t in zip(input.shape, full[lead:]))
+    if not ok or any(s == -1 for s in shape[: max(lead, 0)]):
+        raise ValueError(f"expand: shape {input.shape} can't be expanded to {shape}")
     return Expand.apply(input, shape=full)
 
 

@@ -1,0 +1,125 @@
+"""``Conv2d``, ``MaxPool2d`` and ``AvgPool2d``: modules around ``F.conv2d`` and the pools.
+
+All work on NCHW tensors. Output size per spatial dim: ``(H + 2 P - K) // S + 1``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import backend
+from .. import ops as F
+from ..autograd.tensor import Tensor
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["AvgPool2d", "Conv2d", "MaxPool2d"]
+
+
+def _pair(value, name: str, owner: str, minimum: int) -> tuple[int, int]:
+    """``(v, v)`` from an int, or the pair itself; each ``>= minimum``."""
+    pair = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
+    if len(pair) != 2 or not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in pair
+    ):
+        raise ValueError(
+            f"{owner}: {name} must be an int >= {minimum} or a pair of them, got {value!r}"
+        )
+    return int(pair[0]), int(pair[1])
+
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation, as every framework): (N, C_in, H, W) ->
+    (N, C_out, H_out, W_out).
+
+    Args:
+        in_channels: channels of the input, C_in.
+        out_channels: number of filters, C_out.
+        kernel_size: filter height and width (an int for a square filter, or a pair).
+        stride: step of the filter (int or pair, default 1).
+        padding: zeros added on each side (int or pair, default 0).
+        bias: whether to learn one bias per filter (default True).
+        dtype: dtype of the parameters (default: striate's default dtype).
+
+    Attributes:
+        weight: Parameter (C_out, C_in, KH, KW), He-normal with ``fan_in = C_in * KH * KW``
+            (torch's default is kaiming_uniform(a=sqrt(5)); see ``striate.nn.linear``).
+        bias: Parameter (C_out,), zeros; None when ``bias=False``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 bias: bool = True, dtype=None):
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = _pair(stride, "stride", "Conv2d", 1)
+        self.padding = _pair(padding, "padding", "Conv2d", 0)
+        dt = backend.get_default_dtype() if dtype is None else dtype
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        self.weight = Parameter(np.zeros(shape, dtype=dt))
+        if bias:
+            self.bias = Parameter(np.zeros((self.out_channels,), dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He-normal weight (fan_in = C_in * KH * KW), zero bias."""
+        init.he_normal_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class _Pool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        owner = type(self).__name__
+        _pair(kernel_size, "kernel_size", owner, 1)
+        if stride is not None:
+            _pair(stride, "stride", owner, 1)
+        _pair(padding, "padding", owner, 0)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride  # PyTorch's default
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """Max over ``kernel_size`` windows: (N, C, H, W) -> (N, C, H_out, W_out).
+
+    ``stride`` defaults to ``kernel_size`` (non-overlapping windows).
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
+    """Mean over ``kernel_size`` windows: (N, C, H, W) -> (N, C, H_out, W_out).
+
+    ``stride`` defaults to ``kernel_size``; zero padding counts in the mean, as PyTorch's default.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)

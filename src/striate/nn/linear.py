@@ -1,0 +1,139 @@
+"""Affine layers: ``Linear``, ``Maxout`` (a linear map followed by a max over groups),
+``Identity`` and ``Flatten``.
+
+Weights start He-normal (``randn / sqrt(fan_in / 2)``) and biases at zero: the right scale for
+the ReLU networks this library mostly builds. This differs on purpose from PyTorch, whose default
+is ``kaiming_uniform_(a=sqrt(5))`` (a variance of 1/(3 fan_in)) with a uniform bias; call
+``reset_parameters`` after changing the init, or any ``striate.nn.init`` function, for another.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import backend
+from .. import ops as F
+from ..autograd.tensor import Tensor
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Flatten", "Identity", "Linear", "Maxout"]
+
+
+def _positive_int(value, name: str, owner: str) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _empty(shape, dtype) -> np.ndarray:
+    return np.zeros(shape, dtype=backend.get_default_dtype() if dtype is None else dtype)
+
+
+class Linear(Module):
+    """``y = x W^T + b``: (N, *, in_features) -> (N, *, out_features).
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: whether to learn an additive bias (default True).
+        dtype: dtype of the parameters (default: striate's default dtype).
+
+    Attributes:
+        weight: Parameter (out_features, in_features), He-normal (see the module docstring).
+        bias: Parameter (out_features,), zeros; None when ``bias=False``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features", "Linear")
+        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.weight = Parameter(_empty((self.out_features, self.in_features), dtype))
+        if bias:
+            self.bias = Parameter(_empty((self.out_features,), dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He-normal weight, zero bias."""
+        init.he_normal_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Maxout(Module):
+    """The maxout unit (Goodfellow et al. 2013): ``pool_size`` linear pieces per output feature,
+    keep the largest: (N, *, in_features) -> (N, *, out_features).
+
+    ``y_j = max_k (x W_{j k}^T + b_{j k})``. The linear map produces ``out_features * pool_size``
+    features, grouped consecutively: rows ``j * pool_size ... (j + 1) * pool_size - 1`` of the
+    weight belong to output ``j``. It generalises ReLU (``max(0, w x)``) and leaky ReLU and never
+    saturates, at ``pool_size`` times the parameters.
+
+    Attributes:
+        weight: Parameter (out_features * pool_size, in_features), He-normal.
+        bias: Parameter (out_features * pool_size,), zeros; None when ``bias=False``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pool_size: int, bias: bool = True,
+                 dtype=None):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features", "Maxout")
+        self.out_features = _positive_int(out_features, "out_features", "Maxout")
+        self.pool_size = _positive_int(pool_size, "pool_size", "Maxout")
+        rows = self.out_features * self.pool_size
+        self.weight = Parameter(_empty((rows, self.in_features), dtype))
+        if bias:
+            self.bias = Parameter(_empty((rows,), dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.he_normal_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.maxout(F.linear(input, self.weight, self.bias), self.pool_size, dim=-1)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"pool_size={self.pool_size}, bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to cut a classifier head off a model).
+    Any constructor arguments are accepted and ignored, as in PyTorch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Flatten(Module):
+    """Merge dims ``start_dim..end_dim``: (N, C, H, W) -> (N, C*H*W) with the defaults."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.flatten(input, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,198 @@
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` (Ioffe & Szegedy 2015) and
+``LayerNorm`` (Ba et al. 2016), around ``F.batch_norm`` and ``F.layer_norm``.
+
+BatchNorm in training mode normalises with the batch's mean and (biased) variance per channel and
+updates the running estimates, ``running = (1 - momentum) * running + momentum * batch`` (with
+the unbiased batch variance, as PyTorch); in eval mode it uses the running estimates.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import backend
+from .. import ops as F
+from ..autograd.tensor import Tensor
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+class _BatchNorm(Module):
+    _dims: tuple = ()
+    _layout = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype=None, *,
+                 bias: bool = True):
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(num_features, numbers.Integral) or num_features <= 0:
+            raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.num_features = int(num_features)
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.use_bias = affine and bias
+        self.track_running_stats = track_running_stats
+        dt = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
+        if affine:
+            self.weight = Parameter(np.ones(self.num_features, dtype=dt))
+            if bias:
+                self.bias = Parameter(np.zeros(self.num_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(self.num_features, dtype=dt)))
+            self.register_buffer("running_var", Tensor(np.ones(self.num_features, dtype=dt)))
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, and gamma to 1, beta to 0."""
+        self.reset_running_stats()
+        if self.weight is not None:
+            self.weight.array[...] = 1
+        if self.bias is not None:
+            self.bias.array[...] = 0
+
+    def _check_input(self, input: Tensor) -> None:
+        name = type(self).__name__
+        if input.ndim not in self._dims:
+            want = " or ".join(f"{d}D" for d in self._dims)
+            raise ValueError(
+                f"{name}: expected {want} input {self._layout}, got {input.ndim}D input "
+                f"of shape {tuple(input.shape)}"
+            )
+        if input.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name}: input has {input.shape[1]} channels (dim 1) but the layer expects "
+                f"{self.num_features} (input shape {tuple(input.shape)})"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.array += 1
+            if self.momentum is None:  # a cumulative moving average over all batches seen
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        # without running statistics the batch's own statistics are used in eval mode too
+        use_batch_stats = self.training or self.running_mean is None
+        keep = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if keep else None,
+            self.running_var if keep else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.use_bias}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) features or (N, C, L) sequences, per channel C.
+
+    Args:
+        num_features: C.
+        eps: added to the variance before the square root (default 1e-5).
+        momentum: weight of the new batch in the running statistics (default 0.1); None for a
+            cumulative average.
+        affine: learn a per-channel scale ``weight`` (gamma) and shift ``bias`` (beta).
+        bias: (keyword) with ``affine``, learn the shift too (default True), as PyTorch 2.13.
+        track_running_stats: keep ``running_mean``, ``running_var`` and
+            ``num_batches_tracked`` buffers for eval mode.
+    """
+
+    _dims = (2, 3)
+    _layout = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Spatial batch normalisation of (N, C, H, W) maps: statistics per channel over N, H, W.
+
+    Arguments as :class:`BatchNorm1d`.
+    """
+
+    _dims = (4,)
+    _layout = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Normalise over the last dims ``normalized_shape`` of each sample: mean 0 and variance 1
+    per sample, then an elementwise affine map. Same computation in training and eval.
+
+    Args:
+        normalized_shape: an int or a tuple, the trailing shape to normalise over.
+        eps: added to the variance (default 1e-5).
+        elementwise_affine: learn ``weight`` (ones) and ``bias`` (zeros) of that shape.
+        bias: learn the bias too (only with ``elementwise_affine``).
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        if not self.normalized_shape or any(s <= 0 for s in self.normalized_shape):
+            raise ValueError(
+                f"LayerNorm: normalized_shape must be positive sizes, got {normalized_shape!r}"
+            )
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.use_bias = bias
+        dt = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            self.weight.array[...] = 1
+        if self.bias is not None:
+            self.bias.array[...] = 0
+
+    def forward(self, input: Tensor) -> Tensor:
+        k = len(self.normalized_shape)
+        if tuple(input.shape[-k:]) != self.normalized_shape or input.ndim < k:
+            raise ValueError(
+                f"LayerNorm: input's last {k} dims should be {self.normalized_shape}, "
+                f"got input shape {tuple(input.shape)}"
+            )
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.use_bias}")
