@@ -1,10 +1,15 @@
 """striate: the CS231n curriculum as one deep-learning library, on NumPy.
 
 The API is shaped like PyTorch's: ``striate.tensor``, ``striate.nn``, ``striate.optim``,
-``striate.functional`` (also ``striate.nn.functional``), ``striate.data``.
+``striate.functional`` (also ``striate.nn.functional``), ``striate.data``, ``striate.train``.
 """
 
-from . import backend
+import sys as _sys
+
+import numpy as _np
+
+from . import backend, ops
+from . import ops as functional
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.tensor import (
     arange,
@@ -26,16 +31,12 @@ from .autograd.tensor import (
     zeros_like,
 )
 from .backend import get_default_dtype, initial_seed, manual_seed, set_default_dtype
-import sys as _sys
-
-from . import ops
-from . import ops as functional
+from .ops import *  # noqa: F403  - torch.exp, torch.cat, torch.max, ... at the top level
 
 # `import striate.functional as F` gives the ops package itself: one object under both names
 _sys.modules[__name__ + ".functional"] = ops
-from .ops import *  # noqa: F403  - torch.exp, torch.cat, torch.max, ... at the top level
 
-import numpy as _np
+from . import data, nn, optim  # noqa: E402 - they build on the names above
 
 float16 = _np.float16
 float32 = _np.float32

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
+import striate.functional as F
 
 import striate
-import striate.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from opcheck import check_op  # noqa: E402

@@ -53,7 +53,7 @@ def assert_float32(fn, *arrays):
         assert x.grad.shape == x.shape
 
 
-# ---- arithmetic ----------------------------------------------------------------------------------
+# ---- arithmetic ----
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_zero_dim_tensor_operand():
     check(lambda m, a, s: a * s + s, [randn(2, 3), np.array(1.7)])
 
 
-# ---- pow -----------------------------------------------------------------------------------------
+# ---- pow ----
 
 
 @pytest.mark.parametrize("exponent", [2, 3, 0.5, -1.5, 1])
@@ -177,7 +177,7 @@ def test_pow_float32():
     assert_float32(lambda a: 3.0**a, randn(3))
 
 
-# ---- unary -----------------------------------------------------------------------------------------
+# ---- unary ----
 
 
 @pytest.mark.parametrize(
@@ -276,7 +276,7 @@ def test_where_rejects_non_bool_condition():
         F.where(striate.tensor([1.0, 0.0]), striate.ones(2), striate.zeros(2))
 
 
-# ---- cast / clone ---------------------------------------------------------------------------------
+# ---- cast / clone ----
 
 
 def test_cast_and_clone_gradients():
@@ -308,7 +308,7 @@ def test_clone_is_a_copy():
     assert x.array[0] == 0.0
 
 
-# ---- layouts and errors ----------------------------------------------------------------------------
+# ---- layouts and errors ----
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ def randn(*shape):
     return RNG.standard_normal(shape)
 
 
-# ---- reshaping -------------------------------------------------------------------------------------
+# ---- reshaping ----
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_repeat_too_few_sizes():
         F.repeat(striate.ones(2, 3), 2)
 
 
-# ---- indexing --------------------------------------------------------------------------------------
+# ---- indexing ----
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_getitem_float32():
     assert x.grad.dtype == np.float32
 
 
-# ---- cat / stack / split / chunk ------------------------------------------------------------------
+# ---- cat / stack / split / chunk ----
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
@@ -301,7 +301,7 @@ def test_split_bad_sections():
         F.split(striate.ones(3, 7), [2, 2], dim=1)
 
 
-# ---- pad -------------------------------------------------------------------------------------------
+# ---- pad ----
 
 
 @pytest.mark.parametrize(
@@ -346,7 +346,7 @@ def test_pad_float32_and_errors():
         F.pad(x, (1, 1), mode="wrap-around")
 
 
-# ---- errors ----------------------------------------------------------------------------------------
+# ---- errors ----
 
 
 def test_reshape_invalid_shape_named():

@@ -168,7 +168,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if t._ctx is None:
             raise RuntimeError(
                 "backward: trying to backward through the graph a second time; the saved arrays "
-                "were freed after the first backward. Use backward(retain_graph=True) the first time"
+                "were freed after the first backward. Use backward(retain_graph=True) the "
+                "first time"
             )
         in_grads = t._fn.backward(t._ctx, g)
         if not isinstance(in_grads, tuple):

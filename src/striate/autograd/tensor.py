@@ -253,7 +253,8 @@ class Tensor:
     # ---- dtype and device ---------------------------------------------------------------------
 
     def to(self, *args, dtype=None, device=None) -> Tensor:
-        """Convert to a dtype and/or move to a device: ``t.to(striate.float64)``, ``t.to("cpu")``."""
+        """Convert to a dtype and/or move to a device: ``t.to(striate.float64)``, ``t.to("cpu")``.
+        """
         for a in args:
             if isinstance(a, str):
                 device = a

@@ -60,7 +60,9 @@ class PReLU(Module):
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
         super().__init__()
         if not isinstance(num_parameters, numbers.Integral) or num_parameters <= 0:
-            raise ValueError(f"PReLU: num_parameters must be a positive int, got {num_parameters!r}")
+            raise ValueError(
+                f"PReLU: num_parameters must be a positive int, got {num_parameters!r}"
+            )
         self.num_parameters = int(num_parameters)
         self.init = init
         dt = backend.get_default_dtype() if dtype is None else dtype

@@ -71,7 +71,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         other.array if isinstance(other, Tensor) else np.asarray(other)
     )
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError("matmul: both arguments must have at least 1 dimension (use * for scalars)")
+        raise ValueError(
+            "matmul: both arguments must have at least 1 dimension (use * for scalars)"
+        )
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:

@@ -251,7 +251,9 @@ def getitem(input: Tensor, index) -> Tensor:
     try:
         input.array[index]
     except IndexError as e:
-        raise IndexError(f"getitem: index {index!r} is invalid for shape {input.shape}: {e}")
+        raise IndexError(
+            f"getitem: index {index!r} is invalid for shape {input.shape}: {e}"
+        ) from None
     return (BasicGetItem if basic else GetItem).apply(input, index=index)
 
 

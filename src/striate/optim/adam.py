@@ -22,7 +22,7 @@ class Adam(Optimizer):
         m  = beta1 * m + (1 - beta1) * dx
         v  = beta2 * v + (1 - beta2) * dx ** 2
         mt = m / (1 - beta1 ** t)                        # bias correction: m, v start at 0
-        vt = v / (1 - beta2 ** t)                        # (amsgrad: v_max = max(v_max, v), used here)
+        vt = v / (1 - beta2 ** t)                        # (amsgrad: v_max = max(v_max, v))
         x -= lr * mt / (sqrt(vt) + eps)
 
     This is the notes' Adam with bias correction, and ``torch.optim.Adam``. State entries:

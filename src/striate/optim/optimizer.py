@@ -2,8 +2,8 @@
 
 An optimizer holds ``param_groups`` (a list of dicts: ``'params'``, a list of Tensors, and that
 group's options such as ``'lr'``) and ``state`` (a dict keyed by the parameter Tensor, holding what
-the update rule remembers: a momentum buffer, Adam's moments, a step count). A subclass only says how
-one parameter is updated (:meth:`Optimizer._update`) and which options are valid
+the update rule remembers: a momentum buffer, Adam's moments, a step count). A subclass only says
+how one parameter is updated (:meth:`Optimizer._update`) and which options are valid
 (:meth:`Optimizer._validate_group`); ``step``, ``zero_grad``, ``state_dict`` and
 ``load_state_dict`` live here, with PyTorch's semantics.
 

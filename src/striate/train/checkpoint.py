@@ -172,14 +172,16 @@ class _Decoder:
                 return {k: self.decode(v) for k, v in node["$dict"].items()}
             if "$items" in node and isinstance(node["$items"], list):
                 return {self.decode(k): self.decode(v) for k, v in node["$items"]}
-        raise CheckpointError(f"load: {self.source} is corrupt: unknown structure node {node!r:.80}")
+        raise CheckpointError(
+            f"load: {self.source} is corrupt: unknown structure node {node!r:.80}"
+        )
 
 
 # ---- files --------------------------------------------------------------------------------------
 
 
 def _fsync_dir(directory: str) -> None:
-    """Make the rename itself durable (POSIX); harmless to skip where directories can't be opened."""
+    """Make the rename itself durable (POSIX); skipped where directories can't be opened."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # pragma: no cover - e.g. Windows

@@ -149,7 +149,8 @@ def update_ratios(before) -> dict[str, float]:
 
 
 def update_ratio_report(ratios: dict[str, float], epoch: int,
-                        judged: set[str] | None = None) -> tuple[float, str, bool]:
+                        judged: set[str] | None = None,
+                        annealed: bool = False) -> tuple[float, str, bool]:
     """The median ratio, one log line about it, and whether any parameter is flagged.
 
     A parameter is flagged when its ratio is below ``RATIO_LOW`` (1e-5: it barely moves) or above
@@ -161,11 +162,13 @@ def update_ratio_report(ratios: dict[str, float], epoch: int,
         judged: the names the median and the flags look at (default: all). The trainer passes
             the weight matrices and kernels: a bias starts at zero, so its ratio is huge early on
             without saying anything about the learning rate.
+        annealed: a schedule has brought the learning rate well below its start on purpose;
+            small ratios are then expected and not flagged.
     """
     judged = set(ratios) if judged is None else set(judged)
     considered = {n: r for n, r in ratios.items() if n in judged and math.isfinite(r)}
     median = float(np.median(list(considered.values()))) if considered else math.nan
-    low = [n for n, r in considered.items() if r < RATIO_LOW]
+    low = [] if annealed else [n for n, r in considered.items() if r < RATIO_LOW]
     high = [n for n, r in considered.items() if r > RATIO_HIGH]
 
     def names(ns: list[str]) -> str:
@@ -174,6 +177,8 @@ def update_ratio_report(ratios: dict[str, float], epoch: int,
 
     line = (f"epoch {epoch}: update/weight ratio ||dW||/||W|| of the last step: median "
             f"{median:.1e} over {len(considered)} parameters (healthy ~{RATIO_HEALTHY:.0e})")
+    if annealed:
+        line += "; learning rate annealed by the schedule, small updates expected"
     if low:
         line += f"; too small (< {RATIO_LOW:.0e}, learning rate too low?): {names(low)}"
     if high:

@@ -114,7 +114,8 @@ class Trainer:
     Args:
         model: a ``striate.nn.Module`` (anything callable with ``parameters``,
             ``named_parameters``, ``state_dict``, ``load_state_dict``, ``train``, ``eval``).
-        optimizer: a ``striate.optim.Optimizer`` over the model's parameters.
+        optimizer: a ``striate.optim.Optimizer`` over the model's parameters; None for a
+            Trainer that only evaluates.
         loss_fn: ``fn(output, targets) -> scalar Tensor``; ``striate.functional.cross_entropy``
             when None.
         scheduler: a learning-rate scheduler, stepped after every epoch (or every batch with
@@ -159,7 +160,8 @@ class Trainer:
         if not callable(model):
             raise TypeError(f"Trainer: model must be callable (an nn.Module), got "
                             f"{type(model).__name__}")
-        if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "step"):
+        if optimizer is not None and not (hasattr(optimizer, "param_groups")
+                                          and hasattr(optimizer, "step")):
             raise TypeError(f"Trainer: optimizer must be a striate.optim.Optimizer, got "
                             f"{type(optimizer).__name__}")
         if loss_fn is None:
@@ -221,6 +223,8 @@ class Trainer:
         """
         if not isinstance(epochs, numbers.Integral) or epochs < 0:
             raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        if self.optimizer is None:
+            raise ValueError("fit: this Trainer has no optimizer (optimizer=None only evaluates)")
         if resume is not None and resume is not False:
             self.load_checkpoint(self._resume_path(resume))
         if self.out_dir is not None:
@@ -347,7 +351,7 @@ class Trainer:
         record["time"] = time.perf_counter() - t0
         if train["ratios"] is not None:
             median, line, flagged = update_ratio_report(train["ratios"], epoch,
-                                                        self._judged_params())
+                                                        self._judged_params(), self._annealed())
             record["update_ratio"] = median
             record["update_ratios"] = train["ratios"]
             (self._log.warning if flagged else self._log.info)(line)
@@ -461,6 +465,13 @@ class Trainer:
         weights = {n for n, p in named if len(p.shape) >= 2}
         return weights or {n for n, _ in named}
 
+    def _annealed(self) -> bool:
+        """Whether a schedule has taken the learning rate below a tenth of where it started."""
+        if self.scheduler is None:
+            return False
+        g = self.optimizer.param_groups[0]
+        return float(g["lr"]) < 0.1 * float(g.get("initial_lr", g["lr"]))
+
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
@@ -510,12 +521,14 @@ class Trainer:
 
     def _default_config(self) -> dict:
         opt = self.optimizer
+        groups = [] if opt is None else opt.param_groups
         return {
             "model": type(self.model).__name__,
-            "optimizer": type(opt).__name__,
-            "optimizer_options": {k: v for k, v in opt.param_groups[0].items()
+            "optimizer": type(opt).__name__ if opt is not None else None,
+            "optimizer_options": {k: v for k, v in groups[0].items()
                                   if k != "params" and isinstance(v, (int, float, str, bool,
-                                                                      tuple, list, type(None)))},
+                                                                      tuple, list, type(None)))}
+            if groups else {},
             "loss_fn": getattr(self.loss_fn, "__name__", type(self.loss_fn).__name__),
             "scheduler": None if self.scheduler is None else type(self.scheduler).__name__,
             "grad_clip": self.grad_clip,

@@ -1,0 +1,7 @@
+"""``python -m striate.cli`` runs the ``striate`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

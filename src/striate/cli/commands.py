@@ -1,0 +1,233 @@
+"""What ``striate train``, ``striate eval`` and ``striate predict`` do.
+
+A run is reproducible from its ``config.json``: the config names the model, the dataset, the
+optimizer and the input normalisation fitted on the training split, and every checkpoint carries
+it, so ``eval`` and ``predict`` rebuild exactly the model and preprocessing that were trained.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import CommandError
+
+DEFAULT_EPOCHS = 20
+OPTIMIZERS = {"sgd", "adam", "adamw", "rmsprop", "adagrad"}
+SCHEDULES = {"none", "cosine", "step", "exponential", "invtime"}
+
+
+def _make_optimizer(name, params, lr, momentum, weight_decay):
+    from .. import optim
+
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=momentum > 0,
+                         weight_decay=weight_decay)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+    raise CommandError(f"unknown optimizer {name!r}; choose from {', '.join(sorted(OPTIMIZERS))}")
+
+
+def _make_schedule(name, optimizer, epochs):
+    """A per-epoch schedule: cosine down to lr/100 over the run, step (x0.1 at 1/2 and 3/4 of
+    the run), exponential (x0.9 per epoch) or the notes' 1/t decay."""
+    from ..optim import lr_scheduler as sch
+
+    if name == "none":
+        return None
+    if name == "cosine":
+        lr = optimizer.defaults["lr"]
+        return sch.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=0.01 * lr)
+    if name == "step":
+        return sch.MultiStepLR(optimizer, milestones=[epochs // 2, (3 * epochs) // 4], gamma=0.1)
+    if name == "exponential":
+        return sch.ExponentialLR(optimizer, gamma=0.9)
+    if name == "invtime":
+        return sch.InverseTimeLR(optimizer, decay=0.5)
+    raise CommandError(f"unknown schedule {name!r}; choose from {', '.join(sorted(SCHEDULES))}")
+
+
+def _prepare(config):
+    """Dataset, fitted normalisation and model described by a run's config."""
+    from ..data import load_dataset
+    from ..data.transforms import Normalize, transform_from_dict
+    from ..models import create_model
+
+    data = load_dataset(config["data"])
+    if "normalize" in config:
+        norm = transform_from_dict(config["normalize"])
+    else:
+        norm = Normalize.fit(data.train.X, per_channel=True)
+    model = create_model(config["model"], num_classes=data.num_classes,
+                         input_shape=data.input_shape)
+    return data, norm, model
+
+
+def _loader(split, norm, batch_size, shuffle=False):
+    from ..data import DataLoader, TensorDataset
+
+    # the data sets here fit in memory: normalise once, not once per batch
+    return DataLoader(TensorDataset(norm(split.X), split.y), batch_size=batch_size,
+                      shuffle=shuffle)
+
+
+def _run_dir(out, name) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S")
+    path = Path(out) / f"{stamp}-{name}"
+    k = 1
+    while path.exists():
+        k += 1
+        path = Path(out) / f"{stamp}-{name}-{k}"
+    return path
+
+
+def train(args) -> int:
+    import striate
+
+    from ..train import Trainer, load
+
+    if args.resume:
+        ckpt = load(_checkpoint_path(args.resume))
+        config = dict(ckpt["config"])
+        out_dir = Path(args.resume).parent if Path(args.resume).is_file() else Path(args.resume)
+        if args.epochs is not None:  # a resumed run may be extended to more epochs
+            config["epochs"] = args.epochs
+    else:
+        config = {
+            "model": args.model,
+            "data": args.data,
+            "epochs": args.epochs or DEFAULT_EPOCHS,
+            "batch_size": args.batch_size,
+            "optimizer": args.optimizer,
+            "lr": args.lr,
+            "momentum": args.momentum,
+            "weight_decay": args.weight_decay,
+            "schedule": args.schedule,
+            "grad_clip": args.grad_clip,
+            "seed": args.seed,
+        }
+        out_dir = _run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
+
+    striate.manual_seed(config["seed"])
+    data, norm, model = _prepare(config)
+    config["normalize"] = norm.to_dict()
+    config["classes"] = list(data.classes)
+    config["input_shape"] = list(data.input_shape)
+    optimizer = _make_optimizer(config["optimizer"], model.parameters(), config["lr"],
+                                config["momentum"], config["weight_decay"])
+    scheduler = _make_schedule(config["schedule"], optimizer, config["epochs"])
+    trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
+                      grad_clip=config["grad_clip"], progress=not args.no_progress,
+                      monitor="val_loss")
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
+    print(f"run folder: {out_dir}")
+    trainer.fit(_loader(data.train, norm, config["batch_size"], shuffle=True),
+                _loader(data.val, norm, 512), epochs=config["epochs"],
+                resume=_checkpoint_path(args.resume) if args.resume else None)
+
+    best = out_dir / "checkpoint_best.npz"
+    if best.exists():
+        model.load_state_dict(load(best)["model"])
+    test = trainer.evaluate(_loader(data.test, norm, 512))
+    (out_dir / "test_metrics.json").write_text(json.dumps(test, indent=2) + "\n")
+    print(f"test accuracy: {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, "
+          f"{len(data.test)} images, best checkpoint)")
+    return 0
+
+
+def _checkpoint_path(run_or_checkpoint) -> Path:
+    path = Path(run_or_checkpoint)
+    if path.is_dir():
+        for name in ("checkpoint_best.npz", "checkpoint_last.npz"):
+            if (path / name).exists():
+                return path / name
+        raise CommandError(f"{path} is a folder without checkpoint_best.npz or checkpoint_last.npz")
+    if not path.exists():
+        raise CommandError(f"no such run folder or checkpoint: {path}")
+    return path
+
+
+def _load_trained(run_or_checkpoint):
+    from ..train import load
+
+    path = _checkpoint_path(run_or_checkpoint)
+    ckpt = load(path)
+    if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
+        raise CommandError(f"{path} is not a striate training checkpoint (no config or model)")
+    config = ckpt["config"]
+    data, norm, model = _prepare(config)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, ValueError, RuntimeError) as e:
+        detail = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        raise CommandError(
+            f"{path} does not fit model {config['model']!r} on {config['data']!r}: {detail}"
+        ) from None
+    return path, config, data, norm, model
+
+
+def evaluate(args) -> int:
+    from .. import functional as F
+    from ..train import Trainer
+
+    path, config, data, norm, model = _load_trained(args.run)
+    split = getattr(data, args.split)
+    trainer = Trainer(model, None, loss_fn=F.cross_entropy, progress=False, checks=False)
+    m = trainer.evaluate(_loader(split, norm, args.batch_size))
+    print(f"{path}: {config['model']} on {config['data']} ({args.split}, {len(split)} images)")
+    print(f"loss {m['loss']:.4f}  accuracy {100 * m['accuracy']:.2f}%")
+    return 0
+
+
+def _read_image(path: Path, shape, invert: str) -> np.ndarray:
+    """An image file as a float array (C, H, W) in [0, 1], in the model's channels and size."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError as e:  # pragma: no cover - Pillow is a core dependency
+        raise CommandError("predict needs Pillow: pip install pillow") from e
+    c, h, w = shape
+    if not path.exists():
+        raise CommandError(f"no such image: {path}")
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+            a = np.asarray(im, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as e:
+        raise CommandError(f"cannot read image {path}: {e}") from None
+    a = a[None] if c == 1 else a.transpose(2, 0, 1)
+    if invert == "yes" or (invert == "auto" and c == 1 and a.mean() > 0.5):
+        a = 1.0 - a  # the digits are bright ink on a dark ground
+    return a
+
+
+def predict(args) -> int:
+    import striate
+
+    from .. import functional as F
+
+    path, config, data, norm, model = _load_trained(args.checkpoint)
+    classes = config.get("classes", data.classes)
+    shape = tuple(config.get("input_shape", data.input_shape))
+    # the digits store ink as 0..16 scaled to [0, 1]; an image in [0, 1] matches that range
+    x = np.stack([_read_image(Path(p), shape, args.invert) for p in args.images])
+    model.eval()
+    with striate.no_grad():
+        probs = F.softmax(model(striate.Tensor(norm(x.astype(np.float32)))), dim=1).array
+    k = min(args.top_k, probs.shape[1])
+    for p, row in zip(args.images, probs):
+        top = np.argsort(-row)[:k]
+        guesses = ", ".join(f"{classes[i]} ({100 * row[i]:.1f}%)" for i in top)
+        print(f"{p}: {guesses}")
+    sys.stdout.flush()
+    return 0

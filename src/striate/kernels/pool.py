@@ -1,0 +1,194 @@
+"""Max and average pooling on raw arrays (no autograd): ``*_pool_forward`` / ``*_pool_backward``.
+
+Every window of a pooling is the same (kh, kw) grid of offsets, so instead of gathering windows
+the kernels loop over the kh*kw offsets (i, j) and combine whole strided slices
+``x[:, i::sh, j::sw]`` of the input — one vectorised NumPy call per offset, never a loop over
+pixels. This is also the "reshape" form of the common non-overlapping case (kernel == stride):
+splitting H into (Ho, kh) and W into (Wo, kw) is a free view whose (i, j) entries are exactly these
+slices. Measured for a 2x2 pool on (128, 32, 32, 32) float32, channels-last, 2 cores: 1.2 ms
+against 4.9 ms for ``reshape(...).max(axis=(2, 4))``, and 62 ms for the same reshape-max on NCHW
+memory.
+
+Max pooling remembers which element won for backward, and ties go to the first one in row-major
+order within the window (as PyTorch does): forward sets bit k of a per-output code when offset k
+equals the max, and ``code & -code`` keeps only the lowest set bit, the first maximum. Windows of
+more than 64 elements use an argmax over an im2col copy of the windows instead. NaN propagates to
+the output as in PyTorch.
+
+Layout: NHWC inside, results are NCHW views of NHWC memory (see :mod:`striate.kernels.im2col`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .im2col import output_size, pad_nhwc, pair, to_nhwc, window_view
+
+__all__ = [
+    "PoolCache",
+    "avg_pool_backward",
+    "avg_pool_forward",
+    "max_pool_backward",
+    "max_pool_forward",
+]
+
+
+class PoolCache(NamedTuple):
+    """What the pool backwards need besides ``dout``."""
+
+    arg: np.ndarray | None  # max: first-max bit per output, or argmax index; avg: None
+    x_shape: tuple  # (N, C, H, W)
+    kernel: tuple
+    stride: tuple
+    pad: tuple
+    divisor: object = None  # avg: a number, or an (Ho, Wo, 1) array of window sizes
+
+
+def _code_dtype(k: int):
+    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if k <= np.iinfo(dt).bits:
+            return dt
+    return None
+
+
+def _prepare(x, kernel, stride, pad, fill, contiguous=False):
+    """Pairs, output size, and x as (N, Hp, Wp, C): a padded copy, or without padding a view
+    (made contiguous if asked: a copy unless x is channels-last already)."""
+    (kh, kw), (ph, pw) = pair(kernel, "kernel"), pair(pad, "pad")
+    sh, sw = pair(kh if stride is None else stride, "stride")
+    _, _, H, W = x.shape
+    Ho, Wo = output_size(H, kh, sh, ph), output_size(W, kw, sw, pw)
+    if ph or pw:
+        xv = pad_nhwc(x, (ph, pw), fill)
+    else:
+        xv = to_nhwc(x) if contiguous else x.transpose(0, 2, 3, 1)
+    return xv, (kh, kw), (sh, sw), (ph, pw), Ho, Wo
+
+
+def _offsets(kh, kw, sh, sw, Ho, Wo):
+    """For each kernel offset: its number k and the index of its strided slice."""
+    for i in range(kh):
+        for j in range(kw):
+            yield i * kw + j, (slice(None), slice(i, i + sh * Ho, sh), slice(j, j + sw * Wo, sw))
+
+
+def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True):
+    """Maximum over each kh x kw window.
+
+    Args:
+        x: input (N, C, H, W), any strides, floating.
+        kernel: int or (kh, kw). stride: int, pair, or None for the kernel size.
+        pad: implicit -inf padding, int or (ph, pw).
+        need_grad: when False, skip recording the winners (cache comes back None).
+    Returns:
+        out (N, C, Ho, Wo), an NCHW view of NHWC memory; cache for :func:`max_pool_backward`.
+    """
+    # one pass over x suffices without grad; with grad the compares make several, and they run
+    # faster over contiguous channels-last memory than the copy costs (NCHW 128x32x32x32 input:
+    # 8.1 ms with the copy, 12.5 without)
+    xv, (kh, kw), stride, pad, Ho, Wo = _prepare(x, kernel, stride, pad, -np.inf, need_grad)
+    sh, sw = stride
+    slices = list(_offsets(kh, kw, sh, sw, Ho, Wo))
+    out = np.array(xv[slices[0][1]], order="C")  # (N, Ho, Wo, C)
+    for _, s in slices[1:]:
+        np.maximum(out, xv[s], out=out)  # np.maximum propagates NaN, as PyTorch's max pool
+    if not need_grad:
+        return out.transpose(0, 3, 1, 2), None
+    code_dt = _code_dtype(kh * kw)
+    if code_dt is not None:
+        code = np.zeros(out.shape, dtype=code_dt)
+        for k, s in slices:
+            hit = np.equal(xv[s], out)
+            hit = hit.view(np.uint8) if code_dt is np.uint8 else hit.astype(code_dt)
+            if k:
+                np.left_shift(hit, code_dt(k), out=hit)
+            code |= hit
+        arg = code & np.negative(code)  # lowest set bit: the first maximum in the window
+    else:
+        win = window_view(xv, (kh, kw), stride)  # (N, Ho, Wo, kh, kw, C)
+        flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(*out.shape, kh * kw)
+        arg = flat.argmax(axis=-1)  # argmax returns the first maximum
+    cache = PoolCache(arg, x.shape, (kh, kw), stride, pad)
+    return out.transpose(0, 3, 1, 2), cache
+
+
+def _scatter(cache, value, mask=None):
+    """dx from per-output gradients ``value`` (N, Ho, Wo, C): offset k of each window receives
+    ``value * mask(k)`` (max pooling), or ``value`` itself when there is no mask (average)."""
+    N, C, H, W = cache.x_shape
+    (kh, kw), (sh, sw), (ph, pw) = cache.kernel, cache.stride, cache.pad
+    Ho, Wo = value.shape[1], value.shape[2]
+    if (sh, sw) == (kh, kw) and (ph, pw) == (0, 0) and (H, W) == (kh * Ho, kw * Wo):
+        # non-overlapping windows that tile x: every pixel is written exactly once, in place
+        dx = np.empty((N, H, W, C), dtype=value.dtype)
+        for k, s in _offsets(kh, kw, sh, sw, Ho, Wo):
+            if mask is None:
+                dx[s] = value
+            else:
+                np.multiply(value, mask(k), out=dx[s])
+        return dx.transpose(0, 3, 1, 2)
+    dxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=value.dtype)
+    for k, s in _offsets(kh, kw, sh, sw, Ho, Wo):
+        dxp[s] += value if mask is None else value * mask(k)
+    return dxp[:, ph : ph + H, pw : pw + W].transpose(0, 3, 1, 2)
+
+
+def max_pool_backward(dout, cache: PoolCache):
+    """Gradient of :func:`max_pool_forward`: each dout goes to its window's (first) maximum.
+
+    dout (N, C, Ho, Wo) -> dx (N, C, H, W).
+    """
+    if cache is None:
+        raise ValueError("max_pool_backward: the forward ran with need_grad=False")
+    arg = cache.arg
+    dv = dout.transpose(0, 2, 3, 1)
+    if arg.dtype.kind == "u":  # the first-max bit code
+        return _scatter(cache, dv, lambda k: arg == arg.dtype.type(1 << k))
+    return _scatter(cache, dv, lambda k: arg == k)
+
+
+def avg_pool_forward(x, kernel, stride=None, pad=0, count_include_pad=True, divisor=None):
+    """Mean over each kh x kw window.
+
+    Args:
+        x: input (N, C, H, W), any strides, floating.
+        kernel: int or (kh, kw). stride: int, pair, or None for the kernel size.
+        pad: implicit zero padding, int or (ph, pw).
+        count_include_pad: divide by kh*kw everywhere (True, PyTorch's default), or by the
+            number of real (non-padding) elements in each window (False).
+        divisor: if given, divide every window's sum by it instead (``divisor_override``).
+    Returns:
+        out (N, C, Ho, Wo), an NCHW view of NHWC memory; cache for :func:`avg_pool_backward`.
+    """
+    xv, (kh, kw), stride, pad, Ho, Wo = _prepare(x, kernel, stride, pad, 0.0)
+    sh, sw = stride
+    slices = list(_offsets(kh, kw, sh, sw, Ho, Wo))
+    out = np.array(xv[slices[0][1]], order="C")
+    for _, s in slices[1:]:
+        np.add(out, xv[s], out=out)
+    if divisor is None and not count_include_pad and pad != (0, 0):
+        H, W = x.shape[2], x.shape[3]
+        rows = _real_count(H, kh, sh, pad[0], Ho)
+        cols = _real_count(W, kw, sw, pad[1], Wo)
+        divisor = np.outer(rows, cols).astype(out.dtype)[:, :, None]
+    elif divisor is None:
+        divisor = kh * kw
+    out /= divisor
+    cache = PoolCache(None, x.shape, (kh, kw), stride, pad, divisor)
+    return out.transpose(0, 3, 1, 2), cache
+
+
+def _real_count(size, k, s, p, n_out):
+    """How many of each window's k positions fall inside [0, size) rather than in the padding."""
+    start = np.arange(n_out) * s - p
+    return np.minimum(start + k, size) - np.maximum(start, 0)
+
+
+def avg_pool_backward(dout, cache: PoolCache):
+    """Gradient of :func:`avg_pool_forward`: each dout is shared equally over its window.
+
+    dout (N, C, Ho, Wo) -> dx (N, C, H, W).
+    """
+    return _scatter(cache, dout.transpose(0, 2, 3, 1) / cache.divisor)

@@ -1,0 +1,147 @@
+"""2-D pooling: ``max_pool2d`` and ``avg_pool2d`` with ``torch.nn.functional``'s signatures.
+
+The gradients, in words: max pooling passes each upstream gradient to the element that won its
+window (the first one on ties, as PyTorch does) and zero to the rest; average pooling shares it
+equally over the window. The fast kernels are in :mod:`striate.kernels.pool`.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..kernels.im2col import output_size
+from ..kernels.pool import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
+from .conv import _array, _check_pair
+
+__all__ = ["avg_pool2d", "max_pool2d"]
+
+
+class MaxPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding):
+        # the winners are only recorded when a backward will ask for them
+        out, ctx.cache = max_pool_forward(
+            x, kernel, stride, padding, need_grad=ctx.needs_input_grad[0]
+        )
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # d max(window)/d x = 1 for the (first) maximum, 0 for the others
+        return max_pool_backward(g, ctx.cache)
+
+
+class AvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, count_include_pad, divisor):
+        out, ctx.cache = avg_pool_forward(x, kernel, stride, padding, count_include_pad, divisor)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # d mean(window)/d x = 1 / divisor for every element of the window
+        return avg_pool_backward(g, ctx.cache)
+
+
+def _pool_args(fn, input, kernel_size, stride, padding, ceil_mode):
+    """Validate a pooling call; return (kernel, stride, padding) as pairs."""
+    x = _array(input)
+    if ceil_mode:
+        raise ValueError(f"{fn}: ceil_mode=True is not supported yet")
+    if x.ndim != 4:
+        raise ValueError(
+            f"{fn}: input must be 4-D (N, C, H, W), got shape {x.shape}"
+            + (" (add a batch dimension with unsqueeze(0))" if x.ndim == 3 else "")
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(f"{fn}: input must be a floating tensor, got dtype {x.dtype}")
+    kernel = _check_pair(kernel_size, "kernel_size", fn, 1)
+    # stride=None (or [] as torch's modules pass it) means non-overlapping windows
+    stride = kernel if stride is None or stride == [] else _check_pair(stride, "stride", fn, 1)
+    padding = _check_pair(padding, "padding", fn, 0)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{fn}: padding {padding} must be at most half the kernel size {kernel}")
+    H, W = x.shape[2:]
+    Ho = output_size(H, kernel[0], stride[0], padding[0])
+    Wo = output_size(W, kernel[1], stride[1], padding[1])
+    if Ho < 1 or Wo < 1:
+        raise ValueError(
+            f"{fn}: kernel size {kernel} is larger than the padded input "
+            f"({H + 2 * padding[0]}, {W + 2 * padding[1]}) (input shape {x.shape}, "
+            f"padding {padding})"
+        )
+    return kernel, stride, padding
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Maximum over each kernel_size window: (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Args:
+        input: (N, C, H, W), floating.
+        kernel_size: int or (kh, kw).
+        stride: int or (sh, sw); None (the default) means kernel_size.
+        padding: implicit -inf padding on each side, at most half the kernel.
+        dilation, ceil_mode: only the defaults for now.
+    Returns:
+        ``Ho = (H + 2 ph - kh) // sh + 1``, likewise Wo.
+
+    Example:
+        >>> import striate, striate.functional as F
+        >>> F.max_pool2d(striate.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+        [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    if dilation not in (1, (1, 1), [1, 1]):
+        raise ValueError("max_pool2d: dilation other than 1 is not supported yet")
+    k, s, p = _pool_args("max_pool2d", input, kernel_size, stride, padding, ceil_mode)
+    return MaxPool2d.apply(input, kernel=k, stride=s, padding=p)
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over each kernel_size window: (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Args:
+        input: (N, C, H, W), floating.
+        kernel_size: int or (kh, kw).
+        stride: int or (sh, sw); None (the default) means kernel_size.
+        padding: implicit zero padding on each side, at most half the kernel.
+        ceil_mode: only False for now.
+        count_include_pad: divide by kh*kw (True) or by the number of non-padding elements.
+        divisor_override: divide every window's sum by this instead.
+    Returns:
+        ``Ho = (H + 2 ph - kh) // sh + 1``, likewise Wo.
+
+    Example:
+        >>> import striate, striate.functional as F
+        >>> F.avg_pool2d(striate.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+        [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    k, s, p = _pool_args("avg_pool2d", input, kernel_size, stride, padding, ceil_mode)
+    if divisor_override is not None and (
+        not isinstance(divisor_override, int) or divisor_override < 1
+    ):
+        raise ValueError(
+            f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}"
+        )
+    return AvgPool2d.apply(
+        input,
+        kernel=k,
+        stride=s,
+        padding=p,
+        count_include_pad=bool(count_include_pad),
+        divisor=divisor_override,
+    )
