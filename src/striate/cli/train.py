@@ -1,4 +1,4 @@
-"""What ``striate train``, ``striate eval`` and ``striate predict`` do.
+"""``striate train``, ``striate eval`` and ``striate predict``.
 
 A run is reproducible from its ``config.json``: the config names the model, the dataset, the
 optimizer and the input normalisation fitted on the training split, and every checkpoint carries
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import CommandError
+from . import CommandError, non_negative_float, positive_int
 
 DEFAULT_EPOCHS = 20
 OPTIMIZERS = {"sgd", "adam", "adamw", "rmsprop", "adagrad"}
@@ -231,3 +231,67 @@ def predict(args) -> int:
         print(f"{p}: {guesses}")
     sys.stdout.flush()
     return 0
+
+
+def add_parsers(sub) -> None:
+    """``striate train``, ``striate eval`` and ``striate predict``."""
+    from ..models import list_models
+
+    t = sub.add_parser(
+        "train",
+        help="train a model (by default a small ConvNet on the bundled digits)",
+        description="Train a model, show progress, print the test accuracy, and write a run "
+        "folder (config, metrics CSV, best and last checkpoints, plots).",
+    )
+    t.add_argument("--model", default="convnet", choices=list_models(),
+                   help="architecture (default: %(default)s)")
+    t.add_argument("--data", default="digits",
+                   help="dataset: 'digits' (bundled, default)")
+    t.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"default: {DEFAULT_EPOCHS} (with --resume: the run's own)")
+    t.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
+    t.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS),
+                   help="default: %(default)s")
+    t.add_argument("--lr", type=non_negative_float, default=3e-3,
+                   help="learning rate (default: %(default)s)")
+    t.add_argument("--momentum", type=non_negative_float, default=0.9,
+                   help="momentum for sgd/rmsprop (default: %(default)s)")
+    t.add_argument("--weight-decay", type=non_negative_float, default=1e-4,
+                   help="L2 weight decay (default: %(default)s)")
+    t.add_argument("--schedule", default="cosine", choices=sorted(SCHEDULES),
+                   help="learning-rate schedule (default: %(default)s)")
+    t.add_argument("--grad-clip", type=non_negative_float, default=None,
+                   help="clip the gradient norm to this value (default: off)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    t.add_argument("--out", default="runs", help="folder for run folders (default: %(default)s)")
+    t.add_argument("--name", default=None, help="run name (default: MODEL-DATA)")
+    t.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                   help="continue a run from its checkpoint_last.npz")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    e = sub.add_parser(
+        "eval",
+        help="evaluate a run or checkpoint on its dataset",
+        description="Print loss and accuracy of a trained model on a split of its dataset.",
+    )
+    e.add_argument("run", metavar="RUN_OR_CHECKPOINT",
+                   help="a run folder (its best checkpoint is used) or a checkpoint .npz")
+    e.add_argument("--split", default="test", choices=["train", "val", "test"],
+                   help="default: %(default)s")
+    e.add_argument("--batch-size", type=positive_int, default=256, help="default: %(default)s")
+
+    p = sub.add_parser(
+        "predict",
+        help="classify image files with a trained model",
+        description="Classify image files (any format Pillow reads). Images are converted to the "
+        "model's channels and size and normalised as in training.",
+    )
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint .npz or a run folder")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    p.add_argument("--top-k", type=positive_int, default=3, help="default: %(default)s")
+    p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
+                   help="invert grey levels so ink is bright, as in the digits data; 'auto' "
+                   "inverts images with a light background (default: %(default)s)")
+    t.set_defaults(handler=train)
+    e.set_defaults(handler=evaluate)
+    p.set_defaults(handler=predict)
