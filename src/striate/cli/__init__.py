@@ -2,10 +2,10 @@
 
 Each family of sub-commands lives in its own module of this package (``train.py`` holds
 ``train``, ``eval`` and ``predict``) with an ``add_parsers(subparsers)`` function that adds its
-sub-commands, each with ``set_defaults(handler=function)``; ``COMMAND_MODULES`` lists them in the order
-``striate --help`` shows them. This module turns the errors a user can cause (a missing file, an
-unknown model, a checkpoint of another model, an unreadable image) into one line on stderr and
-exit status 2. ``STRIATE_DEBUG=1`` shows the traceback instead.
+sub-commands, each with ``set_defaults(handler=function)``; ``COMMAND_MODULES`` lists them in the
+order ``striate --help`` shows them. This module turns the errors a user can cause (a missing
+file, an unknown model, a checkpoint of another model, an unreadable image) into one line on
+stderr and exit status 2. ``STRIATE_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 
 __all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative_float"]
 
-COMMAND_MODULES = ["train"]
+COMMAND_MODULES = ["train", "classic", "classic_tools"]
 
 
 class CommandError(Exception):

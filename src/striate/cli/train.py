@@ -246,7 +246,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--model", default="convnet", choices=list_models(),
                    help="architecture (default: %(default)s)")
     t.add_argument("--data", default="digits",
-                   help="dataset: 'digits' (bundled, default)")
+                   help="dataset: digits (bundled, default), cifar10:PATH, cifar100:PATH, "
+                   "mnist:PATH, fashion-mnist:PATH, folder:PATH[?size=32&channels=3]")
     t.add_argument("--epochs", type=positive_int, default=None,
                    help=f"default: {DEFAULT_EPOCHS} (with --resume: the run's own)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")

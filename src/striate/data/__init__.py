@@ -19,7 +19,18 @@ from .datasets import (
     register_dataset,
     stratified_split,
 )
+from .formats import (
+    DatasetFormatError,
+    load_cifar10,
+    load_cifar100,
+    load_fashion_mnist,
+    load_image_folder,
+    load_mnist,
+    read_cifar_batch,
+    read_idx,
+)
 from .loader import DataLoader, default_collate
+from .sampling import subsample, subsample_splits
 from .transforms import Compose, Normalize, ToTensor
 
 __all__ = [
@@ -27,6 +38,7 @@ __all__ = [
     "Compose",
     "DataLoader",
     "Dataset",
+    "DatasetFormatError",
     "DatasetSplits",
     "Normalize",
     "Split",
@@ -35,9 +47,18 @@ __all__ = [
     "ToTensor",
     "default_collate",
     "digits",
+    "load_cifar10",
+    "load_cifar100",
     "load_dataset",
+    "load_fashion_mnist",
+    "load_image_folder",
+    "load_mnist",
     "random_split",
+    "read_cifar_batch",
+    "read_idx",
     "register_dataset",
     "stratified_split",
+    "subsample",
+    "subsample_splits",
     "transforms",
 ]

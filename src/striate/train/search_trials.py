@@ -1,0 +1,233 @@
+"""One trial of a hyper-parameter search: train what a config names, measure it on the
+validation split, abandon it early when its loss runs away.
+
+``run_trial(config, data)`` is a top-level function so worker processes started with "spawn"
+can import it by name. ``config["kind"]`` picks what is trained:
+
+- ``"linear-svm"`` / ``"softmax"``: ``striate.classic.LinearSVM`` / ``Softmax`` on flattened,
+  mean-centred images scaled by one std; keys ``lr``, ``reg``, ``num_iters`` (1000),
+  ``batch_size`` (200), ``reg_type`` ("l2"), ``check_every`` (50 iterations between
+  divergence checks).
+- ``"model"`` (the default): ``striate.models.create_model(config["model"], ...)`` trained by the
+  ``Trainer`` on per-channel normalised images; keys ``lr``, ``reg`` (weight decay),
+  ``optimizer`` ("adam"), ``momentum`` (0.9), ``epochs`` (5), ``batch_size`` (64),
+  ``model_args`` (keyword arguments of the model).
+
+Both stop a trial whose smoothed loss exceeds ``factor`` (3) times its initial loss, or turns
+NaN (``striate.train.checks.DivergenceMonitor``), and report it as ``status="abandoned"``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .checks import DivergenceMonitor, TrainingDiverged
+
+__all__ = ["CLASSIC_KINDS", "TrialData", "run_trial"]
+
+CLASSIC_KINDS = ("linear-svm", "softmax")
+LINEAR_KEYS = {"kind", "lr", "reg", "num_iters", "batch_size", "reg_type", "delta",
+               "check_every", "factor", "seed"}
+MODEL_KEYS = {"kind", "model", "model_args", "lr", "reg", "optimizer", "momentum", "epochs",
+              "batch_size", "factor", "seed"}
+
+
+@dataclass(eq=False)
+class TrialData:
+    """The arrays a trial sees: train (N, C, H, W) and val; test only for the final
+    evaluation (the search never sends it to the workers)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    num_classes: int
+    input_shape: tuple
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    _prepared: dict = field(default_factory=dict, repr=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_prepared"] = {}  # derived arrays are recomputed in the worker, not shipped
+        return state
+
+    @classmethod
+    def of(cls, data, with_test: bool = False) -> TrialData:
+        """From a ``DatasetSplits`` (or a TrialData, returned as is when the test split need
+        not be dropped)."""
+        if isinstance(data, TrialData):
+            if with_test or data.X_test is None:
+                return data
+            return cls(data.X_train, data.y_train, data.X_val, data.y_val, data.num_classes,
+                       data.input_shape)
+        for attr in ("train", "val", "test", "num_classes", "input_shape"):
+            if not hasattr(data, attr):
+                raise TypeError(f"search: data must be a DatasetSplits or TrialData, got "
+                                f"{type(data).__name__} (no {attr!r})")
+        test = data.test if with_test else None
+        return cls(np.asarray(data.train.X), np.asarray(data.train.y), np.asarray(data.val.X),
+                   np.asarray(data.val.y), int(data.num_classes), tuple(data.input_shape),
+                   None if test is None else np.asarray(test.X),
+                   None if test is None else np.asarray(test.y))
+
+    def prepared(self, how: str):
+        """(transform, X_train, X_val) for ``how`` = "flat" (flattened, minus the mean training
+        image, divided by the training pixels' std: one number, as ``striate linear`` does) or
+        "normalized" (per-channel mean/std of the training images)."""
+        if how not in self._prepared:
+            if how == "flat":
+                flat = self.X_train.reshape(len(self.X_train), -1).astype(np.float32)
+                mean = flat.mean(0)
+                std = np.float32(flat.std() or 1.0)
+
+                def transform(X, mean=mean, std=std):
+                    return (np.asarray(X, np.float32).reshape(len(X), -1) - mean) / std
+            else:
+                from ..data.transforms import Normalize
+
+                norm = Normalize.fit(self.X_train, per_channel=True)
+
+                def transform(X, norm=norm):
+                    return norm(np.asarray(X, np.float32))
+            self._prepared[how] = (transform, transform(self.X_train), transform(self.X_val))
+        return self._prepared[how]
+
+
+def _check_keys(config: dict, allowed: set, kind: str) -> None:
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise ValueError(f"run_trial: unknown key(s) {unknown} for kind {kind!r}; "
+                         f"known: {sorted(allowed)}")
+
+
+def run_trial(config: dict, data: TrialData, evaluate_test: bool = False) -> dict:
+    """Train the config's model on ``data.X_train`` and measure it.
+
+    Returns:
+        ``{"status": "ok" | "abandoned", "val_acc", "train_acc", "initial_loss",
+        "final_loss", "steps"}`` (accuracies NaN when abandoned), plus ``"test_acc"`` with
+        ``evaluate_test``.
+
+    Raises:
+        ValueError: an unknown kind or key, or a missing learning rate.
+    """
+    kind = config.get("kind", "model")
+    if "lr" not in config:
+        raise ValueError(f"run_trial: the config needs a learning rate 'lr', got keys "
+                         f"{sorted(config)}")
+    data = data if isinstance(data, TrialData) else TrialData.of(data, with_test=evaluate_test)
+    if kind in CLASSIC_KINDS:
+        _check_keys(config, LINEAR_KEYS, kind)
+        return _linear_trial(config, data, evaluate_test)
+    if kind == "model":
+        _check_keys(config, MODEL_KEYS, kind)
+        return _model_trial(config, data, evaluate_test)
+    raise ValueError(f"run_trial: kind must be 'model', 'linear-svm' or 'softmax', got {kind!r}")
+
+
+def _accuracy(pred, y) -> float:
+    return float(np.mean(np.asarray(pred) == np.asarray(y)))
+
+
+def _linear_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
+    import striate
+    from striate.classic import LinearSVM, Softmax
+
+    striate.manual_seed(int(config.get("seed", 0)))
+    transform, Xtr, Xval = data.prepared("flat")
+    clf = (LinearSVM(float(config.get("delta", 1.0))) if config["kind"] == "linear-svm"
+           else Softmax())
+    num_iters = int(config.get("num_iters", 1000))
+    check_every = int(config.get("check_every", 50))
+    monitor = DivergenceMonitor(float(config.get("factor", 3.0)))
+    losses: list[float] = []
+    status = "ok"
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while len(losses) < num_iters:
+            n = min(check_every, num_iters - len(losses))
+            # train() continues from the current weights, so a trial runs in short chunks and
+            # stops at the first chunk whose loss has run away
+            chunk = clf.train(Xtr, data.y_train, learning_rate=float(config["lr"]),
+                              reg=float(config.get("reg", 0.0)), num_iters=n,
+                              batch_size=int(config.get("batch_size", 200)),
+                              reg_type=config.get("reg_type", "l2"),
+                              num_classes=data.num_classes)
+            try:
+                for i, loss in enumerate(chunk):
+                    monitor.update(loss, 0, len(losses) + i)
+            except TrainingDiverged:
+                status = "abandoned"
+            losses += chunk
+            if status != "ok":
+                break
+    row = {"status": status, "initial_loss": losses[0], "final_loss": losses[-1],
+           "steps": len(losses)}
+    if status == "ok":
+        row["val_acc"] = _accuracy(clf.predict(Xval), data.y_val)
+        row["train_acc"] = _accuracy(clf.predict(Xtr), data.y_train)
+    else:
+        row["val_acc"] = row["train_acc"] = math.nan
+    if evaluate_test:
+        row["test_acc"] = _accuracy(clf.predict(transform(data.X_test)), data.y_test)
+    return row
+
+
+def _optimizer(name: str, params, lr: float, reg: float, momentum: float):
+    from .. import optim
+
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=momentum > 0,
+                         weight_decay=reg)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=reg)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=reg)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=reg)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=reg)
+    raise ValueError(f"run_trial: optimizer must be one of adagrad, adam, adamw, rmsprop, sgd, "
+                     f"got {name!r}")
+
+
+def _model_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
+    import striate
+
+    from ..data import DataLoader, TensorDataset
+    from ..models import create_model
+    from .trainer import Trainer
+
+    striate.manual_seed(int(config.get("seed", 0)))
+    transform, Xtr, Xval = data.prepared("normalized")
+    model = create_model(config.get("model", "mlp"), num_classes=data.num_classes,
+                         input_shape=data.input_shape, **dict(config.get("model_args", {})))
+    opt = _optimizer(config.get("optimizer", "adam"), model.parameters(), float(config["lr"]),
+                     float(config.get("reg", 0.0)), float(config.get("momentum", 0.9)))
+    trainer = Trainer(model, opt, progress=False, log=False,
+                      divergence_factor=float(config.get("factor", 3.0)))
+    bs = int(config.get("batch_size", 64))
+    train_loader = DataLoader(TensorDataset(Xtr, data.y_train), batch_size=bs, shuffle=True)
+    val_loader = DataLoader(TensorDataset(Xval, data.y_val), batch_size=512)
+    status = "ok"
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")  # the initial-loss advice is for interactive runs
+        try:
+            trainer.fit(train_loader, val_loader, epochs=int(config.get("epochs", 5)))
+        except TrainingDiverged:
+            status = "abandoned"
+    last = trainer.history[-1] if trainer.history else {}
+    row = {"status": status, "initial_loss": trainer._divergence.initial,
+           "final_loss": last.get("train_loss", math.nan), "steps": trainer.step}
+    if status == "ok":
+        row["val_acc"], row["train_acc"] = float(last["val_acc"]), float(last["train_acc"])
+    else:
+        row["val_acc"] = row["train_acc"] = math.nan
+    if evaluate_test:
+        test = DataLoader(TensorDataset(transform(data.X_test), data.y_test), batch_size=512)
+        row["test_acc"] = float(trainer.evaluate(test)["accuracy"])
+    return row
