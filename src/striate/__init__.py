@@ -36,7 +36,9 @@ from .ops import *  # noqa: F403  - torch.exp, torch.cat, torch.max, ... at the 
 # `import striate.functional as F` gives the ops package itself: one object under both names
 _sys.modules[__name__ + ".functional"] = ops
 
-from . import data, nn, optim  # noqa: E402 - they build on the names above
+from . import cuda, data, nn, optim, utils  # noqa: E402 - they build on the names above
+from .devices import device  # noqa: E402
+from .serialization import load, load_torch_state_dict, save  # noqa: E402
 
 float16 = _np.float16
 float32 = _np.float32

@@ -9,10 +9,11 @@ import striate.functional as F
 import striate
 from striate import optim
 from striate.data import digits
-from striate.models import create_model, list_models
+from striate.models import ZOO, create_model, list_models
 
 
-@pytest.mark.parametrize("name", list_models())
+# the architecture zoo is tested in test_models_zoo.py (running all of it here would take minutes)
+@pytest.mark.parametrize("name", [n for n in list_models() if n not in ZOO])
 @pytest.mark.parametrize("shape", [(1, 8, 8), (3, 32, 32)])
 def test_models_map_images_to_class_scores(name, shape):
     striate.manual_seed(0)

@@ -108,13 +108,19 @@ def test_conv2d_errors():
         F.conv2d(x, w, striate.tensor(np.zeros(16)))
     with pytest.raises(TypeError, match="input must be a floating tensor, got dtype int64"):
         F.conv2d(striate.tensor(np.zeros((1, 3, 4, 4), np.int64)), w)
-    with pytest.raises(ValueError, match="conv2d: dilation other than 1 is not supported yet"):
-        F.conv2d(x, w, dilation=2)
-    with pytest.raises(ValueError, match="conv2d: groups other than 1"):
+    with pytest.raises(ValueError, match=r"conv2d: dilation must be >= 1, got 0"):
+        F.conv2d(x, w, dilation=0)
+    with pytest.raises(ValueError, match="conv2d: groups 3 must divide both the input channels 3 "
+                                         "and the output channels 16"):
         F.conv2d(x, w, groups=3)
+    with pytest.raises(ValueError, match=r"expects 6 \(3 per group x 2 groups\)"):
+        F.conv2d(striate.randn(1, 4, 5, 5), striate.randn(4, 3, 3, 3), groups=2)
     with pytest.raises(ValueError, match=r"stride must be >= 1, got 0"):
         F.conv2d(x, w, stride=0)
     with pytest.raises(ValueError, match=r"padding must be >= 0, got \(1, -1\)"):
         F.conv2d(x, w, padding=(1, -1))
-    with pytest.raises(TypeError, match=r"padding must be an int or a pair of ints, got 'same'"):
-        F.conv2d(x, w, padding="same")
+    with pytest.raises(ValueError, match=r"padding must be an int, a pair, 'valid' or 'same', "
+                                         r"got 'full'"):
+        F.conv2d(x, w, padding="full")
+    with pytest.raises(ValueError, match=r"padding='same' needs stride 1"):
+        F.conv2d(x, w, padding="same", stride=2)

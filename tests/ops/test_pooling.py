@@ -136,8 +136,6 @@ def test_pooling_errors():
         F.max_pool2d(x, 3, padding=2)
     with pytest.raises(ValueError, match=r"avg_pool2d: kernel size \(9, 9\) is larger than the"):
         F.avg_pool2d(x, 9)
-    with pytest.raises(ValueError, match="ceil_mode=True is not supported yet"):
-        F.max_pool2d(x, 2, ceil_mode=True)
     with pytest.raises(ValueError, match="dilation other than 1"):
         F.max_pool2d(x, 2, dilation=2)
     with pytest.raises(TypeError, match="floating tensor, got dtype int64"):

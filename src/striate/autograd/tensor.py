@@ -557,6 +557,62 @@ class Tensor:
     def minimum(self, other):
         return ops.minimum(self, other)
 
+    # ---- indexing ops and comparisons as methods (striate.ops.indexing, .einsum) ---------------
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def scatter_add(self, dim, index, src):
+        return ops.scatter_add(self, dim, index, src)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        """In place on the array (not recorded in the graph), as the other ``*_`` methods."""
+        self._check_inplace("masked_fill_")
+        m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}")
+        self.array[np.broadcast_to(m, self.shape)] = value.item() if isinstance(
+            value, Tensor) else value
+        return self
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
+
+    def all(self, dim=None, keepdim=False) -> Tensor:
+        """Whether every element (along ``dim``) is non-zero, as a bool tensor."""
+        return Tensor(np.asarray(np.all(self.array, axis=dim, keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False) -> Tensor:
+        """Whether some element (along ``dim``) is non-zero, as a bool tensor."""
+        return Tensor(np.asarray(np.any(self.array, axis=dim, keepdims=keepdim)))
+
+    def eq(self, other):
+        return ops.eq(self, other)
+
+    def ne(self, other):
+        return ops.ne(self, other)
+
+    def lt(self, other):
+        return ops.lt(self, other)
+
+    def le(self, other):
+        return ops.le(self, other)
+
+    def gt(self, other):
+        return ops.gt(self, other)
+
+    def ge(self, other):
+        return ops.ge(self, other)
+
 
 def _grad_enabled() -> bool:
     from .grad_mode import is_grad_enabled

@@ -17,7 +17,7 @@ import sys
 
 __all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative_float"]
 
-COMMAND_MODULES = ["train", "classic", "classic_tools"]
+COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption"]
 
 
 class CommandError(Exception):

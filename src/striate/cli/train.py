@@ -8,6 +8,7 @@ it, so ``eval`` and ``predict`` rebuild exactly the model and preprocessing that
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -81,6 +82,28 @@ def _loader(split, norm, batch_size, shuffle=False):
                       shuffle=shuffle)
 
 
+def _train_loader(split, norm, config):
+    """The training loader; with ``config["augment"]`` (e.g. ``"crop,flip"``) it augments the raw
+    images of every batch in the loader's prefetch thread, then normalises them."""
+    if not config.get("augment"):
+        return _loader(split, norm, config["batch_size"], shuffle=True)
+    from ..data import DataLoader, TensorDataset
+    from ..data.augment import build_augmentation
+    from ..data.transforms import Compose
+
+    augs = build_augmentation(config["augment"], split.X.shape[1:])
+    return DataLoader(TensorDataset(split.X, split.y), batch_size=config["batch_size"],
+                      shuffle=True, transform=Compose([*augs, norm]))
+
+
+def _trained_state(ckpt) -> dict:
+    """The weights to use from a checkpoint: a run with ``--ema`` uses its averaged weights."""
+    state = dict(ckpt["model"])
+    if ckpt.get("ema"):
+        state.update(ckpt["ema"]["shadow"])
+    return state
+
+
 def _run_dir(out, name) -> Path:
     stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S")
     path = Path(out) / f"{stamp}-{name}"
@@ -115,6 +138,8 @@ def train(args) -> int:
             "schedule": args.schedule,
             "grad_clip": args.grad_clip,
             "seed": args.seed,
+            "augment": args.augment,
+            "ema": args.ema,
         }
         out_dir = _run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
 
@@ -128,22 +153,34 @@ def train(args) -> int:
     scheduler = _make_schedule(config["schedule"], optimizer, config["epochs"])
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
                       grad_clip=config["grad_clip"], progress=not args.no_progress,
-                      monitor="val_loss")
+                      monitor="val_loss", tensorboard=_tensorboard_option(args),
+                      ema_decay=config.get("ema"))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
     print(f"run folder: {out_dir}")
-    trainer.fit(_loader(data.train, norm, config["batch_size"], shuffle=True),
+    trainer.fit(_train_loader(data.train, norm, config),
                 _loader(data.val, norm, 512), epochs=config["epochs"],
                 resume=_checkpoint_path(args.resume) if args.resume else None)
 
     best = out_dir / "checkpoint_best.npz"
     if best.exists():
-        model.load_state_dict(load(best)["model"])
+        best_ckpt = load(best)
+        model.load_state_dict(best_ckpt["model"])
+        if trainer.ema is not None and best_ckpt.get("ema"):  # evaluate with the best averages
+            trainer.ema.load_state_dict(best_ckpt["ema"])
     test = trainer.evaluate(_loader(data.test, norm, 512))
     (out_dir / "test_metrics.json").write_text(json.dumps(test, indent=2) + "\n")
     print(f"test accuracy: {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, "
           f"{len(data.test)} images, best checkpoint)")
     return 0
+
+
+def _tensorboard_option(args):
+    """``--tensorboard`` alone: the run folder's ``tensorboard/``; with a folder: that one."""
+    value = getattr(args, "tensorboard", False)
+    if value and importlib.util.find_spec("tensorboardX") is None:
+        raise CommandError("--tensorboard needs tensorboardX: pip install 'striate[tensorboard]'")
+    return value
 
 
 def _checkpoint_path(run_or_checkpoint) -> Path:
@@ -168,7 +205,7 @@ def _load_trained(run_or_checkpoint):
     config = ckpt["config"]
     data, norm, model = _prepare(config)
     try:
-        model.load_state_dict(ckpt["model"])
+        model.load_state_dict(_trained_state(ckpt))
     except (KeyError, ValueError, RuntimeError) as e:
         detail = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
         raise CommandError(
@@ -269,6 +306,16 @@ def add_parsers(sub) -> None:
     t.add_argument("--resume", default=None, metavar="CHECKPOINT",
                    help="continue a run from its checkpoint_last.npz")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--augment", default=None, metavar="LIST",
+                   help="augment training batches on the fly, e.g. 'crop,flip' or "
+                   "'crop=2,rotate=10'; from: crop, flip, vflip, scale, jitter, rotate, shear, "
+                   "translate (default: none)")
+    t.add_argument("--ema", type=non_negative_float, default=None, metavar="DECAY",
+                   help="evaluate and save with a Polyak average of the weights of this decay, "
+                   "e.g. 0.999 (default: off)")
+    t.add_argument("--tensorboard", nargs="?", const=True, default=False, metavar="DIR",
+                   help="also write TensorBoard event files (loss, accuracy, lr per epoch) to "
+                   "RUN/tensorboard, or to DIR; needs the tensorboard extra")
 
     e = sub.add_parser(
         "eval",

@@ -8,7 +8,7 @@
 ((64, 1, 8, 8), 'int64')
 """
 
-from . import transforms
+from . import augment, transforms
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .datasets import (
     DATASETS,
@@ -34,6 +34,7 @@ from .sampling import subsample, subsample_splits
 from .transforms import Compose, Normalize, ToTensor
 
 __all__ = [
+    "augment",
     "DATASETS",
     "Compose",
     "DataLoader",

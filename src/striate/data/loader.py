@@ -14,6 +14,7 @@ the order repeatable, and restoring the generator state reproduces a resumed epo
 
 from __future__ import annotations
 
+import functools
 import numbers
 import queue
 import threading
@@ -136,7 +137,9 @@ def _cast_labels(batch):
     return fields if isinstance(batch, list) else tuple(fields)
 
 
-def _apply_transform(transform: Callable, batch):
+def _apply_transform(transform: Callable, batch, rng: np.random.Generator | None = None):
+    if rng is not None:  # a random transform draws from the epoch's own generator
+        transform = functools.partial(transform, rng=rng)
     if isinstance(batch, (np.ndarray, Tensor)):
         return transform(batch)
     if isinstance(batch, (tuple, list)) and len(batch) > 0:
@@ -174,6 +177,12 @@ class DataLoader:
         drop_last: drop the last batch when it has fewer than ``batch_size`` samples.
         transform: called on the first field of each batch (the inputs, e.g. an (B, C, H, W)
             array), in the prefetch thread; it should not draw from striate's global generator.
+            A random transform (one with ``needs_rng`` true, as those of
+            ``striate.data.augment`` and a ``Compose`` holding one) is called as
+            ``transform(x, rng=generator)``: each epoch gets its own ``numpy.random.Generator``
+            seeded by one draw from the global generator at ``iter(loader)``, in the calling
+            thread, so augmented batches are fixed by ``striate.manual_seed`` whatever the
+            threads' timing.
         prefetch: batches the background thread prepares ahead (a bounded queue); 0 builds
             each batch in the calling thread when it is asked for.
         collate_fn: turns a list of samples into a batch (``default_collate`` when None). When
@@ -246,7 +255,10 @@ class DataLoader:
         stop = len(self) * self.batch_size if self.drop_last else n
         index_batches = [order[i : i + self.batch_size] for i in range(0, stop, self.batch_size)]
         source = _array_source(self.dataset) if self.collate_fn is None else None
-        make = _BatchMaker(self.dataset, source, self.collate_fn, self.transform)
+        rng = None
+        if getattr(self.transform, "needs_rng", False):  # drawn here too, in the caller's thread
+            rng = np.random.default_rng(int(backend.get_rng().integers(2**63)))
+        make = _BatchMaker(self.dataset, source, self.collate_fn, self.transform, rng)
         if self.prefetch == 0 or not index_batches:
             return (make(idx) for idx in index_batches)
         return _prefetching(make, index_batches, self.prefetch)
@@ -261,11 +273,12 @@ class DataLoader:
 class _BatchMaker:
     """Builds the batch for one array of sample indices (runs in the prefetch thread)."""
 
-    def __init__(self, dataset, source, collate_fn, transform):
+    def __init__(self, dataset, source, collate_fn, transform, rng=None):
         self.dataset = dataset
         self.source = source
         self.collate_fn = collate_fn
         self.transform = transform
+        self.rng = rng  # the epoch's generator; batches are made in order, by one thread
 
     def __call__(self, idx: np.ndarray):
         if self.source is not None:
@@ -278,7 +291,7 @@ class _BatchMaker:
         if self.collate_fn is None:
             batch = _cast_labels(batch)
         if self.transform is not None:
-            batch = _apply_transform(self.transform, batch)
+            batch = _apply_transform(self.transform, batch, self.rng)
         return _to_tensors(batch)
 
 

@@ -73,9 +73,15 @@ class Compose(Transform):
                 raise TypeError(f"Compose: transform {k} must be callable, got {type(t).__name__}")
         self.transforms = transforms
 
-    def __call__(self, x):
+    @property
+    def needs_rng(self) -> bool:
+        """Whether a transform inside is random (then the DataLoader passes a generator)."""
+        return any(getattr(t, "needs_rng", False) for t in self.transforms)
+
+    def __call__(self, x, rng=None):
         for t in self.transforms:
-            x = t(x)
+            # random transforms (striate.data.augment) take the generator they must draw from
+            x = t(x, rng) if rng is not None and getattr(t, "needs_rng", False) else t(x)
         return x
 
     def apply(self, x: np.ndarray) -> np.ndarray:

@@ -42,9 +42,10 @@ def pair(v, name: str = "value") -> tuple[int, int]:
     raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
 
 
-def output_size(size: int, k: int, stride: int, pad: int) -> int:
-    """Output length of a sliding window: ``(size + 2 pad - k) // stride + 1``."""
-    return (size + 2 * pad - k) // stride + 1
+def output_size(size: int, k: int, stride: int, pad: int, dilation: int = 1) -> int:
+    """Output length of a sliding window: ``(size + 2 pad - dilation (k - 1) - 1) // stride + 1``
+    (``(size + 2 pad - k) // stride + 1`` without dilation)."""
+    return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
 
 
 def to_nhwc(x: np.ndarray) -> np.ndarray:
@@ -74,25 +75,27 @@ def pad_nhwc(x: np.ndarray, pad: tuple[int, int], value: float = 0.0) -> np.ndar
     return xp
 
 
-def window_view(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+def window_view(
+    xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], dilation=(1, 1)
+) -> np.ndarray:
     """Read-only view of every patch: xp (N, Hp, Wp, C) -> (N, Ho, Wo, kh, kw, C), no copy.
 
-    Patch (ho, wo) starts at pixel (ho*sh, wo*sw); moving along kh / kw steps one pixel, so the
-    view is ``xp`` with the H and W strides reused. (``sliding_window_view`` builds the same view
-    but costs ~28 us a call against ~8 us, which shows on 8x8 digits.)
+    Patch (ho, wo) starts at pixel (ho*sh, wo*sw); moving along kh / kw steps ``dilation`` pixels,
+    so the view is ``xp`` with the H and W strides reused. (``sliding_window_view`` builds the
+    same view but costs ~28 us a call against ~8 us, which shows on 8x8 digits.)
     """
-    (kh, kw), (sh, sw) = kernel, stride
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     N, Hp, Wp, C = xp.shape
-    Ho, Wo = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
+    Ho, Wo = (Hp - dh * (kh - 1) - 1) // sh + 1, (Wp - dw * (kw - 1) - 1) // sw + 1
     if Ho < 1 or Wo < 1:
         raise ValueError(f"window_view: kernel {kernel} is larger than the input {(Hp, Wp)}")
     bn, bh, bw, bc = xp.strides
     return as_strided(
-        xp, (N, Ho, Wo, kh, kw, C), (bn, bh * sh, bw * sw, bh, bw, bc), writeable=False
+        xp, (N, Ho, Wo, kh, kw, C), (bn, bh * sh, bw * sw, bh * dh, bw * dw, bc), writeable=False
     )
 
 
-def im2col(x: np.ndarray, kernel, stride=1, pad=0) -> np.ndarray:
+def im2col(x: np.ndarray, kernel, stride=1, pad=0, dilation=1) -> np.ndarray:
     """Every kh x kw patch of x as one row: x (N, C, H, W) -> cols (N*Ho*Wo, kh*kw*C).
 
     Rows run over (n, ho, wo) and columns over (i, j, c) — NHWC order, so a weight reshaped as
@@ -100,23 +103,25 @@ def im2col(x: np.ndarray, kernel, stride=1, pad=0) -> np.ndarray:
     """
     kernel, stride, pad = pair(kernel, "kernel"), pair(stride, "stride"), pair(pad, "pad")
     xp = pad_nhwc(x, pad)
-    win = window_view(xp, kernel, stride)
+    win = window_view(xp, kernel, stride, pair(dilation, "dilation"))
     N, Ho, Wo, kh, kw, C = win.shape
     return win.reshape(N * Ho * Wo, kh * kw * C)  # the one copy of im2col
 
 
-def col2im(dcols: np.ndarray, x_shape, kernel, stride=1, pad=0) -> np.ndarray:
+def col2im(dcols: np.ndarray, x_shape, kernel, stride=1, pad=0, dilation=1) -> np.ndarray:
     """Adjoint of :func:`im2col`: add every row of dcols back onto the pixels its patch came from.
 
     dcols (N*Ho*Wo, kh*kw*C) -> dx (N, C, H, W) (an NCHW view of NHWC memory). One vectorised
     add per kernel offset (i, j): a loop of kh*kw steps, never over pixels or the batch.
     """
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(pad)
+    dh, dw = pair(dilation)
     N, C, H, W = x_shape
-    Ho, Wo = output_size(H, kh, sh, ph), output_size(W, kw, sw, pw)
+    Ho, Wo = output_size(H, kh, sh, ph, dh), output_size(W, kw, sw, pw, dw)
     d6 = dcols.reshape(N, Ho, Wo, kh, kw, C)
     dxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, i : i + sh * Ho : sh, j : j + sw * Wo : sw] += d6[:, :, :, i, j]
+            a, b = i * dh, j * dw
+            dxp[:, a : a + sh * Ho : sh, b : b + sw * Wo : sw] += d6[:, :, :, i, j]
     return dxp[:, ph : ph + H, pw : pw + W].transpose(0, 3, 1, 2)

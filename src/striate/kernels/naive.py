@@ -13,6 +13,7 @@ import numpy as np
 from .im2col import output_size, pair
 
 __all__ = [
+    "conv_transpose_forward_naive",
     "avg_pool_backward_naive",
     "avg_pool_forward_naive",
     "conv_backward_naive",
@@ -26,48 +27,78 @@ def _pad(x, ph, pw, value=0.0):
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
-def conv_forward_naive(x, w, b, stride=1, pad=0):
-    """x (N, C, H, W), w (F, C, HH, WW), b (F,) or None -> out (N, F, Ho, Wo), cache.
+def conv_forward_naive(x, w, b, stride=1, pad=0, dilation=1, groups=1):
+    """x (N, C, H, W), w (F, C / groups, HH, WW), b (F,) or None -> out (N, F, Ho, Wo), cache.
 
-    out[n, f, i, j] = sum over (c, di, dj) of x_pad[n, c, i*sh + di, j*sw + dj] w[f, c, di, dj]
-    plus b[f].
+    out[n, f, i, j] = sum over (c, di, dj) of
+    x_pad[n, g Cg + c, i*sh + di*dh, j*sw + dj*dw] w[f, c, di, dj] plus b[f], where filter f
+    belongs to group g = f // (F / groups) and reads that group's Cg = C / groups channels.
     """
-    (sh, sw), (ph, pw) = pair(stride), pair(pad)
-    N, _, H, W = x.shape
-    F, _, HH, WW = w.shape
-    Ho, Wo = output_size(H, HH, sh, ph), output_size(W, WW, sw, pw)
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(pad), pair(dilation)
+    N, C, H, W = x.shape
+    F, Cg, HH, WW = w.shape
+    Ho, Wo = output_size(H, HH, sh, ph, dh), output_size(W, WW, sw, pw, dw)
     xp = _pad(x, ph, pw)
     out = np.zeros((N, F, Ho, Wo), dtype=np.result_type(x, w))
     for n in range(N):
         for f in range(F):
+            g = f // (F // groups)
             for i in range(Ho):
                 for j in range(Wo):
-                    patch = xp[n, :, i * sh : i * sh + HH, j * sw : j * sw + WW]
+                    patch = xp[n, g * Cg : (g + 1) * Cg, i * sh : i * sh + dh * (HH - 1) + 1 : dh,
+                               j * sw : j * sw + dw * (WW - 1) + 1 : dw]
                     out[n, f, i, j] = np.sum(patch * w[f]) + (0 if b is None else b[f])
-    return out, (x, w, b, (sh, sw), (ph, pw))
+    return out, (x, w, b, (sh, sw), (ph, pw), (dh, dw), groups)
+
+
+def conv_transpose_forward_naive(x, w, b, stride=1, pad=0, output_pad=0, dilation=1, groups=1):
+    """Transposed convolution by its definition: every input pixel x[n, c, h, w] adds
+    ``x[n, c, h, w] * w[c]`` (a (F / groups, HH, WW) stamp, taps dilation apart) onto its
+    group's output channels at (h*sh, w*sw) of the padded output; the padding is then cut off.
+
+    x (N, C, H, W), w (C, F / groups, HH, WW), b (F,) or None -> out (N, F, Ho, Wo).
+    """
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(pad), pair(dilation)
+    oph, opw = pair(output_pad)
+    N, C, H, W = x.shape
+    _, Fg, HH, WW = w.shape
+    Ho = (H - 1) * sh - 2 * ph + dh * (HH - 1) + oph + 1
+    Wo = (W - 1) * sw - 2 * pw + dw * (WW - 1) + opw + 1
+    outp = np.zeros((N, Fg * groups, Ho + 2 * ph, Wo + 2 * pw), dtype=np.result_type(x, w))
+    for n in range(N):
+        for c in range(C):
+            g = c // (C // groups)
+            for h in range(H):
+                for v in range(W):
+                    outp[n, g * Fg : (g + 1) * Fg, h * sh : h * sh + dh * (HH - 1) + 1 : dh,
+                         v * sw : v * sw + dw * (WW - 1) + 1 : dw] += x[n, c, h, v] * w[c]
+    out = outp[:, :, ph : ph + Ho, pw : pw + Wo]
+    return out if b is None else out + b[:, None, None]
 
 
 def conv_backward_naive(dout, cache):
-    """dout (N, F, Ho, Wo) -> dx (N, C, H, W), dw (F, C, HH, WW), db (F,) (None if no bias).
+    """dout (N, F, Ho, Wo) -> dx (N, C, H, W), dw (F, C / groups, HH, WW), db (F,) (None if no
+    bias).
 
     Each output element spreads its gradient over its patch: dx_patch += dout w[f] and
     dw[f] += dout x_patch.
     """
-    x, w, b, (sh, sw), (ph, pw) = cache
+    x, w, b, (sh, sw), (ph, pw), (dh, dw_), groups = cache
     N, _, H, W = x.shape
-    F, _, HH, WW = w.shape
+    F, Cg, HH, WW = w.shape
     _, _, Ho, Wo = dout.shape
     xp = _pad(x, ph, pw)
     dxp = np.zeros_like(xp)
     dw = np.zeros_like(w)
     for n in range(N):
         for f in range(F):
+            chans = slice(f // (F // groups) * Cg, (f // (F // groups) + 1) * Cg)
             for i in range(Ho):
                 for j in range(Wo):
-                    rows = slice(i * sh, i * sh + HH)
-                    cols = slice(j * sw, j * sw + WW)
-                    dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
-                    dw[f] += dout[n, f, i, j] * xp[n, :, rows, cols]
+                    rows = slice(i * sh, i * sh + dh * (HH - 1) + 1, dh)
+                    cols = slice(j * sw, j * sw + dw_ * (WW - 1) + 1, dw_)
+                    dxp[n, chans, rows, cols] += dout[n, f, i, j] * w[f]
+                    dw[f] += dout[n, f, i, j] * xp[n, chans, rows, cols]
     db = None if b is None else dout.sum(axis=(0, 2, 3))
     return dxp[:, :, ph : ph + H, pw : pw + W], dw, db
 

@@ -15,6 +15,11 @@ equals the max, and ``code & -code`` keeps only the lowest set bit, the first ma
 more than 64 elements use an argmax over an im2col copy of the windows instead. NaN propagates to
 the output as in PyTorch.
 
+``ceil_mode`` (PyTorch's) rounds the output size up, so a last window may hang over the bottom or
+right edge (but starts inside the input or its left/top padding); the kernels pad those extra
+rows/columns like the padding (-inf for max, 0 for average) and average pooling divides such a
+window by the part of it inside the padded input, as PyTorch does.
+
 Layout: NHWC inside, results are NCHW views of NHWC memory (see :mod:`striate.kernels.im2col`).
 """
 
@@ -28,6 +33,7 @@ from .im2col import output_size, pad_nhwc, pair, to_nhwc, window_view
 
 __all__ = [
     "PoolCache",
+    "pool_output_size",
     "avg_pool_backward",
     "avg_pool_forward",
     "max_pool_backward",
@@ -44,6 +50,18 @@ class PoolCache(NamedTuple):
     stride: tuple
     pad: tuple
     divisor: object = None  # avg: a number, or an (Ho, Wo, 1) array of window sizes
+    extra: tuple = (0, 0)  # ceil_mode: rows/columns padded beyond the bottom/right padding
+
+
+def pool_output_size(size: int, k: int, stride: int, pad: int, ceil_mode: bool = False) -> int:
+    """Output length of a pooling: floor (or with ceil_mode, ceil) of ``(size + 2 pad - k) /
+    stride`` plus 1; a ceil-mode last window must start inside the input or its left padding."""
+    if not ceil_mode:
+        return output_size(size, k, stride, pad)
+    n = -(-(size + 2 * pad - k) // stride) + 1
+    if (n - 1) * stride >= size + pad:
+        n -= 1
+    return n
 
 
 def _code_dtype(k: int):
@@ -53,18 +71,23 @@ def _code_dtype(k: int):
     return None
 
 
-def _prepare(x, kernel, stride, pad, fill, contiguous=False):
-    """Pairs, output size, and x as (N, Hp, Wp, C): a padded copy, or without padding a view
-    (made contiguous if asked: a copy unless x is channels-last already)."""
+def _prepare(x, kernel, stride, pad, fill, contiguous=False, ceil_mode=False):
+    """Pairs, output size, extra bottom/right padding, and x as (N, Hp, Wp, C): a padded copy,
+    or without padding a view (made contiguous if asked: a copy unless x is channels-last)."""
     (kh, kw), (ph, pw) = pair(kernel, "kernel"), pair(pad, "pad")
     sh, sw = pair(kh if stride is None else stride, "stride")
-    _, _, H, W = x.shape
-    Ho, Wo = output_size(H, kh, sh, ph), output_size(W, kw, sw, pw)
-    if ph or pw:
+    N, C, H, W = x.shape
+    Ho, Wo = pool_output_size(H, kh, sh, ph, ceil_mode), pool_output_size(W, kw, sw, pw, ceil_mode)
+    eh = max(0, (Ho - 1) * sh + kh - H - 2 * ph)
+    ew = max(0, (Wo - 1) * sw + kw - W - 2 * pw)
+    if eh or ew:
+        xv = np.full((N, H + 2 * ph + eh, W + 2 * pw + ew, C), fill, dtype=x.dtype)
+        xv[:, ph : ph + H, pw : pw + W] = x.transpose(0, 2, 3, 1)
+    elif ph or pw:
         xv = pad_nhwc(x, (ph, pw), fill)
     else:
         xv = to_nhwc(x) if contiguous else x.transpose(0, 2, 3, 1)
-    return xv, (kh, kw), (sh, sw), (ph, pw), Ho, Wo
+    return xv, (kh, kw), (sh, sw), (ph, pw), (eh, ew), Ho, Wo
 
 
 def _offsets(kh, kw, sh, sw, Ho, Wo):
@@ -74,7 +97,7 @@ def _offsets(kh, kw, sh, sw, Ho, Wo):
             yield i * kw + j, (slice(None), slice(i, i + sh * Ho, sh), slice(j, j + sw * Wo, sw))
 
 
-def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True):
+def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=False):
     """Maximum over each kh x kw window.
 
     Args:
@@ -82,13 +105,15 @@ def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True):
         kernel: int or (kh, kw). stride: int, pair, or None for the kernel size.
         pad: implicit -inf padding, int or (ph, pw).
         need_grad: when False, skip recording the winners (cache comes back None).
+        ceil_mode: round the output size up (see the module docstring).
     Returns:
         out (N, C, Ho, Wo), an NCHW view of NHWC memory; cache for :func:`max_pool_backward`.
     """
     # one pass over x suffices without grad; with grad the compares make several, and they run
     # faster over contiguous channels-last memory than the copy costs (NCHW 128x32x32x32 input:
     # 8.1 ms with the copy, 12.5 without)
-    xv, (kh, kw), stride, pad, Ho, Wo = _prepare(x, kernel, stride, pad, -np.inf, need_grad)
+    xv, (kh, kw), stride, pad, extra, Ho, Wo = _prepare(x, kernel, stride, pad, -np.inf,
+                                                        need_grad, ceil_mode)
     sh, sw = stride
     slices = list(_offsets(kh, kw, sh, sw, Ho, Wo))
     out = np.array(xv[slices[0][1]], order="C")  # (N, Ho, Wo, C)
@@ -110,7 +135,7 @@ def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True):
         win = window_view(xv, (kh, kw), stride)  # (N, Ho, Wo, kh, kw, C)
         flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(*out.shape, kh * kw)
         arg = flat.argmax(axis=-1)  # argmax returns the first maximum
-    cache = PoolCache(arg, x.shape, (kh, kw), stride, pad)
+    cache = PoolCache(arg, x.shape, (kh, kw), stride, pad, None, extra)
     return out.transpose(0, 3, 1, 2), cache
 
 
@@ -118,7 +143,7 @@ def _scatter(cache, value, mask=None):
     """dx from per-output gradients ``value`` (N, Ho, Wo, C): offset k of each window receives
     ``value * mask(k)`` (max pooling), or ``value`` itself when there is no mask (average)."""
     N, C, H, W = cache.x_shape
-    (kh, kw), (sh, sw), (ph, pw) = cache.kernel, cache.stride, cache.pad
+    (kh, kw), (sh, sw), (ph, pw), (eh, ew) = cache.kernel, cache.stride, cache.pad, cache.extra
     Ho, Wo = value.shape[1], value.shape[2]
     if (sh, sw) == (kh, kw) and (ph, pw) == (0, 0) and (H, W) == (kh * Ho, kw * Wo):
         # non-overlapping windows that tile x: every pixel is written exactly once, in place
@@ -129,7 +154,7 @@ def _scatter(cache, value, mask=None):
             else:
                 np.multiply(value, mask(k), out=dx[s])
         return dx.transpose(0, 3, 1, 2)
-    dxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=value.dtype)
+    dxp = np.zeros((N, H + 2 * ph + eh, W + 2 * pw + ew, C), dtype=value.dtype)
     for k, s in _offsets(kh, kw, sh, sw, Ho, Wo):
         dxp[s] += value if mask is None else value * mask(k)
     return dxp[:, ph : ph + H, pw : pw + W].transpose(0, 3, 1, 2)
@@ -149,7 +174,8 @@ def max_pool_backward(dout, cache: PoolCache):
     return _scatter(cache, dv, lambda k: arg == k)
 
 
-def avg_pool_forward(x, kernel, stride=None, pad=0, count_include_pad=True, divisor=None):
+def avg_pool_forward(x, kernel, stride=None, pad=0, count_include_pad=True, divisor=None,
+                     ceil_mode=False):
     """Mean over each kh x kw window.
 
     Args:
@@ -159,24 +185,32 @@ def avg_pool_forward(x, kernel, stride=None, pad=0, count_include_pad=True, divi
         count_include_pad: divide by kh*kw everywhere (True, PyTorch's default), or by the
             number of real (non-padding) elements in each window (False).
         divisor: if given, divide every window's sum by it instead (``divisor_override``).
+        ceil_mode: round the output size up; a window hanging over the padded input is divided
+            by the part of it inside (count_include_pad) or by its real elements.
     Returns:
         out (N, C, Ho, Wo), an NCHW view of NHWC memory; cache for :func:`avg_pool_backward`.
     """
-    xv, (kh, kw), stride, pad, Ho, Wo = _prepare(x, kernel, stride, pad, 0.0)
+    xv, (kh, kw), stride, pad, extra, Ho, Wo = _prepare(x, kernel, stride, pad, 0.0,
+                                                        ceil_mode=ceil_mode)
     sh, sw = stride
     slices = list(_offsets(kh, kw, sh, sw, Ho, Wo))
     out = np.array(xv[slices[0][1]], order="C")
     for _, s in slices[1:]:
         np.add(out, xv[s], out=out)
-    if divisor is None and not count_include_pad and pad != (0, 0):
-        H, W = x.shape[2], x.shape[3]
+    H, W = x.shape[2], x.shape[3]
+    if divisor is None and not count_include_pad and (pad != (0, 0) or extra != (0, 0)):
         rows = _real_count(H, kh, sh, pad[0], Ho)
         cols = _real_count(W, kw, sw, pad[1], Wo)
+        divisor = np.outer(rows, cols).astype(out.dtype)[:, :, None]
+    elif divisor is None and extra != (0, 0):
+        # windows clipped to the padded input [-p, size + p), as PyTorch's ceil mode
+        rows = _real_count(H + 2 * pad[0], kh, sh, 0, Ho)
+        cols = _real_count(W + 2 * pad[1], kw, sw, 0, Wo)
         divisor = np.outer(rows, cols).astype(out.dtype)[:, :, None]
     elif divisor is None:
         divisor = kh * kw
     out /= divisor
-    cache = PoolCache(None, x.shape, (kh, kw), stride, pad, divisor)
+    cache = PoolCache(None, x.shape, (kh, kw), stride, pad, divisor, extra)
     return out.transpose(0, 3, 1, 2), cache
 
 

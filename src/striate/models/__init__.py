@@ -8,6 +8,9 @@ model for any dataset: ``create_model("convnet", num_classes=10, input_shape=(1,
 from __future__ import annotations
 
 from .small import MLP, ConvNet, SoftmaxClassifier, TwoLayerNet
+from .zoo import *  # noqa: F403  (the architecture zoo: resnet18, vgg16, googlenet, ...)
+from .zoo import ZOO
+from .zoo import __all__ as _zoo_all
 
 __all__ = ["ConvNet", "MLP", "SoftmaxClassifier", "TwoLayerNet", "create_model", "list_models",
            "MODELS"]
@@ -18,6 +21,8 @@ MODELS = {
     "twolayer": TwoLayerNet,
     "softmax": SoftmaxClassifier,
 }
+MODELS.update(ZOO)
+__all__ += _zoo_all
 
 
 def list_models() -> list:

@@ -11,7 +11,17 @@ from . import init, utils
 from .activation import ELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, MaxPool2d
-from .dropout import Dropout
+from .conv_extra import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    BedOfNails,
+    ConvTranspose2d,
+    FractionalMaxPool2d,
+    MaxUnpool2d,
+    Upsample,
+    UpsamplingNearest2d,
+)
+from .dropout import DropConnectLinear, Dropout, Dropout2d, StochasticDepth
 from .linear import Flatten, Identity, Linear, Maxout
 from .loss import (
     BCELoss,
@@ -26,8 +36,26 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import Module, RemovableHandle
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    LayerNorm,
+    LocalResponseNorm,
+)
 from .parameter import Parameter
+from .recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Embedding,
+    GRUCell,
+    Highway,
+    LSTMCell,
+    RNNCell,
+    TemporalSoftmaxLoss,
+)
+from .tbptt import detach_state, tbptt_chunks, tbptt_train
 
 _sys.modules[__name__ + ".functional"] = functional
 
@@ -70,4 +98,29 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Embedding",
+    "GRUCell",
+    "Highway",
+    "LSTMCell",
+    "RNNCell",
+    "TemporalSoftmaxLoss",
+    "detach_state",
+    "tbptt_chunks",
+    "tbptt_train",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "BedOfNails",
+    "ConvTranspose2d",
+    "DropConnectLinear",
+    "Dropout2d",
+    "FractionalMaxPool2d",
+    "GroupNorm",
+    "LocalResponseNorm",
+    "MaxUnpool2d",
+    "StochasticDepth",
+    "Upsample",
+    "UpsamplingNearest2d",
 ]

@@ -40,29 +40,52 @@ class Conv2d(Module):
         out_channels: number of filters, C_out.
         kernel_size: filter height and width (an int for a square filter, or a pair).
         stride: step of the filter (int or pair, default 1).
-        padding: zeros added on each side (int or pair, default 0).
+        padding: zeros added on each side (int or pair, default 0), or ``"same"`` / ``"valid"``.
+        dilation: spacing between kernel taps (int or pair, default 1).
+        groups: split the channels into this many independent convolutions (default 1; groups =
+            in_channels is the depthwise convolution).
         bias: whether to learn one bias per filter (default True).
+        padding_mode: only ``"zeros"``.
         dtype: dtype of the parameters (default: striate's default dtype).
 
     Attributes:
-        weight: Parameter (C_out, C_in, KH, KW), He-normal with ``fan_in = C_in * KH * KW``
-            (torch's default is kaiming_uniform(a=sqrt(5)); see ``striate.nn.linear``).
+        weight: Parameter (C_out, C_in / groups, KH, KW), He-normal with
+            ``fan_in = C_in / groups * KH * KW`` (torch's default is kaiming_uniform(a=sqrt(5));
+            see ``striate.nn.linear``).
         bias: Parameter (C_out,), zeros; None when ``bias=False``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 bias: bool = True, dtype=None):
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype=None):
         super().__init__()
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups)):
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must both "
+                f"be divisible by groups {groups}"
+            )
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got "
+                             f"{padding_mode!r}")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
         self.stride = _pair(stride, "stride", "Conv2d", 1)
-        self.padding = _pair(padding, "padding", "Conv2d", 0)
+        if padding in ("same", "valid"):
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError(f"Conv2d: padding='same' needs stride 1, got {self.stride}")
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, "padding", "Conv2d", 0)
+        self.dilation = _pair(dilation, "dilation", "Conv2d", 1)
+        self.groups = int(groups)
+        self.padding_mode = padding_mode
         dt = backend.get_default_dtype() if dtype is None else dtype
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         self.weight = Parameter(np.zeros(shape, dtype=dt))
         if bias:
             self.bias = Parameter(np.zeros((self.out_channels,), dtype=dt))
@@ -77,13 +100,20 @@ class Conv2d(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+        if self.dilation == (1, 1) and self.groups == 1:
+            return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s
@@ -108,18 +138,37 @@ class _Pool2d(Module):
 class MaxPool2d(_Pool2d):
     """Max over ``kernel_size`` windows: (N, C, H, W) -> (N, C, H_out, W_out).
 
-    ``stride`` defaults to ``kernel_size`` (non-overlapping windows).
+    ``stride`` defaults to ``kernel_size`` (non-overlapping windows). With ``return_indices``
+    the forward returns (output, indices) for ``MaxUnpool2d``.
     """
 
-    def forward(self, input: Tensor) -> Tensor:
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, input: Tensor):
+        if self.return_indices or self.dilation != 1 or self.ceil_mode:
+            return F.max_pool2d(input, self.kernel_size, self.stride, self.padding,
+                                self.dilation, self.ceil_mode, self.return_indices)
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding)
 
 
 class AvgPool2d(_Pool2d):
     """Mean over ``kernel_size`` windows: (N, C, H, W) -> (N, C, H_out, W_out).
 
-    ``stride`` defaults to ``kernel_size``; zero padding counts in the mean, as PyTorch's default.
+    ``stride`` defaults to ``kernel_size``; zero padding counts in the mean, as PyTorch's default
+    (``count_include_pad``); ``ceil_mode`` and ``divisor_override`` as ``F.avg_pool2d``.
     """
 
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None):
+        super().__init__(kernel_size, stride, padding)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
     def forward(self, input: Tensor) -> Tensor:
+        if self.ceil_mode or not self.count_include_pad or self.divisor_override is not None:
+            return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                                self.ceil_mode, self.count_include_pad, self.divisor_override)
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)

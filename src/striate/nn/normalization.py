@@ -18,7 +18,7 @@ from ..autograd.tensor import Tensor
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "LocalResponseNorm"]
 
 
 class _BatchNorm(Module):
@@ -196,3 +196,74 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.use_bias}")
+
+
+class GroupNorm(Module):
+    """Group normalization (Wu & He 2018): the channels split into ``num_groups`` groups, each
+    sample's group normalised over its channels and positions, then a per-channel affine map.
+    Independent of the batch size; same computation in training and eval.
+
+    Args:
+        num_groups: groups, dividing num_channels (1: layer norm over (C, H, W); C: instance norm).
+        num_channels: C of the (N, C, *) input.
+        eps: added to the variance (default 1e-5).
+        affine: learn ``weight`` (ones, (C,)) and ``bias`` (zeros, (C,)).
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 dtype=None):
+        super().__init__()
+        for name, v in (("num_groups", num_groups), ("num_channels", num_channels)):
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"GroupNorm: {name} must be a positive int, got {v!r}")
+        if num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels {num_channels} must be divisible by num_groups "
+                f"{num_groups}"
+            )
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        dt = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
+        if affine:
+            self.weight = Parameter(np.ones(self.num_channels, dtype=dt))
+            self.bias = Parameter(np.zeros(self.num_channels, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            self.weight.array[...] = 1
+            self.bias.array[...] = 0
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(
+                f"GroupNorm: expected input (N, {self.num_channels}, *), got shape "
+                f"{tuple(input.shape)}"
+            )
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class LocalResponseNorm(Module):
+    """AlexNet's local response normalization across channels, PyTorch's formula:
+    ``b_c = a_c / (k + alpha / size * sum of a_c'^2 over size neighbouring channels) ** beta``.
+
+    Input (N, C, *); output of the same shape. No parameters. AlexNet used size=5, alpha=1e-4,
+    beta=0.75, k=2.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size <= 0:
+            raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
+        self.size, self.alpha, self.beta, self.k = int(size), alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -10,22 +10,43 @@ from .conv import *  # noqa: F403
 from .conv import __all__ as _conv
 from .dropout import *  # noqa: F403
 from .dropout import __all__ as _dropout
+from .einsum import *  # noqa: F403
+from .einsum import __all__ as _einsum
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise
+from .embedding import *  # noqa: F403
+from .embedding import __all__ as _embedding
+from .indexing import *  # noqa: F403
+from .indexing import __all__ as _indexing
 from .linalg import *  # noqa: F403
 from .linalg import __all__ as _linalg
+from .local_response_norm import *  # noqa: F403
+from .local_response_norm import __all__ as _local_response_norm
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss
 from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization
 from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling
+from .pooling_extra import *  # noqa: F403
+from .pooling_extra import __all__ as _pooling_extra
+from .recurrent import *  # noqa: F403
+from .recurrent import __all__ as _recurrent
 from .reduction import *  # noqa: F403
 from .reduction import __all__ as _reduction
+from .regularization import *  # noqa: F403
+from .regularization import __all__ as _regularization
 from .shape import *  # noqa: F403
 from .shape import __all__ as _shape
+from .temporal import *  # noqa: F403
+from .temporal import __all__ as _temporal
+from .upsample import *  # noqa: F403
+from .upsample import __all__ as _upsample
 
 __all__ = (
     _activation + _conv + _dropout + _elementwise + _linalg + _loss + _normalization + _pooling
     + _reduction + _shape
+    + _einsum + _indexing
+    + _embedding + _recurrent + _temporal
+    + _local_response_norm + _pooling_extra + _regularization + _upsample
 )

@@ -12,20 +12,29 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..kernels.conv import conv_backward, conv_forward
+from ..kernels.conv import (
+    conv_backward,
+    conv_forward,
+    conv_transpose_backward,
+    conv_transpose_forward,
+)
 from ..kernels.im2col import output_size, pair
+from .shape import pad as _pad
 
-__all__ = ["conv2d"]
+__all__ = ["conv2d", "conv_transpose2d"]
 
 
 class Conv2d(Function):
     @staticmethod
-    def forward(ctx, x, w, b=None, *, stride, padding):
-        out, cache = conv_forward(x, w, b, stride, padding)
+    def forward(ctx, x, w, b=None, *, stride, padding, dilation=(1, 1), groups=1):
+        out, cache = conv_forward(x, w, b, stride, padding, dilation, groups)
         need = ctx.needs_input_grad
         if any(need):
             # the patches are only needed for dW; don't hold them when the weight is frozen
-            ctx.cache = cache if need[1] else cache._replace(cols=None)
+            if not need[1]:
+                cache = cache._replace(**{"patches" if "patches" in cache._fields else "cols":
+                                          None})
+            ctx.cache = cache
         return out
 
     @staticmethod
@@ -35,6 +44,26 @@ class Conv2d(Function):
         need = ctx.needs_input_grad
         has_bias = len(need) == 3
         dx, dw, db = conv_backward(
+            g, ctx.cache, need_dx=need[0], need_dw=need[1], need_db=has_bias and need[2]
+        )
+        return (dx, dw, db) if has_bias else (dx, dw)
+
+
+class ConvTranspose2d(Function):
+    @staticmethod
+    def forward(ctx, x, w, b=None, *, stride, padding, output_padding, dilation, groups):
+        out, ctx.cache = conv_transpose_forward(x, w, b, stride, padding, output_padding,
+                                                dilation, groups)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # y = K^T x + b for the convolution K with these arguments  =>  dx = K g (a convolution
+        # forward), dw = K's weight gradient with g as its input and x as its upstream gradient,
+        # db = sum of g over (N, Ho, Wo)
+        need = ctx.needs_input_grad
+        has_bias = len(need) == 3
+        dx, dw, db = conv_transpose_backward(
             g, ctx.cache, need_dx=need[0], need_dw=need[1], need_db=has_bias and need[2]
         )
         return (dx, dw, db) if has_bias else (dx, dw)
@@ -67,16 +96,22 @@ def conv2d(
 
     Args:
         input: (N, C, H, W), floating.
-        weight: (F, C, HH, WW), same dtype as input.
+        weight: (F, C / groups, HH, WW), same dtype as input.
         bias: (F,) or None.
         stride: int or (sh, sw), >= 1.
-        padding: zero padding on each side, int or (ph, pw), >= 0.
-        dilation, groups: only 1 for now.
+        padding: zero padding on each side, int or (ph, pw), >= 0; or ``"valid"`` (0) or
+            ``"same"`` (output size = input size; stride 1 only; any odd extra row goes to the
+            bottom/right, as PyTorch).
+        dilation: spacing of the kernel taps, int or (dh, dw), >= 1 (the atrous convolution).
+        groups: split input and output channels into this many independent convolutions; C
+            (with F a multiple of C) is the depthwise convolution.
     Returns:
-        (N, F, Ho, Wo) with ``Ho = (H + 2 ph - HH) // sh + 1`` and likewise Wo. Its memory is
-        channels-last (an NCHW view of NHWC), which the next conv or pool reads without a copy.
+        (N, F, Ho, Wo) with ``Ho = (H + 2 ph - dh (HH - 1) - 1) // sh + 1`` and likewise Wo. Its
+        memory is channels-last (an NCHW view of NHWC), which the next conv or pool reads
+        without a copy.
     Raises:
-        ValueError: on a shape, channel, bias or dtype mismatch, or an output smaller than 1x1.
+        ValueError: on a shape, channel, group, bias or dtype mismatch, or an output smaller
+        than 1x1.
 
     Example:
         >>> import striate, striate.functional as F
@@ -85,10 +120,6 @@ def conv2d(
         (8, 16, 32, 32)
     """
     x, w = _array(input), _array(weight)
-    if dilation not in (1, (1, 1), [1, 1]):
-        raise ValueError("conv2d: dilation other than 1 is not supported yet")
-    if groups != 1:
-        raise ValueError("conv2d: groups other than 1 is not supported yet")
     if x.ndim != 4:
         raise ValueError(
             f"conv2d: input must be 4-D (N, C, H, W), got shape {x.shape}"
@@ -103,10 +134,12 @@ def conv2d(
             f"conv2d: input and weight must have the same dtype, got input {x.dtype} and "
             f"weight {w.dtype}"
         )
-    if x.shape[1] != w.shape[1]:
+    groups = _check_groups("conv2d", groups, x.shape[1], w.shape[0])
+    if x.shape[1] != w.shape[1] * groups:
+        per_group = f" ({w.shape[1]} per group x {groups} groups)" if groups > 1 else ""
         raise ValueError(
-            f"conv2d: input has {x.shape[1]} channels but weight expects {w.shape[1]} "
-            f"(input shape {x.shape}, weight shape {w.shape})"
+            f"conv2d: input has {x.shape[1]} channels but weight expects "
+            f"{w.shape[1] * groups}{per_group} (input shape {x.shape}, weight shape {w.shape})"
         )
     if bias is not None:
         b = _array(bias)
@@ -118,16 +151,132 @@ def conv2d(
         if b.dtype != x.dtype:
             raise TypeError(f"conv2d: bias must have the input's dtype {x.dtype}, got {b.dtype}")
     stride = _check_pair(stride, "stride", "conv2d", 1)
-    padding = _check_pair(padding, "padding", "conv2d", 0)
+    dilation = _check_pair(dilation, "dilation", "conv2d", 1)
     H, W = x.shape[2:]
     HH, WW = w.shape[2:]
-    Ho, Wo = output_size(H, HH, stride[0], padding[0]), output_size(W, WW, stride[1], padding[1])
+    if isinstance(padding, str):
+        padding, input = _string_padding(padding, input, stride, dilation, (HH, WW))
+        H, W = input.shape[2:]
+    padding = _check_pair(padding, "padding", "conv2d", 0)
+    Ho = output_size(H, HH, stride[0], padding[0], dilation[0])
+    Wo = output_size(W, WW, stride[1], padding[1], dilation[1])
     if Ho < 1 or Wo < 1:
+        dil = f" (dilation {dilation})" if dilation != (1, 1) else ""
         raise ValueError(
             f"conv2d: kernel size ({HH}, {WW}) is larger than the padded input "
-            f"({H + 2 * padding[0]}, {W + 2 * padding[1]}) (input shape {x.shape}, "
+            f"({H + 2 * padding[0]}, {W + 2 * padding[1]}){dil} (input shape {x.shape}, "
             f"padding {padding})"
         )
+    params = dict(stride=stride, padding=padding)
+    if dilation != (1, 1) or groups != 1:
+        params.update(dilation=dilation, groups=groups)
     if bias is None:
-        return Conv2d.apply(input, weight, stride=stride, padding=padding)
-    return Conv2d.apply(input, weight, bias, stride=stride, padding=padding)
+        return Conv2d.apply(input, weight, **params)
+    return Conv2d.apply(input, weight, bias, **params)
+
+
+def _check_groups(fn, groups, c_in, c_out):
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"{fn}: groups {groups} must divide both the input channels {c_in} and the "
+            f"output channels {c_out}"
+        )
+    return int(groups)
+
+
+def _string_padding(padding, input, stride, dilation, kernel):
+    """``"valid"``: no padding. ``"same"``: total padding d (k - 1) per dim, the odd extra row or
+    column at the bottom/right (an explicit zero pad of the input, as PyTorch does)."""
+    if padding == "valid":
+        return 0, input
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+                         f"{padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
+    total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+    sym = (total[0] // 2, total[1] // 2)
+    if total[0] % 2 or total[1] % 2:
+        input = _pad(input, (0, total[1] % 2, 0, total[0] % 2))
+    return sym, input
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """Transposed convolution ("deconvolution"): the adjoint of ``conv2d`` with the same stride,
+    padding, dilation and groups, so it maps a conv's output shape back to its input shape; with
+    stride s it upsamples by s with learned filters.
+
+    Args:
+        input: (N, C, H, W), floating.
+        weight: (C, F / groups, HH, WW) (PyTorch's layout: input channels first).
+        bias: (F,) or None.
+        stride, padding, dilation: those of the convolution it transposes.
+        output_padding: int or pair added to the bottom/right of the output, smaller than the
+            stride or the dilation (picks one of the input sizes a strided conv maps alike).
+        groups: as conv2d.
+    Returns:
+        (N, F, Ho, Wo) with ``Ho = (H - 1) sh - 2 ph + dh (HH - 1) + oph + 1``, likewise Wo.
+
+    Example:
+        >>> import striate, striate.functional as F
+        >>> F.conv_transpose2d(striate.ones(1, 1, 2, 2), striate.ones(1, 1, 2, 2), stride=2).shape
+        (1, 1, 4, 4)
+    """
+    fn = "conv_transpose2d"
+    x, w = _array(input), _array(weight)
+    if x.ndim != 4:
+        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{fn}: weight must be 4-D (C, F / groups, HH, WW), got shape {w.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{fn}: input must be a floating tensor, got dtype {x.dtype}")
+    if w.dtype != x.dtype:
+        raise TypeError(f"{fn}: input and weight must have the same dtype, got input {x.dtype} "
+                        f"and weight {w.dtype}")
+    groups = _check_groups(fn, groups, x.shape[1], w.shape[1] * groups)
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"{fn}: input has {x.shape[1]} channels but weight expects {w.shape[0]} (weight is "
+            f"(C_in, C_out / groups, HH, WW); input shape {x.shape}, weight shape {w.shape})"
+        )
+    F = w.shape[1] * groups
+    if bias is not None:
+        b = _array(bias)
+        if b.shape != (F,):
+            raise ValueError(f"{fn}: bias must have shape ({F},), got {b.shape}")
+        if b.dtype != x.dtype:
+            raise TypeError(f"{fn}: bias must have the input's dtype {x.dtype}, got {b.dtype}")
+    stride = _check_pair(stride, "stride", fn, 1)
+    padding = _check_pair(padding, "padding", fn, 0)
+    dilation = _check_pair(dilation, "dilation", fn, 1)
+    output_padding = _check_pair(output_padding, "output_padding", fn, 0)
+    for d in range(2):
+        if output_padding[d] >= max(stride[d], dilation[d]):
+            raise ValueError(
+                f"{fn}: output_padding {output_padding} must be smaller than the stride "
+                f"{stride} or the dilation {dilation}"
+            )
+    HH, WW = w.shape[2:]
+    Ho = (x.shape[2] - 1) * stride[0] - 2 * padding[0] + dilation[0] * (HH - 1) \
+        + output_padding[0] + 1
+    Wo = (x.shape[3] - 1) * stride[1] - 2 * padding[1] + dilation[1] * (WW - 1) \
+        + output_padding[1] + 1
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{fn}: padding {padding} leaves an empty output {(Ho, Wo)} for input "
+                         f"shape {x.shape} and weight shape {w.shape}")
+    params = dict(stride=stride, padding=padding, output_padding=output_padding,
+                  dilation=dilation, groups=groups)
+    if bias is None:
+        return ConvTranspose2d.apply(input, weight, **params)
+    return ConvTranspose2d.apply(input, weight, bias, **params)

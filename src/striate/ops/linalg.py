@@ -45,21 +45,25 @@ class MatMul(Function):
 class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
-        ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
-        y = x @ w.T
+        # (..., in) is flattened to one 2-D GEMM: a batched matmul over a non-contiguous 3-D
+        # view takes NumPy's slow path
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1])
+        ctx.save_for_backward(x2, w)
+        ctx.has_bias, ctx.lead = b is not None, lead
+        y = x2 @ w.T
         if b is not None:
             y += b
-        return y
+        return y.reshape(lead + (w.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
         # y = x W^T + b  =>  dx = g W, dW = g^T x, db = sum of g over all rows
-        x, w = ctx.saved
+        x2, w = ctx.saved
         need = ctx.needs_input_grad
-        dx = g @ w if need[0] else None
         g2 = g.reshape(-1, g.shape[-1])
-        dw = g2.T @ x.reshape(-1, x.shape[-1]) if need[1] else None
+        dx = (g2 @ w).reshape(ctx.lead + (w.shape[1],)) if need[0] else None
+        dw = g2.T @ x2 if need[1] else None
         # a ones-vector product is much faster than g.sum(0) for the bias (PERFORMANCE.md)
         db = np.ones(g2.shape[0], dtype=g.dtype) @ g2 if ctx.has_bias and need[2] else None
         return dx, dw, db

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..kernels.im2col import output_size
-from ..kernels.pool import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
+from ..kernels.pool import (
+    avg_pool_backward,
+    avg_pool_forward,
+    max_pool_backward,
+    max_pool_forward,
+    pool_output_size,
+)
+from ..kernels.pool_extra import max_pool_indices
 from .conv import _array, _check_pair
 
 __all__ = ["avg_pool2d", "max_pool2d"]
@@ -18,11 +24,15 @@ __all__ = ["avg_pool2d", "max_pool2d"]
 
 class MaxPool2d(Function):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding):
-        # the winners are only recorded when a backward will ask for them
+    def forward(ctx, x, kernel, stride, padding, sink=None, ceil_mode=False):
+        # the winners are only recorded when a backward (or return_indices: a sink list to
+        # receive the cache) will ask for them
         out, ctx.cache = max_pool_forward(
-            x, kernel, stride, padding, need_grad=ctx.needs_input_grad[0]
+            x, kernel, stride, padding, need_grad=ctx.needs_input_grad[0] or sink is not None,
+            ceil_mode=ceil_mode,
         )
+        if sink is not None:
+            sink.append(ctx.cache)
         return out
 
     @staticmethod
@@ -33,8 +43,9 @@ class MaxPool2d(Function):
 
 class AvgPool2d(Function):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, count_include_pad, divisor):
-        out, ctx.cache = avg_pool_forward(x, kernel, stride, padding, count_include_pad, divisor)
+    def forward(ctx, x, kernel, stride, padding, count_include_pad, divisor, ceil_mode=False):
+        out, ctx.cache = avg_pool_forward(x, kernel, stride, padding, count_include_pad, divisor,
+                                          ceil_mode)
         return out
 
     @staticmethod
@@ -46,8 +57,6 @@ class AvgPool2d(Function):
 def _pool_args(fn, input, kernel_size, stride, padding, ceil_mode):
     """Validate a pooling call; return (kernel, stride, padding) as pairs."""
     x = _array(input)
-    if ceil_mode:
-        raise ValueError(f"{fn}: ceil_mode=True is not supported yet")
     if x.ndim != 4:
         raise ValueError(
             f"{fn}: input must be 4-D (N, C, H, W), got shape {x.shape}"
@@ -62,8 +71,8 @@ def _pool_args(fn, input, kernel_size, stride, padding, ceil_mode):
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{fn}: padding {padding} must be at most half the kernel size {kernel}")
     H, W = x.shape[2:]
-    Ho = output_size(H, kernel[0], stride[0], padding[0])
-    Wo = output_size(W, kernel[1], stride[1], padding[1])
+    Ho = pool_output_size(H, kernel[0], stride[0], padding[0], ceil_mode)
+    Wo = pool_output_size(W, kernel[1], stride[1], padding[1], ceil_mode)
     if Ho < 1 or Wo < 1:
         raise ValueError(
             f"{fn}: kernel size {kernel} is larger than the padded input "
@@ -80,7 +89,8 @@ def max_pool2d(
     padding=0,
     dilation=1,
     ceil_mode: bool = False,
-) -> Tensor:
+    return_indices: bool = False,
+):
     """Maximum over each kernel_size window: (N, C, H, W) -> (N, C, Ho, Wo).
 
     Args:
@@ -88,9 +98,13 @@ def max_pool2d(
         kernel_size: int or (kh, kw).
         stride: int or (sh, sw); None (the default) means kernel_size.
         padding: implicit -inf padding on each side, at most half the kernel.
-        dilation, ceil_mode: only the defaults for now.
+        dilation: only 1 for now.
+        ceil_mode: round the output size up (the last window may hang over the edge).
+        return_indices: also return the int64 flat positions ``h * W + w`` of each window's
+            (first) maximum in the unpadded input, for :func:`max_unpool2d`.
     Returns:
-        ``Ho = (H + 2 ph - kh) // sh + 1``, likewise Wo.
+        ``Ho = (H + 2 ph - kh) // sh + 1`` (ceil instead of floor with ceil_mode), likewise Wo;
+        with return_indices an (output, indices) pair.
 
     Example:
         >>> import striate, striate.functional as F
@@ -100,7 +114,12 @@ def max_pool2d(
     if dilation not in (1, (1, 1), [1, 1]):
         raise ValueError("max_pool2d: dilation other than 1 is not supported yet")
     k, s, p = _pool_args("max_pool2d", input, kernel_size, stride, padding, ceil_mode)
-    return MaxPool2d.apply(input, kernel=k, stride=s, padding=p)
+    extra = {"ceil_mode": True} if ceil_mode else {}
+    if not return_indices:
+        return MaxPool2d.apply(input, kernel=k, stride=s, padding=p, **extra)
+    sink = []
+    out = MaxPool2d.apply(input, kernel=k, stride=s, padding=p, sink=sink, **extra)
+    return out, Tensor(max_pool_indices(sink[0]))
 
 
 def avg_pool2d(
@@ -119,7 +138,8 @@ def avg_pool2d(
         kernel_size: int or (kh, kw).
         stride: int or (sh, sw); None (the default) means kernel_size.
         padding: implicit zero padding on each side, at most half the kernel.
-        ceil_mode: only False for now.
+        ceil_mode: round the output size up; a window hanging over the edge is divided by its
+            part inside the padded input (as PyTorch).
         count_include_pad: divide by kh*kw (True) or by the number of non-padding elements.
         divisor_override: divide every window's sum by this instead.
     Returns:
@@ -144,4 +164,5 @@ def avg_pool2d(
         padding=p,
         count_include_pad=bool(count_include_pad),
         divisor=divisor_override,
+        ceil_mode=bool(ceil_mode),
     )

@@ -35,6 +35,7 @@ __all__ = [
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "OneCycleLR",
     "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",
@@ -479,3 +480,8 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+
+# the 1cycle policy lives in its own file (this one is long enough); it is part of this module
+from ._one_cycle import OneCycleLR  # noqa: E402

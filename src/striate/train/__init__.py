@@ -8,16 +8,26 @@ as an ``.npz`` without pickle.
 
 from .checkpoint import CheckpointError, load, save
 from .checks import TrainingDiverged
+from .ensemble import EMA, Ensemble, snapshot_ensemble
 from .metrics import AverageMeter, EMAMeter, accuracy
 from .trainer import Trainer
+from .transfer import freeze, load_backbone, param_groups, replace_head, unfreeze
 
 __all__ = [
     "AverageMeter",
     "CheckpointError",
+    "EMA",
     "EMAMeter",
+    "Ensemble",
     "Trainer",
     "TrainingDiverged",
     "accuracy",
+    "freeze",
     "load",
+    "load_backbone",
+    "param_groups",
+    "replace_head",
     "save",
+    "snapshot_ensemble",
+    "unfreeze",
 ]

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 
 from .. import backend
 from ..autograd.grad_mode import no_grad
+from ..utils import tensorboard as _tensorboard
 from . import history as _files
 from .checkpoint import load, save
 from .checks import (
@@ -139,6 +140,14 @@ class Trainer:
             ``train_`` counterpart is used.
         scheduler_interval: ``'epoch'`` (default) or ``'step'``.
         divergence_factor: stop when the smoothed loss exceeds this many times the first loss.
+        keep_snapshots: also write ``checkpoint_epoch{N}.npz`` after every epoch (for
+            ``striate.train.snapshot_ensemble``).
+        ema_decay: keep a Polyak average of the weights (``striate.train.EMA`` with this decay,
+            updated after every step, saved in checkpoints as ``"ema"``); validation and
+            :meth:`evaluate` then use the averaged weights. None: off.
+        tensorboard: also write each epoch's losses, metrics and lr as TensorBoard event files
+            (``loss/train``, ``acc/val``, ``lr``, ...): True for ``out_dir/tensorboard``, or a
+            folder. Needs the ``tensorboard`` extra (tensorboardX).
 
     Attributes:
         history: list of per-epoch dicts (``epoch, train_loss, train_acc, val_loss, val_acc,
@@ -156,7 +165,9 @@ class Trainer:
                  metrics: Iterable = ("accuracy",), out_dir: str | os.PathLike | None = None,
                  config: dict | None = None, grad_clip: float | None = None,
                  progress: bool = True, checks: bool = True, log=None, monitor: str = "val_acc",
-                 scheduler_interval: str = "epoch", divergence_factor: float = 3.0):
+                 scheduler_interval: str = "epoch", divergence_factor: float = 3.0,
+                 keep_snapshots: bool = False, ema_decay: float | None = None,
+                 tensorboard: bool | str | os.PathLike = False):
         if not callable(model):
             raise TypeError(f"Trainer: model must be callable (an nn.Module), got "
                             f"{type(model).__name__}")
@@ -200,6 +211,14 @@ class Trainer:
         # JSON-normalised once, so config.json and the checkpoints hold the same thing
         self.config = json.loads(json.dumps(config if config is not None else
                                             self._default_config(), default=str))
+        self.keep_snapshots = bool(keep_snapshots)
+        self._tb_dir = _tensorboard.trainer_log_dir(tensorboard, self.out_dir)
+        self._tb = None  # the SummaryWriter, open during fit
+        self.ema = None
+        if ema_decay is not None:
+            from .ensemble import EMA
+
+            self.ema = EMA(model, decay=ema_decay)
 
     # ---- public API ---------------------------------------------------------------------------
 
@@ -238,6 +257,8 @@ class Trainer:
         if val_loader is None and monitor.startswith("val_"):
             monitor = "train_" + monitor[4:]  # no validation data: judge the training metric
         self._active_monitor = monitor
+        if self._tb_dir is not None:
+            self._tb = _tensorboard.SummaryWriter(self._tb_dir)
         try:
             for epoch in range(self.epoch + 1, epochs + 1):
                 self._run_epoch(train_loader, val_loader, epoch, epochs, monitor)
@@ -245,6 +266,9 @@ class Trainer:
             self._log.warning(str(e))
             raise
         finally:
+            if self._tb is not None:
+                self._tb.close()
+                self._tb = None
             if self.out_dir is not None and self.history:
                 _files.plot_history(self.out_dir, self.history, [k for k, _, _ in self.metrics])
         return self.history
@@ -266,6 +290,9 @@ class Trainer:
         loss_m = AverageMeter()
         meters = [AverageMeter() for _ in self.metrics]
         batches = iter(loader)
+        averaged = self.ema.average_parameters() if self.ema is not None else None
+        if averaged is not None:
+            averaged.__enter__()  # the Polyak-averaged weights, until `finally` restores them
         try:
             with no_grad():
                 for batch in batches:
@@ -277,6 +304,8 @@ class Trainer:
                         m.update(fn(out, y), n)
         finally:
             _close(batches)
+            if averaged is not None:
+                averaged.__exit__(None, None, None)
             if was_training is not None and hasattr(self.model, "train"):
                 self.model.train(was_training)
         if loss_m.count == 0:
@@ -298,6 +327,7 @@ class Trainer:
             "best": {"monitor": self._active_monitor, "value": self.best, "epoch": self.best_epoch},
             "checks": self._divergence.state_dict(),
             "rng_state": backend.get_rng_state(),
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
     def save_checkpoint(self, path: str | os.PathLike) -> None:
@@ -333,6 +363,8 @@ class Trainer:
         self.best, self.best_epoch = best["value"], best["epoch"]
         self._divergence.load_state_dict(ckpt["checks"])
         backend.set_rng_state(ckpt["rng_state"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
         self._log.info(f"resumed from {os.fspath(path)} after epoch {self.epoch}")
         return ckpt
 
@@ -358,6 +390,8 @@ class Trainer:
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self._step_scheduler(record)
         self.history.append(record)
+        if self._tb is not None:
+            _tensorboard.log_epoch(self._tb, record)
         self.epoch = epoch
         value = record.get(monitor, math.nan)
         better = (value < self.best if monitor.endswith("loss") else value > self.best) \
@@ -371,6 +405,8 @@ class Trainer:
             save(ckpt, os.path.join(self.out_dir, LAST))
             if better:
                 save(ckpt, os.path.join(self.out_dir, BEST))
+            if self.keep_snapshots:
+                save(ckpt, os.path.join(self.out_dir, f"checkpoint_epoch{epoch}.npz"))
 
     def _train_epoch(self, loader, epoch: int, epochs: int) -> dict:
         if hasattr(self.model, "train"):
@@ -408,6 +444,8 @@ class Trainer:
                 self.optimizer.step()
                 if before is not None:
                     ratios = update_ratios(before)
+                if self.ema is not None:
+                    self.ema.update()
                 if self.scheduler is not None and self.scheduler_interval == "step":
                     self.scheduler.step()
                 self.step += 1

@@ -1,0 +1,43 @@
+"""`striate models`: the table of models with parameter counts and multiply-adds."""
+
+import pytest
+
+from striate.cli import main
+
+
+def test_models_lists_counts_and_macs(capsys):
+    assert main(["models", "resnet18", "vgg16", "resnet20"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert "11,689,512" in lines["resnet18"] and "1.81G" in lines["resnet18"]
+    assert "= torchvision" in lines["vgg16"] and "15.47G" in lines["vgg16"]
+    assert "= torchvision" not in lines["resnet20"]
+
+
+def test_models_for_small_inputs(capsys):
+    assert main(["models", "resnet20", "--input-size", "3x32x32", "--num-classes", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "input 3x32x32, 10 classes" in out
+    assert "269,722" in out and "40.55M" in out
+
+
+def test_models_lists_every_registered_model(capsys):
+    from striate.models import list_models
+
+    assert main(["models", "--input-size", "1x8x8", "--num-classes", "10"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]]
+    assert names == list_models()
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["models", "resnet9000"], "unknown model 'resnet9000'"),
+])
+def test_models_errors(argv, msg, capsys):
+    assert main(argv) == 2
+    assert msg in capsys.readouterr().err
+
+
+def test_models_rejects_a_bad_input_size(capsys):
+    with pytest.raises(SystemExit):
+        main(["models", "--input-size", "3x0x5"])
+    assert "expected CxHxW" in capsys.readouterr().err

@@ -1,0 +1,81 @@
+"""Nearest-neighbour interpolate and bed-of-nails upsampling: gradients, PyTorch, references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from opcheck import check_op
+
+import striate
+from striate import functional as F
+
+RNG = np.random.default_rng(8)
+
+
+def _tf():
+    return pytest.importorskip("torch").nn.functional
+
+
+@pytest.mark.parametrize("size,scale_factor", [
+    (None, 2), (None, 3), (None, (2, 3)), (None, 1.5), (None, 0.5), (None, 2.7),
+    ((10, 13), None), ((5, 4), None), (7, None),
+])
+def test_interpolate_nearest_gradients_and_torch(size, scale_factor):
+    x = RNG.standard_normal((2, 3, 5, 6))
+    out = check_op(lambda x: F.interpolate(x, size, scale_factor),
+                   [x], lambda x: _tf().interpolate(x, size, scale_factor, mode="nearest"))
+    if scale_factor in (2, 3):
+        s = scale_factor
+        np.testing.assert_array_equal(out, x.repeat(s, axis=2).repeat(s, axis=3))
+
+
+def test_interpolate_recompute_scale_factor_and_float32_layout():
+    x = RNG.standard_normal((1, 2, 7, 7))
+    check_op(lambda x: F.interpolate(x, scale_factor=1.7, recompute_scale_factor=True), [x],
+             lambda x: _tf().interpolate(x, scale_factor=1.7, mode="nearest",
+                                         recompute_scale_factor=True))
+    h = F.conv2d(striate.randn(2, 3, 4, 4), striate.randn(5, 3, 3, 3), padding=1)
+    h.requires_grad = True
+    y = F.interpolate(h, scale_factor=2)
+    assert y.shape == (2, 5, 8, 8) and y.dtype == np.float32
+    assert y.array.transpose(0, 2, 3, 1).flags.c_contiguous  # stays channels-last
+    y.sum().backward()
+    # each input pixel was copied into a 2x2 block: its gradient is 4
+    np.testing.assert_array_equal(h.grad.array, np.full(h.shape, 4, np.float32))
+
+
+def test_bed_of_nails_values_and_gradients():
+    x = RNG.standard_normal((2, 3, 4, 5))
+    out = check_op(lambda x: F.bed_of_nails(x, 2), [x])
+    assert out.shape == (2, 3, 8, 10)
+    np.testing.assert_array_equal(out[:, :, ::2, ::2], x)
+    mask = np.ones(out.shape, bool)
+    mask[:, :, ::2, ::2] = False
+    assert not out[mask].any()
+    rect = check_op(lambda x: F.bed_of_nails(x, (3, 1)), [x])
+    assert rect.shape == (2, 3, 12, 5)
+    np.testing.assert_array_equal(rect[:, :, ::3], x)
+
+
+def test_bed_of_nails_is_max_unpool_with_top_left_indices():
+    # bed of nails = unpooling with every window's "maximum" in its top-left corner
+    x = RNG.standard_normal((1, 2, 3, 3))
+    idx = (np.arange(3)[:, None] * 2 * 6 + np.arange(3) * 2).astype(np.int64)
+    idx = np.broadcast_to(idx, x.shape).copy()
+    a = F.bed_of_nails(striate.tensor(x), 2).array
+    b = F.max_unpool2d(striate.tensor(x), striate.tensor(idx), 2).array
+    np.testing.assert_array_equal(a, b)
+
+
+def test_upsample_errors():
+    x = striate.randn(1, 2, 4, 4)
+    with pytest.raises(ValueError, match="mode must be 'nearest'"):
+        F.interpolate(x, scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="scale_factor must be a positive number"):
+        F.interpolate(x, scale_factor=-1)
+    with pytest.raises(ValueError, match=r"input must be 4-D"):
+        F.interpolate(striate.randn(2, 4, 4), scale_factor=2)
+    with pytest.raises(ValueError, match=r"scale must be >= 1, got 0"):
+        F.bed_of_nails(x, 0)
