@@ -307,3 +307,15 @@ def test_bad_arguments():
         DataLoader(42)
     with pytest.raises(TypeError, match="transform must be callable"):
         DataLoader(ds, transform="flip")
+
+
+def test_num_workers_maps_onto_the_prefetch_thread():
+    ds = TensorDataset(np.arange(20, dtype=np.float32).reshape(10, 2), np.arange(10))
+    assert DataLoader(ds, num_workers=0).prefetch == 0
+    assert DataLoader(ds, num_workers=2, pin_memory=True).prefetch == 4
+    assert DataLoader(ds, prefetch=3).prefetch == 3
+    with pytest.raises(ValueError, match="num_workers must be an int >= 0, got -1"):
+        DataLoader(ds, num_workers=-1)
+    a = [y.tolist() for _, y in DataLoader(ds, batch_size=3, num_workers=2)]
+    b = [y.tolist() for _, y in DataLoader(ds, batch_size=3, num_workers=0)]
+    assert a == b == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]

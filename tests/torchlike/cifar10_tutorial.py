@@ -19,9 +19,11 @@ train_images = torch.randn(400, 3, 32, 32) * 0.5 + class_means[train_labels]
 test_labels = torch.randint(0, 10, (100,))
 test_images = torch.randn(100, 3, 32, 32) * 0.5 + class_means[test_labels]
 trainset = torch.utils.data.TensorDataset(train_images, train_labels)
-trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size, shuffle=True)
+trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size, shuffle=True,
+                                          num_workers=2)
 testset = torch.utils.data.TensorDataset(test_images, test_labels)
-testloader = torch.utils.data.DataLoader(testset, batch_size=batch_size, shuffle=False)
+testloader = torch.utils.data.DataLoader(testset, batch_size=batch_size, shuffle=False,
+                                         num_workers=2)
 
 
 class Net(nn.Module):

@@ -187,6 +187,12 @@ class DataLoader:
             each batch in the calling thread when it is asked for.
         collate_fn: turns a list of samples into a batch (``default_collate`` when None). When
             given, every batch goes through it, even for a ``TensorDataset``.
+        num_workers: PyTorch's option, mapped onto the prefetch thread: 0 builds every batch in
+            the calling thread (``prefetch=0``), as PyTorch's ``num_workers=0`` does; N > 0 keeps
+            ``2 * N`` batches ready (PyTorch's default ``prefetch_factor`` of 2 per worker) in the
+            one background thread. None (the default) leaves ``prefetch`` as given.
+        pin_memory: accepted for PyTorch code; page-locked memory only matters for copies to a
+            CUDA device, so it changes nothing here.
 
     Yields:
         One batch per step with the samples' structure, e.g. ``(x, y)`` for a ``TensorDataset``:
@@ -210,6 +216,8 @@ class DataLoader:
         transform: Callable | None = None,
         prefetch: int = 2,
         collate_fn: Callable | None = None,
+        num_workers: int | None = None,
+        pin_memory: bool = False,
     ):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
@@ -228,6 +236,12 @@ class DataLoader:
             )
         if prefetch < 0:
             raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch}")
+        if num_workers is not None:
+            if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
+                    or num_workers < 0:
+                raise ValueError(f"DataLoader: num_workers must be an int >= 0, got "
+                                 f"{num_workers!r}")
+            prefetch = 2 * int(num_workers)
         for name, fn in (("transform", transform), ("collate_fn", collate_fn)):
             if fn is not None and not callable(fn):
                 raise TypeError(
