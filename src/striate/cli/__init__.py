@@ -11,11 +11,14 @@ stderr and exit status 2. ``STRIATE_DEBUG=1`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
 import os
 import sys
+from pathlib import Path
 
-__all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative_float"]
+__all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative_float",
+           "run_dir"]
 
 COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption"]
 
@@ -44,6 +47,17 @@ def non_negative_float(text: str) -> float:
     if not 0 <= v < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text}")
     return v
+
+
+def run_dir(out, name: str) -> Path:
+    """A new run folder path ``OUT/<date>-<time>-NAME`` (numbered if that one exists already)."""
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S")
+    path = Path(out) / f"{stamp}-{name}"
+    k = 1
+    while path.exists():
+        k += 1
+        path = Path(out) / f"{stamp}-{name}-{k}"
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import CommandError, non_negative_float, positive_int
-from .train import _checkpoint_path, _run_dir
+from . import CommandError, non_negative_float, positive_int, run_dir
+from .train import _checkpoint_path
 
 
 def _load_data(config: dict):
@@ -117,7 +117,7 @@ def caption_train(args) -> int:
     model = build_captioner(config, len(data.vocab), data.image_shape)
     name = args.name or ("attention" if args.attention else f"caption-{args.cell}") + \
         f"-{args.data.split(':')[0]}"
-    out = _run_dir(args.out, name)
+    out = run_dir(args.out, name)
     out.mkdir(parents=True)
     write_json(str(out / "config.json"), config)
     n_params = sum(p.numel() for p in model.parameters())
@@ -198,7 +198,7 @@ def vqa_train(args) -> int:
     train, val, test = vqa_data(data, args.per_image, args.data_seed)
     vocab = question_vocab()
     model = VQAModel(len(vocab), image_shape=data.image_shape, hidden_dim=args.hidden)
-    out = _run_dir(args.out, args.name or "vqa-shapes")
+    out = run_dir(args.out, args.name or "vqa-shapes")
     out.mkdir(parents=True)
     write_json(str(out / "config.json"), config)
     print(f"striate vqa train: {len(train)} questions on {len(data.train)} images; run folder "

@@ -8,20 +8,9 @@ and writes a run folder ``<out>/<date>-charnn/`` with ``config.json``, ``metrics
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
-from . import CommandError, non_negative_float, positive_int
-
-
-def _run_dir(out: str, name: str) -> Path:
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S")
-    path = Path(out) / f"{stamp}-{name}"
-    k = 1
-    while path.exists():
-        k += 1
-        path = Path(out) / f"{stamp}-{name}-{k}"
-    return path
+from . import CommandError, non_negative_float, positive_int, run_dir
 
 
 def _train(args) -> int:
@@ -36,7 +25,7 @@ def _train(args) -> int:
     if len(text) < 2 * (args.seq_len + 2):
         raise CommandError(f"--text: {len(text)} characters is too short for --seq-len "
                            f"{args.seq_len}")
-    out_dir = _run_dir(args.out, args.name)
+    out_dir = run_dir(args.out, args.name)
     source = args.text or "the Python standard library's sources"
     print(f"corpus: {source}")
     final = train_charnn(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import CommandError, non_negative_float, positive_int
+from . import CommandError, non_negative_float, positive_int, run_dir
 
 
 def _k_list(text: str) -> list[int]:
@@ -45,9 +45,8 @@ def _accuracy(pred, y) -> float:
 
 def _start_run(args, default_name, config):
     from ..train.history import write_json
-    from .train import _run_dir
 
-    out_dir = _run_dir(args.out, args.name or default_name)
+    out_dir = run_dir(args.out, args.name or default_name)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(str(out_dir / "config.json"), config)
     return out_dir

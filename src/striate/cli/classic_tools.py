@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import CommandError, non_negative_float, positive_int
+from . import CommandError, non_negative_float, positive_int, run_dir
 
 
 def _load(spec: str, num_train, seed: int):
@@ -27,9 +27,8 @@ def _load(spec: str, num_train, seed: int):
 
 def _start_run(out, name, config):
     from ..train.history import write_json
-    from .train import _run_dir
 
-    out_dir = _run_dir(out, name)
+    out_dir = run_dir(out, name)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(str(out_dir / "config.json"), config)
     return out_dir

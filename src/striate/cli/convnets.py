@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import math
 
-from . import CommandError, non_negative_float, positive_int
+from ..optim import OPTIMIZERS, create_optimizer
+from . import CommandError, non_negative_float, positive_int, run_dir
 from .train import (
     DEFAULT_EPOCHS,
-    OPTIMIZERS,
     SCHEDULES,
     _checkpoint_path,
     _loader,
-    _make_optimizer,
     _make_schedule,
-    _run_dir,
     _train_loader,
     _trained_state,
 )
@@ -114,9 +112,10 @@ def finetune(args) -> int:
         "classes": list(data.classes),
         "input_shape": list(data.input_shape),
     }
-    optimizer = _make_optimizer(args.optimizer, groups, head_lr, args.momentum, args.weight_decay)
+    optimizer = create_optimizer(args.optimizer, groups, lr=head_lr, momentum=args.momentum,
+                                 weight_decay=args.weight_decay)
     scheduler = _finetune_schedule(args.schedule, optimizer, args.epochs)
-    out_dir = _run_dir(args.out, args.name or f"{src['model']}-finetune-{data.name}")
+    out_dir = run_dir(args.out, args.name or f"{src['model']}-finetune-{data.name}")
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
                       progress=not args.no_progress, monitor="val_loss")
     n_train = sum(p.numel() for g in groups for p in g["params"])
@@ -169,7 +168,7 @@ def add_parsers(sub) -> None:
     f.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS // 2,
                    help="default: %(default)s")
     f.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
-    f.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS),
+    f.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
                    help="default: %(default)s")
     f.add_argument("--momentum", type=non_negative_float, default=0.9,
                    help="default: %(default)s")

@@ -7,7 +7,6 @@ it, so ``eval`` and ``predict`` rebuild exactly the model and preprocessing that
 
 from __future__ import annotations
 
-import datetime
 import importlib.util
 import json
 import sys
@@ -15,28 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import CommandError, non_negative_float, positive_int
+from ..optim import OPTIMIZERS, create_optimizer
+from . import CommandError, non_negative_float, positive_int, run_dir
 
 DEFAULT_EPOCHS = 20
-OPTIMIZERS = {"sgd", "adam", "adamw", "rmsprop", "adagrad"}
 SCHEDULES = {"none", "cosine", "step", "exponential", "invtime"}
-
-
-def _make_optimizer(name, params, lr, momentum, weight_decay):
-    from .. import optim
-
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=momentum > 0,
-                         weight_decay=weight_decay)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
-    raise CommandError(f"unknown optimizer {name!r}; choose from {', '.join(sorted(OPTIMIZERS))}")
 
 
 def _make_schedule(name, optimizer, epochs):
@@ -104,16 +86,6 @@ def _trained_state(ckpt) -> dict:
     return state
 
 
-def _run_dir(out, name) -> Path:
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S")
-    path = Path(out) / f"{stamp}-{name}"
-    k = 1
-    while path.exists():
-        k += 1
-        path = Path(out) / f"{stamp}-{name}-{k}"
-    return path
-
-
 def train(args) -> int:
     import striate
 
@@ -141,15 +113,16 @@ def train(args) -> int:
             "augment": args.augment,
             "ema": args.ema,
         }
-        out_dir = _run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
+        out_dir = run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
 
     striate.manual_seed(config["seed"])
     data, norm, model = _prepare(config)
     config["normalize"] = norm.to_dict()
     config["classes"] = list(data.classes)
     config["input_shape"] = list(data.input_shape)
-    optimizer = _make_optimizer(config["optimizer"], model.parameters(), config["lr"],
-                                config["momentum"], config["weight_decay"])
+    optimizer = create_optimizer(config["optimizer"], model.parameters(), lr=config["lr"],
+                                 momentum=config["momentum"],
+                                 weight_decay=config["weight_decay"])
     scheduler = _make_schedule(config["schedule"], optimizer, config["epochs"])
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
                       grad_clip=config["grad_clip"], progress=not args.no_progress,
@@ -288,7 +261,7 @@ def add_parsers(sub) -> None:
     t.add_argument("--epochs", type=positive_int, default=None,
                    help=f"default: {DEFAULT_EPOCHS} (with --resume: the run's own)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
-    t.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS),
+    t.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
                    help="default: %(default)s")
     t.add_argument("--lr", type=non_negative_float, default=3e-3,
                    help="learning rate (default: %(default)s)")

@@ -13,10 +13,9 @@ import math
 import numbers
 
 from .. import nn
-from .. import ops as F
 from ..nn import init
 
-__all__ = ["CeilMaxPool2d", "check_input_shape", "conv_out", "kaiming_init_",
+__all__ = ["check_input_shape", "conv_out", "kaiming_init_",
            "linear_default_init_", "resolve_variant"]
 
 #: inputs whose smaller side is at most this are "small" (CIFAR-style stem) by default
@@ -57,33 +56,6 @@ def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation
             out -= 1
         return out
     return span // stride + 1
-
-
-class CeilMaxPool2d(nn.Module):
-    """``MaxPool2d(kernel_size, stride, ceil_mode=True)`` (no padding): the last window may hang
-    over the right/bottom edge, so (N, C, H, W) -> (N, C, ceil((H - k) / s) + 1, ...).
-
-    Done by padding the right and bottom with ``-inf`` up to the last window, then an ordinary
-    floor-mode max-pool; a window never lies wholly in the padding, so no ``-inf`` comes out.
-    GoogLeNet and SqueezeNet pool this way in torchvision.
-    """
-
-    def __init__(self, kernel_size: int, stride: int):
-        super().__init__()
-        self.kernel_size = int(kernel_size)
-        self.stride = int(stride)
-
-    def forward(self, x):
-        k, s = self.kernel_size, self.stride
-        h, w = x.shape[2], x.shape[3]
-        ph = (conv_out(h, k, s, ceil_mode=True) - 1) * s + k - h
-        pw = (conv_out(w, k, s, ceil_mode=True) - 1) * s + k - w
-        if ph > 0 or pw > 0:
-            x = F.pad(x, (0, max(pw, 0), 0, max(ph, 0)), value=float("-inf"))
-        return F.max_pool2d(x, k, s)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode=True"
 
 
 def kaiming_init_(model: nn.Module) -> nn.Module:

@@ -18,7 +18,7 @@ adaptively to at most 2x2.
 from __future__ import annotations
 
 from .. import nn
-from ._common import CeilMaxPool2d, check_input_shape, linear_default_init_, resolve_variant
+from ._common import check_input_shape, linear_default_init_, resolve_variant
 
 __all__ = ["AlexNet", "ZFNet", "alexnet", "zfnet"]
 
@@ -107,12 +107,14 @@ class ZFNet(nn.Module):
         self.variant = resolve_variant(input_shape, variant, "ZFNet")
         if self.variant == "imagenet":
             self.features = nn.Sequential(
-                nn.Conv2d(c, 96, 7, stride=2, padding=1), nn.ReLU(), CeilMaxPool2d(3, 2), _lrn(),
-                nn.Conv2d(96, 256, 5, stride=2), nn.ReLU(), CeilMaxPool2d(3, 2), _lrn(),
+                nn.Conv2d(c, 96, 7, stride=2, padding=1), nn.ReLU(),
+                nn.MaxPool2d(3, 2, ceil_mode=True), _lrn(),
+                nn.Conv2d(96, 256, 5, stride=2), nn.ReLU(),
+                nn.MaxPool2d(3, 2, ceil_mode=True), _lrn(),
                 nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
                 nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
                 nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
-                CeilMaxPool2d(3, 2),
+                nn.MaxPool2d(3, 2, ceil_mode=True),
             )
             side, hidden = 6, 4096
         else:

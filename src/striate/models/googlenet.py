@@ -23,7 +23,7 @@ from collections import namedtuple
 from .. import nn
 from .. import ops as F
 from ..nn import init
-from ._common import CeilMaxPool2d, check_input_shape, conv_out, resolve_variant
+from ._common import check_input_shape, conv_out, resolve_variant
 
 __all__ = ["GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux", "googlenet",
            "googlenet_loss"]
@@ -101,10 +101,10 @@ class GoogLeNet(nn.Module):
         # module names are torchvision's, so state_dict keys match (conv1, maxpool1, ...)
         if self.variant == "imagenet":
             self.conv1 = BasicConv2d(c, 64, 7, stride=2, padding=3)
-            self.maxpool1 = CeilMaxPool2d(3, 2)
+            self.maxpool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
             self.conv2 = BasicConv2d(64, 64, 1)
             self.conv3 = BasicConv2d(64, 192, 3, padding=1)
-            self.maxpool2 = CeilMaxPool2d(3, 2)
+            self.maxpool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
             h, w = conv_out(h, 7, 2, 3), conv_out(w, 7, 2, 3)
             for _ in range(2):
                 h, w = conv_out(h, 3, 2, ceil_mode=True), conv_out(w, 3, 2, ceil_mode=True)
@@ -143,7 +143,7 @@ class GoogLeNet(nn.Module):
     @staticmethod
     def _pool(kernel: int, h: int, w: int):
         """torchvision's ceil-mode stride-2 pool, or None where the map is already 1 pixel."""
-        return CeilMaxPool2d(kernel, 2) if h >= 2 and w >= 2 else None
+        return nn.MaxPool2d(kernel, 2, ceil_mode=True) if h >= 2 and w >= 2 else None
 
     def forward(self, x):
         x = self.conv1(x)

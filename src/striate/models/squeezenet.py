@@ -15,7 +15,7 @@ from __future__ import annotations
 from .. import nn
 from .. import ops as F
 from ..nn import init
-from ._common import CeilMaxPool2d, check_input_shape, conv_out, resolve_variant
+from ._common import check_input_shape, conv_out, resolve_variant
 
 __all__ = ["Fire", "SqueezeNet", "squeezenet1_0", "squeezenet1_1"]
 
@@ -72,7 +72,7 @@ class SqueezeNet(nn.Module):
         for item in ("M",) + _FIRES[version]:
             if item == "M":
                 if h >= 2 and w >= 2:
-                    layers.append(CeilMaxPool2d(3, 2))
+                    layers.append(nn.MaxPool2d(3, 2, ceil_mode=True))
                     h, w = conv_out(h, 3, 2, ceil_mode=True), conv_out(w, 3, 2, ceil_mode=True)
             else:
                 layers.append(Fire(*item))

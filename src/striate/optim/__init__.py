@@ -9,10 +9,12 @@ from . import lr_scheduler
 from .adam import Adam, AdamW
 from .adaptive import Adagrad, RMSprop
 from .clip import clip_grad_norm_, clip_grad_value_
+from .factory import OPTIMIZERS, create_optimizer
 from .optimizer import Optimizer
 from .sgd import SGD
 
 __all__ = [
+    "OPTIMIZERS",
     "SGD",
     "Adagrad",
     "Adam",
@@ -21,5 +23,6 @@ __all__ = [
     "RMSprop",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "create_optimizer",
     "lr_scheduler",
 ]

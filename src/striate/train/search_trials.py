@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..optim import create_optimizer
 from .checks import DivergenceMonitor, TrainingDiverged
 
 __all__ = ["CLASSIC_KINDS", "TrialData", "run_trial"]
@@ -177,24 +178,6 @@ def _linear_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
     return row
 
 
-def _optimizer(name: str, params, lr: float, reg: float, momentum: float):
-    from .. import optim
-
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=momentum > 0,
-                         weight_decay=reg)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=reg)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=reg)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=reg)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=reg)
-    raise ValueError(f"run_trial: optimizer must be one of adagrad, adam, adamw, rmsprop, sgd, "
-                     f"got {name!r}")
-
-
 def _model_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
     import striate
 
@@ -206,8 +189,9 @@ def _model_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
     transform, Xtr, Xval = data.prepared("normalized")
     model = create_model(config.get("model", "mlp"), num_classes=data.num_classes,
                          input_shape=data.input_shape, **dict(config.get("model_args", {})))
-    opt = _optimizer(config.get("optimizer", "adam"), model.parameters(), float(config["lr"]),
-                     float(config.get("reg", 0.0)), float(config.get("momentum", 0.9)))
+    opt = create_optimizer(config.get("optimizer", "adam"), model.parameters(),
+                           lr=float(config["lr"]), weight_decay=float(config.get("reg", 0.0)),
+                           momentum=float(config.get("momentum", 0.9)))
     trainer = Trainer(model, opt, progress=False, log=False,
                       divergence_factor=float(config.get("factor", 3.0)))
     bs = int(config.get("batch_size", 64))
