@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
-from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
-from . import init
+from ._weighted import WeightedLayer
 from .module import Module
-from .parameter import Parameter
 
 __all__ = ["AvgPool2d", "Conv2d", "MaxPool2d"]
 
@@ -31,7 +27,7 @@ def _pair(value, name: str, owner: str, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-class Conv2d(Module):
+class Conv2d(WeightedLayer):
     """2-D convolution (cross-correlation, as every framework): (N, C_in, H, W) ->
     (N, C_out, H_out, W_out).
 
@@ -84,20 +80,9 @@ class Conv2d(Module):
         self.dilation = _pair(dilation, "dilation", "Conv2d", 1)
         self.groups = int(groups)
         self.padding_mode = padding_mode
-        dt = backend.get_default_dtype() if dtype is None else dtype
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self.weight = Parameter(np.zeros(shape, dtype=dt))
-        if bias:
-            self.bias = Parameter(np.zeros((self.out_channels,), dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        self._make_weight_and_bias(shape, self.out_channels, bias, dtype)
 
-    def reset_parameters(self) -> None:
-        """He-normal weight (fan_in = C_in * KH * KW), zero bias."""
-        init.he_normal_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         if self.dilation == (1, 1) and self.groups == 1:

@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
-from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
-from . import init
+from ._weighted import WeightedLayer
 from .conv import _pair
 from .module import Module
-from .parameter import Parameter
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -29,7 +25,7 @@ __all__ = [
 ]
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(WeightedLayer):
     """Transposed convolution ("deconvolution", fractionally strided convolution): the adjoint of
     a ``Conv2d`` with the same arguments, an upsampling layer with learned weights.
     (N, C_in, H, W) -> (N, C_out, Ho, Wo) with
@@ -73,20 +69,9 @@ class ConvTranspose2d(Module):
         self.output_padding = _pair(output_padding, "output_padding", "ConvTranspose2d", 0)
         self.dilation = _pair(dilation, "dilation", "ConvTranspose2d", 1)
         self.padding_mode = padding_mode
-        dt = backend.get_default_dtype() if dtype is None else dtype
         shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
-        self.weight = Parameter(np.zeros(shape, dtype=dt))
-        if bias:
-            self.bias = Parameter(np.zeros((self.out_channels,), dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        self._make_weight_and_bias(shape, self.out_channels, bias, dtype)
 
-    def reset_parameters(self) -> None:
-        """He-normal weight (fan_in = C_out / groups * KH * KW, dim 1 of the weight), zero bias."""
-        init.he_normal_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         output_padding = self.output_padding

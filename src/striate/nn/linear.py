@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
-from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
-from . import init
+from ._weighted import WeightedLayer
 from .module import Module
-from .parameter import Parameter
 
 __all__ = ["Flatten", "Identity", "Linear", "Maxout"]
 
@@ -29,11 +25,7 @@ def _positive_int(value, name: str, owner: str) -> int:
     return int(value)
 
 
-def _empty(shape, dtype) -> np.ndarray:
-    return np.zeros(shape, dtype=backend.get_default_dtype() if dtype is None else dtype)
-
-
-class Linear(Module):
+class Linear(WeightedLayer):
     """``y = x W^T + b``: (N, *, in_features) -> (N, *, out_features).
 
     Args:
@@ -51,18 +43,9 @@ class Linear(Module):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
-        self.weight = Parameter(_empty((self.out_features, self.in_features), dtype))
-        if bias:
-            self.bias = Parameter(_empty((self.out_features,), dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        self._make_weight_and_bias((self.out_features, self.in_features), self.out_features, bias,
+                                   dtype)
 
-    def reset_parameters(self) -> None:
-        """He-normal weight, zero bias."""
-        init.he_normal_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -72,7 +55,7 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-class Maxout(Module):
+class Maxout(WeightedLayer):
     """The maxout unit (Goodfellow et al. 2013): ``pool_size`` linear pieces per output feature,
     keep the largest: (N, *, in_features) -> (N, *, out_features).
 
@@ -93,17 +76,8 @@ class Maxout(Module):
         self.out_features = _positive_int(out_features, "out_features", "Maxout")
         self.pool_size = _positive_int(pool_size, "pool_size", "Maxout")
         rows = self.out_features * self.pool_size
-        self.weight = Parameter(_empty((rows, self.in_features), dtype))
-        if bias:
-            self.bias = Parameter(_empty((rows,), dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        self._make_weight_and_bias((rows, self.in_features), rows, bias, dtype)
 
-    def reset_parameters(self) -> None:
-        init.he_normal_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.maxout(F.linear(input, self.weight, self.bias), self.pool_size, dim=-1)
