@@ -186,6 +186,9 @@ def _set_threads(n: int) -> None:
         import numba
 
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+        # numba's OpenMP layer resets the process's OpenMP thread count, torch's included
+        # (torch ran on 2 threads after this on a 2-core machine): set torch's again, last
+        torch.set_num_threads(n)
 
 
 def _time(fn: Callable, steps: int) -> list[float]:

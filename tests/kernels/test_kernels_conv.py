@@ -21,7 +21,8 @@ RNG = np.random.default_rng(1)
 
 # (x shape, w shape, stride, pad): stride 2, padding, non-square inputs and kernels, leftover
 # rows a stride skips, 1x1 kernels, a kernel as large as the padded input; each case runs through
-# both dx paths (per-offset GEMMs, and one GEMM + col2im)
+# every dx path (per-offset GEMMs, one GEMM + col2im, and for stride 1 the gradient convolved
+# with the flipped kernel), with the patches built whole or one image at a time
 CASES = [
     ((2, 3, 7, 5), (4, 3, 3, 2), (2, 1), (1, 2)),
     ((2, 1, 8, 8), (5, 1, 3, 3), 1, 1),
@@ -32,10 +33,14 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("dx_path", ["per-offset", "col2im"])
+@pytest.mark.parametrize("chunked", [False, True])
+@pytest.mark.parametrize("dx_path", ["per-offset", "col2im", "as-conv"])
 @pytest.mark.parametrize("x_shape,w_shape,stride,pad", CASES)
-def test_fast_conv_matches_naive(x_shape, w_shape, stride, pad, dx_path, monkeypatch):
+def test_fast_conv_matches_naive(x_shape, w_shape, stride, pad, dx_path, chunked, monkeypatch):
     monkeypatch.setattr(conv_module, "_SMALL_C", 10**9 if dx_path == "per-offset" else 0)
+    monkeypatch.setattr(conv_module, "_DX_CONV_MIN_C", 0 if dx_path == "as-conv" else 10**9)
+    if chunked:  # one image per chunk of patches
+        monkeypatch.setattr(conv_module, "_CHUNK_ELEMS", 1)
     x = RNG.standard_normal(x_shape)
     w = RNG.standard_normal(w_shape)
     b = RNG.standard_normal(w_shape[0])

@@ -1,6 +1,7 @@
 """striate.train.Trainer: the fit loop, its files, exact resume and the babysitting checks."""
 
 import csv
+import gc
 import json
 import logging
 import os
@@ -158,13 +159,20 @@ def test_huge_learning_rate_stops_with_a_clear_message(tmp_path):
     striate.manual_seed(0)
     train, val = _loaders()
     trainer = _trainer(_model(scale=0.1), lr=1e4, out_dir=tmp_path)
+
+    def prefetch_threads():
+        # an iterator another test abandoned may still await garbage collection: count only ours
+        return {t for t in threading.enumerate()
+                if t.name == striate.data.loader.WORKER_THREAD_NAME}
+
+    gc.collect()
+    before = prefetch_threads()
     with pytest.raises(TrainingDiverged, match="training diverged at epoch 1") as info:
         trainer.fit(train, val, epochs=3)
     assert "lower the learning rate" in str(info.value)
     assert isinstance(info.value, RuntimeError)
     assert trainer.history == []  # no epoch finished
-    names = [t.name for t in threading.enumerate()]
-    assert striate.data.loader.WORKER_THREAD_NAME not in names  # the prefetch thread was stopped
+    assert not prefetch_threads() - before  # the prefetch thread of this fit was stopped
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "checkpoint_last.npz")
 

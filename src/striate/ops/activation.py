@@ -43,9 +43,27 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
+def _channels_last(x):
+    """An NCHW-contiguous 4-D x copied into channels-last memory (returned as its NCHW view);
+    any other x as it is."""
+    if x.ndim == 4 and x.flags.c_contiguous and x.shape[1] > 1 and x.shape[2] * x.shape[3] > 1:
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return x
+
+
+# relu hands 4-D activations on in channels-last memory, the layout the convolution kernels work
+# in. An NCHW-contiguous input (a residual sum of a channels-last branch and an NCHW shortcut:
+# NumPy picks C order when its operands' layouts disagree) is transposed once here, instead of
+# by every convolution that reads it, and the gradient keeps the mask's layout for the same
+# reason. One thread, ResNet-20 training step, batch 128: 525 -> 494 ms.
+CHANNELS_LAST = True
+
+
 class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
+        if CHANNELS_LAST:
+            x = _channels_last(x)
         mask = x > 0
         ctx.save_for_backward(mask)
         # x * mask is ~8x faster than np.where(mask, x, 0) (PERFORMANCE.md)
@@ -55,6 +73,9 @@ class ReLU(Function):
     def backward(ctx, g):
         # d relu(x)/dx = 1 where x > 0, else 0
         (mask,) = ctx.saved
+        if CHANNELS_LAST and g.ndim == 4 and g.dtype.kind == "f":
+            # in the mask's memory layout, whatever g's
+            return np.multiply(g, mask, out=np.empty_like(mask, dtype=g.dtype))
         return g * mask
 
 

@@ -4,6 +4,14 @@ Each is one fused ``Function`` with the closed-form backward of the course. batc
 (N, C*H*W) view of NCHW input (no transposed copies): per-channel sums are two matrix-vector
 products (``ones @ a`` is several times faster than ``a.sum(0)``, PERFORMANCE.md) and per-channel
 constants are repeated into one (C*H*W,) row. The arithmetic stays in the input's dtype.
+
+Channels-last input (the NCHW view of NHWC memory that the convolution kernels return) is worked
+on as (R, K*C) rows of whole pixels instead, and its output and gradient keep that layout: a
+reshape to (N, C*H*W) would copy it and hand the next convolution an NCHW array to transpose
+back. Such input goes to compiled loops when numba is installed (in training two passes over
+the activations each way instead of about ten; in eval one). One thread, (128, 16, 32, 32)
+float32, training forward / backward / eval forward: 1.69 / 2.13 / 0.63 ms in NumPy, 1.03 / 1.19
+/ 0.22 compiled; ResNet-20's training step 508 -> 460 ms.
 """
 
 from __future__ import annotations
@@ -14,23 +22,51 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..kernels import compiled
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
 
-def _channel_sum(a, c):
-    """Sum an (N, C*M) array (channel-major rows) over N and M: shape (C,)."""
+def _channel_sum(a, c, last=False):
+    """Sum a 2-D array over its rows and, per channel, along them: shape (C,). Rows are
+    channel-major (N, C*M) or, with ``last``, channels-last (R, K*C): K pixels of C channels."""
     n, cm = a.shape
     s = np.ones(n, dtype=a.dtype) @ a
-    return s if cm == c else s.reshape(c, cm // c) @ np.ones(cm // c, dtype=a.dtype)
+    if cm == c:
+        return s
+    if last:
+        return np.ones(cm // c, dtype=a.dtype) @ s.reshape(cm // c, c)
+    return s.reshape(c, cm // c) @ np.ones(cm // c, dtype=a.dtype)
 
 
-def _plane(v, m):
-    """A per-channel (C,) vector repeated over the M positions of each channel: (C*M,).
+def _plane(v, m, last=False):
+    """A per-channel (C,) vector laid out as one row of C*M values: each value repeated over the
+    M positions of its channel, or with ``last`` the whole vector tiled M times (channels-last).
 
-    ``x2 * _plane(v, m)`` broadcasts over N only, with both operands contiguous; NumPy's
+    ``x2 * _plane(v, m)`` broadcasts over rows only, with both operands contiguous; NumPy's
     per-channel ``x3 * v[:, None]`` (a stride-0 inner operand) is about 2x slower."""
-    return v if m == 1 else np.repeat(v, m)
+    if m == 1:
+        return v
+    return np.tile(v, m) if last else np.repeat(v, m)
+
+
+def _channels_last_rows(x):
+    """For a 4/5-D x whose memory is channels-last (the NCHW view of NHWC memory that the
+    convolution kernels hand out): x as a (R, K*C) view, rows of K whole pixels (K*C about
+    1024 values, K dividing the pixel count), and K. None for any other layout, which then
+    works as (N, C*M) rows; reshaping a channels-last x that way would copy it, and hand the
+    next convolution an NCHW array to transpose back."""
+    if x.ndim < 3:
+        return None
+    v = np.moveaxis(x, 1, -1)
+    if not v.flags.c_contiguous or x.flags.c_contiguous:
+        return None
+    c = x.shape[1]
+    pixels = x.size // c
+    k = max(1, 1024 // c)
+    while pixels % k:
+        k -= 1
+    return v.reshape(pixels // k, k * c), k
 
 
 def _row_norm_backward(dxhat, xhat, inv_std):
@@ -47,20 +83,82 @@ def _row_norm_backward(dxhat, xhat, inv_std):
     return dx
 
 
+# use the compiled batch-norm loops (kernels/compiled.py) for channels-last input in training
+# when numba is there; tests switch this off to run the NumPy path
+USE_COMPILED = True
+
+
+def _fused(x):
+    return USE_COMPILED and x.dtype in (np.float32, np.float64) and compiled.available()
+
+
+def _fused_forward(ctx, x, gamma, beta, rm, rv, momentum, eps):
+    """Training forward on channels-last x with the compiled loops: one pass for the statistics
+    (two reads), one to write y; x itself is saved instead of x - mean."""
+    c, dt = x.shape[1], x.dtype
+    v = np.moveaxis(x, 1, -1)
+    xp = v.reshape(-1, c)  # (P, C) view
+    cnt = xp.shape[0]
+    mean64, var64 = np.empty(c), np.empty(c)
+    compiled.batch_norm_stats(xp, mean64, var64)
+    mean, var = mean64.astype(dt), var64.astype(dt)
+    if rm is not None:
+        rm *= 1 - momentum
+        rm += (momentum * mean).astype(rm.dtype, copy=False)
+    if rv is not None:  # the running estimate uses the unbiased variance
+        rv *= 1 - momentum
+        rv += (momentum * cnt / (cnt - 1) * var).astype(rv.dtype, copy=False)
+    inv_std = (1 / np.sqrt(var + eps)).astype(dt, copy=False)
+    a = inv_std if gamma is None else gamma * inv_std
+    shift = -mean * a if beta is None else beta.astype(dt, copy=False) - mean * a
+    y = np.empty_like(xp)
+    compiled.batch_norm_apply(xp, a.astype(dt, copy=False), shift.astype(dt, copy=False), y)
+    ctx.save_for_backward(xp, inv_std, gamma, mean)
+    ctx.fused, ctx.cnt = True, cnt
+    return np.moveaxis(y.reshape(v.shape), -1, 1)
+
+
+def _fused_backward(ctx, g):
+    """Training backward of :func:`_fused_forward`: one pass for sum(dy) and sum(dy (x - mu)),
+    one to write dx = k dy - (x - mu) c1 - c2 (the compact form in BatchNorm.backward)."""
+    xp, inv_std, gamma, mean = ctx.saved
+    c, dt, cnt = xp.shape[1], xp.dtype, ctx.cnt
+    gp = np.moveaxis(g, 1, -1).astype(dt, copy=False).reshape(xp.shape)  # copies other layouts
+    need_x, need_w, need_b = ctx.needs_input_grad
+    sg, sgx = np.empty(c), np.empty(c)
+    compiled.batch_norm_grad_sums(gp, xp, mean, sg, sgx)
+    dbeta, dgamma = sg.astype(dt), (sgx * inv_std).astype(dt)
+    dx = None
+    if need_x:
+        k1 = inv_std if gamma is None else gamma * inv_std
+        dxp = np.empty_like(xp)
+        compiled.batch_norm_dx(gp, xp, mean, k1.astype(dt, copy=False),
+                               (k1 * inv_std * dgamma / cnt).astype(dt, copy=False),
+                               (k1 * dbeta / cnt).astype(dt, copy=False), dxp)
+        sh = g.shape
+        dx = np.moveaxis(dxp.reshape((sh[0],) + tuple(sh[2:]) + (c,)), -1, 1)
+    return dx, (dgamma if need_w else None), (dbeta if need_b else None)
+
+
 class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, gamma, beta, rm, rv, training, momentum, eps):
-        n, c = x.shape[:2]
-        x2 = x.reshape(n, -1)  # a view for contiguous input: (N, C*M), channels where they are
-        m = x2.shape[1] // c
-        cnt = n * m
+        c = x.shape[1]
+        cl = _channels_last_rows(x)
+        last = cl is not None
+        ctx.fused = False
+        gamma = None if gamma is None else gamma.astype(x.dtype, copy=False)
+        if last and training and _fused(x):
+            return _fused_forward(ctx, x, gamma, beta, rm, rv, momentum, eps)
+        # a view: (N, C*M) rows for contiguous input, (R, K*C) for channels-last memory
+        x2, m = cl if last else (x.reshape(x.shape[0], -1), int(np.prod(x.shape[2:])))
+        cnt = x.size // c
         dt = x.dtype
-        gamma = None if gamma is None else gamma.astype(dt, copy=False)
         if training:
-            mean = _channel_sum(x2, c) / cnt
-            xc = x2 - _plane(mean, m)
+            mean = _channel_sum(x2, c, last) / cnt
+            xc = x2 - _plane(mean, m, last)
             y = np.multiply(xc, xc)
-            var = _channel_sum(y, c) / cnt  # biased, as in PyTorch's forward
+            var = _channel_sum(y, c, last) / cnt  # biased, as in PyTorch's forward
             if rm is not None:
                 rm *= 1 - momentum
                 rm += (momentum * mean).astype(rm.dtype, copy=False)
@@ -74,14 +172,23 @@ class BatchNorm(Function):
             y = np.empty_like(x2)
         inv_std = 1 / np.sqrt(var + eps)
         a = inv_std if gamma is None else gamma * inv_std
-        np.multiply(xc, _plane(a, m), out=y)  # gamma xhat (training: into the x^2 buffer)
+        ctx.save_for_backward(xc, inv_std, gamma, mean)
+        ctx.training, ctx.cnt, ctx.c, ctx.m, ctx.last = training, cnt, c, m, last
+        if last and not training and _fused(x):  # y = x a + (beta - mean a) in one pass
+            shift = -mean * a if beta is None else beta.astype(dt, copy=False) - mean * a
+            v = np.moveaxis(x, 1, -1)
+            yp = np.empty(v.shape, dtype=dt)
+            compiled.batch_norm_apply(v.reshape(-1, c), a.astype(dt, copy=False),
+                                      shift.astype(dt, copy=False), yp.reshape(-1, c))
+            return np.moveaxis(yp, -1, 1)
+        np.multiply(xc, _plane(a, m, last), out=y)  # gamma xhat (training: into the x^2 buffer)
         shift = 0 if training else -mean * a
         if beta is not None:
             shift = shift + beta.astype(dt, copy=False)
         if beta is not None or not training:
-            y += _plane(shift, m)
-        ctx.save_for_backward(xc, inv_std, gamma, mean)
-        ctx.training, ctx.cnt, ctx.c = training, cnt, c
+            y += _plane(shift, m, last)
+        if last:  # the output keeps x's channels-last memory
+            return np.moveaxis(y.reshape(np.moveaxis(x, 1, -1).shape), -1, 1)
         return y.reshape(x.shape)
 
     @staticmethod
@@ -89,29 +196,35 @@ class BatchNorm(Function):
         # training, with xhat = (x - mu) inv_std and gamma folded in (the course's compact form):
         # dx = (gamma inv_std / M) (M dy - sum(dy) - xhat sum(dy xhat)), M = N*H*W per channel;
         # dgamma = sum(dy xhat), dbeta = sum(dy). In eval mu, inv_std are constants: dx = k dy.
+        if ctx.fused:
+            return _fused_backward(ctx, g)
         xc, inv_std, gamma, mean = ctx.saved
-        c, cnt = ctx.c, ctx.cnt
-        m = xc.shape[1] // c
-        g2 = g.reshape(xc.shape)
+        c, cnt, m, last = ctx.c, ctx.cnt, ctx.m, ctx.last
+        g2 = (np.moveaxis(g, 1, -1) if last else g).reshape(xc.shape)  # copies other layouts
         need_x, need_w, need_b = ctx.needs_input_grad
         train_x = ctx.training and need_x
         k1 = inv_std if gamma is None else gamma * inv_std
-        dbeta = _channel_sum(g2, c) if (need_b or train_x or (need_w and not ctx.training)) \
-            else None
+        dbeta = _channel_sum(g2, c, last) \
+            if (need_b or train_x or (need_w and not ctx.training)) else None
         dgamma = dx = None
         if need_w or train_x:
             t = g2 * xc
-            s_gx = _channel_sum(t, c)
+            s_gx = _channel_sum(t, c, last)
             if not ctx.training:  # xc is x: sum(dy (x - mu)) = sum(dy x) - mu sum(dy)
                 s_gx -= mean * dbeta
             dgamma = s_gx * inv_std
         if need_x:
-            dx = g2 * _plane(k1, m)
+            dx = g2 * _plane(k1, m, last)
             if ctx.training:
-                np.multiply(xc, _plane(k1 * inv_std * dgamma / cnt, m), out=t)
-                t += _plane(k1 * dbeta / cnt, m)
+                np.multiply(xc, _plane(k1 * inv_std * dgamma / cnt, m, last), out=t)
+                t += _plane(k1 * dbeta / cnt, m, last)
                 dx -= t
-            dx = dx.reshape(g.shape)
+            if last:
+                sh = g.shape
+                dx = dx.reshape((sh[0],) + tuple(sh[2:]) + (c,))
+                dx = np.moveaxis(dx, -1, 1)
+            else:
+                dx = dx.reshape(g.shape)
         return dx, (dgamma if need_w else None), (dbeta if need_b else None)
 
 
