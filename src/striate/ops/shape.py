@@ -129,13 +129,11 @@ class Stack(Function):
         return tuple(np.moveaxis(g, ctx.axis, 0))
 
 
-class Pad(Function):
+class ConstantPad(Function):
     @staticmethod
-    def forward(ctx, a, widths, mode, value):
+    def forward(ctx, a, widths, value):
         ctx.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
-        if mode == "constant":
-            return np.pad(a, widths, mode="constant", constant_values=value)
-        return np.pad(a, widths, mode=mode)
+        return np.pad(a, widths, mode="constant", constant_values=value)
 
     @staticmethod
     def backward(ctx, g):
@@ -338,7 +336,7 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -
     np_mode = {"replicate": "edge"}.get(mode, mode)
     if np_mode != "constant":
         return _pad_general(input, tuple(widths), np_mode)
-    return Pad.apply(input, widths=tuple(widths), mode=np_mode, value=value)
+    return ConstantPad.apply(input, widths=tuple(widths), value=value)
 
 
 def _pad_general(input, widths, mode):
