@@ -1,7 +1,7 @@
 """Arrays: which array module a tensor lives on, the default dtype and the one random generator.
 
-Everything above this layer asks here for ``xp`` (NumPy on the CPU, CuPy on a GPU when it is
-installed), the default floating dtype, and random numbers. One seeded generator makes every run
+Everything above this layer asks here for ``xp`` (NumPy; a CuPy backend for GPUs is not built
+yet), the default floating dtype, and random numbers. One seeded generator makes every run
 repeatable: ``striate.manual_seed(0)`` reseeds it.
 """
 
@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 xp = np
+
+#: whether the operations can run on CuPy arrays (a GPU); not yet: every kernel is NumPy code
+GPU_BACKEND = False
 
 _default_dtype = np.dtype(np.float32)
 _seed = 0
@@ -97,18 +100,19 @@ def set_rng_state(state: dict) -> None:
 
 
 def to_device(array, device: str):
-    """Move ``array`` to ``"cpu"`` (NumPy) or ``"cuda"`` (CuPy); a no-op when already there."""
+    """Move ``array`` to ``"cpu"``; a no-op when it is already there.
+
+    ``"cuda"`` is refused with a clear error: the ops are written on NumPy and no CuPy backend
+    has been built and tested yet, so a GPU array would fail deep inside an op instead.
+    """
     device = str(device)
     if device.startswith("cpu"):
         if get_array_module(array) is np:
             return array
-        return array.get()  # pragma: no cover - GPU only
-    if device.startswith("cuda"):  # pragma: no cover - GPU only
-        try:
-            import cupy
-        except ImportError as e:
-            raise RuntimeError(
-                "to: device 'cuda' needs CuPy; install it with `pip install striate[gpu]`"
-            ) from e
-        return cupy.asarray(array)
+        return array.get()  # pragma: no cover - a CuPy array made outside striate
+    if device.startswith("cuda"):
+        raise RuntimeError(
+            f"to: device {device!r} is not supported yet: striate's operations run on NumPy "
+            "(the CPU); striate.cuda.is_available() is False"
+        )
     raise ValueError(f"to: device must be 'cpu' or 'cuda', got {device!r}")

@@ -1,7 +1,9 @@
 """``striate.cuda``: whether a GPU can be used, for code written as
 ``torch.device("cuda" if torch.cuda.is_available() else "cpu")``.
 
-striate runs on a GPU through CuPy (``t.to("cuda")``); there are no streams or events to manage.
+striate's operations run on NumPy, on the CPU: the GPU backend (CuPy) is not built yet, so
+``is_available()`` is False whatever the machine has, and such scripts pick ``"cpu"``.
+``device_count()`` still reports the GPUs CuPy can see, for information.
 """
 
 from __future__ import annotations
@@ -24,5 +26,7 @@ def device_count() -> int:
 
 
 def is_available() -> bool:
-    """True when CuPy is installed and sees a GPU, so ``t.to("cuda")`` works."""
-    return device_count() > 0
+    """Whether striate can compute on a GPU: not yet (the ops are NumPy-only), so False."""
+    from .backend import GPU_BACKEND
+
+    return GPU_BACKEND and device_count() > 0

@@ -1,6 +1,6 @@
 """``Tensor``: an array, whether it requires grad, its ``.grad``, and the node that made it.
 
-The raw array is ``t.array`` (NumPy, or CuPy on a GPU); ``t.data`` is, as in PyTorch, a detached
+The raw array is ``t.array`` (a NumPy array); ``t.data`` is, as in PyTorch, a detached
 Tensor sharing that array. Operators and methods call the differentiable operations of
 ``striate.ops``; creation functions (``tensor``, ``zeros``, ``randn``, ...) live here too.
 """
