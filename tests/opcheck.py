@@ -88,3 +88,22 @@ def _compare_torch(fn, torch_fn, inputs, dtype, atol, grad_inputs):
                 x.grad.array, t.grad.numpy(), rtol=atol * 10, atol=atol * 10,
                 err_msg=f"gradient of input {i} differs from PyTorch ({np.dtype(dtype)})",
             )
+
+
+def check_both(f, inputs, **kw):
+    """``check_op`` with one expression ``f(lib, *tensors)`` run through ``striate`` and
+    ``torch``: ``check_both(lambda lib, x: lib.exp(x), [a])``."""
+    import importlib
+
+    return check_op(lambda *t: f(striate, *t), inputs,
+                    lambda *t: f(importlib.import_module("torch"), *t), **kw)
+
+
+def check_nn(f, inputs, **kw):
+    """As :func:`check_both`, through ``striate.functional`` and ``torch.nn.functional``."""
+    import importlib
+
+    import striate.functional as F
+
+    return check_op(lambda *t: f(F, *t), inputs,
+                    lambda *t: f(importlib.import_module("torch.nn.functional"), *t), **kw)

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-import pathlib
-import sys
 import warnings
 
 import numpy as np
 import pytest
+from opcheck import check_nn, check_op
 
 import striate
 from striate import functional as F
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from opcheck import check_op
-
 RNG = np.random.default_rng(4)
-
-
-def check_nn(f, inputs, **kw):
-    """``check_op`` with ``f(lib, *tensors)`` through striate.functional and torch.nn.functional."""
-    return check_op(
-        lambda *t: f(F, *t),
-        inputs,
-        lambda *t: f(importlib.import_module("torch.nn.functional"), *t),
-        **kw,
-    )
 
 
 def randn(*shape):

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 import striate.functional as F
+from opcheck import check_op
 
 import striate
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from opcheck import check_op  # noqa: E402
 
 RNG = np.random.default_rng(5)
 

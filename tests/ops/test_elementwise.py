@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import importlib
-import pathlib
-import sys
 
 import numpy as np
 import pytest
+from opcheck import check_both as check
+from opcheck import check_op
 
 import striate
 from striate import functional as F
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from opcheck import check_op
 
 RNG = np.random.default_rng(0)
 
 
 def _torch():
     return importlib.import_module("torch")
-
-
-def check(f, inputs, **kw):
-    """``check_op`` with one expression ``f(lib, *tensors)`` run through striate and torch."""
-    return check_op(lambda *t: f(striate, *t), inputs, lambda *t: f(_torch(), *t), **kw)
 
 
 def randn(*shape):

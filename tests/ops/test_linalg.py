@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import pathlib
-import sys
 
 import numpy as np
 import pytest
+from opcheck import check_op
 
 import striate
 from striate import functional as F
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from opcheck import check_op
 
 RNG = np.random.default_rng(3)
 

@@ -3,27 +3,15 @@
 
 from __future__ import annotations
 
-import importlib
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 import striate.functional as F
+from opcheck import check_nn
 
 import striate
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from opcheck import check_op  # noqa: E402
-
 RNG = np.random.default_rng(11)
 REDUCTIONS = ["mean", "sum", "none"]
-
-
-def check_nn(f, inputs, **kw):
-    """``check_op`` with ``f(lib, *tensors)`` through striate.functional and torch.nn.functional."""
-    return check_op(lambda *t: f(F, *t), inputs,
-                    lambda *t: f(importlib.import_module("torch.nn.functional"), *t), **kw)
 
 
 def randn(*shape):

@@ -3,18 +3,12 @@ statistics like PyTorch's, train vs eval, float32 kept, and errors that name the
 
 from __future__ import annotations
 
-import importlib
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 import striate.functional as F
+from opcheck import check_nn, check_op
 
 import striate
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from opcheck import check_op  # noqa: E402
 
 RNG = np.random.default_rng(3)
 SHAPES = [(8, 3), (4, 3, 5), (3, 4, 3, 2)]  # (N, C), (N, C, L), (N, C, H, W)
@@ -22,12 +16,6 @@ SHAPES = [(8, 3), (4, 3, 5), (3, 4, 3, 2)]  # (N, C), (N, C, L), (N, C, H, W)
 
 def randn(*shape):
     return RNG.standard_normal(shape)
-
-
-def check_nn(f, inputs, **kw):
-    """``check_op`` with ``f(lib, *tensors)`` through striate.functional and torch.nn.functional."""
-    return check_op(lambda *t: f(F, *t), inputs,
-                    lambda *t: f(importlib.import_module("torch.nn.functional"), *t), **kw)
 
 
 def channel_axes(x):
