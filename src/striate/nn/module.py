@@ -76,21 +76,27 @@ class Module:
 
     # ---- registration -------------------------------------------------------------------------
 
-    def register_parameter(self, name: str, param: Parameter | None) -> None:
-        """Register ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
-        if "_parameters" not in self.__dict__:
+    def _check_registration(self, kind: str, store: str, name: str, value, cls,
+                            cls_name: str) -> None:
+        """The checks shared by ``register_parameter`` and ``register_buffer``."""
+        if store not in self.__dict__:
             raise AttributeError(
-                f"cannot assign parameter '{name}' before Module.__init__() call; "
+                f"cannot assign {kind} '{name}' before Module.__init__() call; "
                 f"call super().__init__() first in {type(self).__name__}.__init__"
             )
-        _check_name(name, "parameter")
-        if hasattr(self, name) and name not in self._parameters:
+        _check_name(name, kind)
+        if hasattr(self, name) and name not in self.__dict__[store]:
             raise KeyError(f"attribute '{name}' already exists")
-        if param is not None and not isinstance(param, Parameter):
+        if value is not None and not isinstance(value, cls):
             raise TypeError(
-                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
-                "(striate.nn.Parameter or None required)"
+                f"cannot assign '{type(value).__name__}' object to {kind} '{name}' "
+                f"({cls_name} or None required)"
             )
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
+        self._check_registration("parameter", "_parameters", name, param, Parameter,
+                                 "striate.nn.Parameter")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -98,19 +104,7 @@ class Module:
 
         Persistent buffers are saved in ``state_dict``; all follow ``to()`` and ``double()``.
         """
-        if "_buffers" not in self.__dict__:
-            raise AttributeError(
-                f"cannot assign buffer '{name}' before Module.__init__() call; "
-                f"call super().__init__() first in {type(self).__name__}.__init__"
-            )
-        _check_name(name, "buffer")
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(
-                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
-                "(striate.Tensor or None required)"
-            )
+        self._check_registration("buffer", "_buffers", name, tensor, Tensor, "striate.Tensor")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)

@@ -41,12 +41,7 @@ class Conv2d(Function):
     def backward(ctx, g):
         # out = x * w + b  =>  dx = full correlation of g with w (col2im of g W^T),
         # dw = correlation of x with g (cols^T g), db = sum of g over (N, Ho, Wo)
-        need = ctx.needs_input_grad
-        has_bias = len(need) == 3
-        dx, dw, db = conv_backward(
-            g, ctx.cache, need_dx=need[0], need_dw=need[1], need_db=has_bias and need[2]
-        )
-        return (dx, dw, db) if has_bias else (dx, dw)
+        return _grads(conv_backward, ctx, g)
 
 
 class ConvTranspose2d(Function):
@@ -61,12 +56,17 @@ class ConvTranspose2d(Function):
         # y = K^T x + b for the convolution K with these arguments  =>  dx = K g (a convolution
         # forward), dw = K's weight gradient with g as its input and x as its upstream gradient,
         # db = sum of g over (N, Ho, Wo)
-        need = ctx.needs_input_grad
-        has_bias = len(need) == 3
-        dx, dw, db = conv_transpose_backward(
-            g, ctx.cache, need_dx=need[0], need_dw=need[1], need_db=has_bias and need[2]
-        )
-        return (dx, dw, db) if has_bias else (dx, dw)
+        return _grads(conv_transpose_backward, ctx, g)
+
+
+def _grads(kernel_backward, ctx, g):
+    """(dx, dw[, db]) from a kernel's backward, computing only the gradients that are needed."""
+    need = ctx.needs_input_grad
+    has_bias = len(need) == 3
+    dx, dw, db = kernel_backward(
+        g, ctx.cache, need_dx=need[0], need_dw=need[1], need_db=has_bias and need[2]
+    )
+    return (dx, dw, db) if has_bias else (dx, dw)
 
 
 def _array(t):
