@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import math
 
-from ..optim import OPTIMIZERS, create_optimizer
+from ..optim import create_optimizer
 from . import CommandError, non_negative_float, positive_int, run_dir
 from .train import (
     DEFAULT_EPOCHS,
-    SCHEDULES,
     _checkpoint_path,
     _loader,
     _make_schedule,
     _train_loader,
     _trained_state,
+    add_optimizer_options,
 )
 
 
@@ -168,14 +168,7 @@ def add_parsers(sub) -> None:
     f.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS // 2,
                    help="default: %(default)s")
     f.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
-    f.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
-                   help="default: %(default)s")
-    f.add_argument("--momentum", type=non_negative_float, default=0.9,
-                   help="default: %(default)s")
-    f.add_argument("--weight-decay", type=non_negative_float, default=1e-4,
-                   help="default: %(default)s")
-    f.add_argument("--schedule", default="cosine", choices=sorted(SCHEDULES),
-                   help="default: %(default)s")
+    add_optimizer_options(f)
     f.add_argument("--augment", default=None, metavar="LIST",
                    help="augmentations as for `striate train --augment`")
     f.add_argument("--seed", type=int, default=0, help="default: %(default)s")

@@ -243,6 +243,18 @@ def predict(args) -> int:
     return 0
 
 
+def add_optimizer_options(parser) -> None:
+    """--optimizer, --momentum, --weight-decay and --schedule, shared by train and finetune."""
+    parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
+                        help="default: %(default)s")
+    parser.add_argument("--momentum", type=non_negative_float, default=0.9,
+                        help="momentum for sgd/rmsprop (default: %(default)s)")
+    parser.add_argument("--weight-decay", type=non_negative_float, default=1e-4,
+                        help="L2 weight decay (default: %(default)s)")
+    parser.add_argument("--schedule", default="cosine", choices=sorted(SCHEDULES),
+                        help="learning-rate schedule (default: %(default)s)")
+
+
 def add_parsers(sub) -> None:
     """``striate train``, ``striate eval`` and ``striate predict``."""
     from ..models import list_models
@@ -261,16 +273,9 @@ def add_parsers(sub) -> None:
     t.add_argument("--epochs", type=positive_int, default=None,
                    help=f"default: {DEFAULT_EPOCHS} (with --resume: the run's own)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
-    t.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
-                   help="default: %(default)s")
     t.add_argument("--lr", type=non_negative_float, default=3e-3,
                    help="learning rate (default: %(default)s)")
-    t.add_argument("--momentum", type=non_negative_float, default=0.9,
-                   help="momentum for sgd/rmsprop (default: %(default)s)")
-    t.add_argument("--weight-decay", type=non_negative_float, default=1e-4,
-                   help="L2 weight decay (default: %(default)s)")
-    t.add_argument("--schedule", default="cosine", choices=sorted(SCHEDULES),
-                   help="learning-rate schedule (default: %(default)s)")
+    add_optimizer_options(t)
     t.add_argument("--grad-clip", type=non_negative_float, default=None,
                    help="clip the gradient norm to this value (default: off)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
