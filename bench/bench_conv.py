@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import time
 
 import numpy as np
 
 import striate  # first: it sets the BLAS thread wait policy before NumPy starts its threads
 from striate import functional as F
+from striate.benchmark import interleaved_ms
 
 # (name, input shape, filters, kernel, padding, input needs grad)
 CASES = [
@@ -28,14 +28,6 @@ CASES = [
     ("cifar 3rd: 128x64x8x8 -> 128, 3x3", (128, 64, 8, 8), 128, 3, 1, True),
 ]
 
-
-def _median_ms(fn, reps):
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * float(np.median(times))
 
 
 def _striate_fns(x, w, b, g, pad, x_grad):
@@ -92,13 +84,7 @@ def main(argv=None) -> None:
         theirs = _torch_fns(torch, x, w, b, g, pad, x_grad) if torch else None
         for m, mode in enumerate(("train", "infer")):
             fns = [ours[m]] + ([theirs[m]] if theirs else [])
-            for f in fns:  # warm up (first-call allocations, lazy imports)
-                f()
-            times = [[] for _ in fns]
-            for _ in range(args.rounds):
-                for f, ts in zip(fns, times):
-                    ts.append(_median_ms(f, args.reps))
-            ms = [float(np.median(ts)) for ts in times]
+            ms = interleaved_ms(fns, args.rounds, args.reps)
             line = f"{name:38s} {mode:6s} {ms[0]:11.2f}"
             if theirs:
                 line += f" {ms[1]:9.2f} {ms[0] / ms[1]:6.2f}"

@@ -22,6 +22,7 @@ import numpy as np
 
 import striate  # first: it sets the BLAS thread wait policy before NumPy starts its threads
 from striate import functional as F
+from striate.benchmark import interleaved_ms
 
 
 def _cases(T):
@@ -65,14 +66,6 @@ def _cases(T):
 
 CLOCK = time.perf_counter
 
-
-def _median_ms(fn, reps):
-    times = []
-    for _ in range(reps):
-        t = CLOCK()
-        fn()
-        times.append(CLOCK() - t)
-    return 1e3 * float(np.median(times))
 
 
 def _step(make, f, x, w):
@@ -149,13 +142,7 @@ def main(argv=None) -> None:
         x = rng.standard_normal(xs, dtype=np.float32)
         w = None if ws is None else (rng.standard_normal(ws) * 0.1).astype(np.float32)
         fns = [_step(ours, f, x, w)] + ([_step(theirs, case[3], x, w)] if case else [])
-        for fn in fns:  # warm up
-            fn()
-        times = [[] for _ in fns]
-        for _ in range(args.rounds):
-            for fn, ts in zip(fns, times):
-                ts.append(_median_ms(fn, args.reps))
-        ms = [float(np.median(ts)) for ts in times]
+        ms = interleaved_ms(fns, args.rounds, args.reps, clock=CLOCK)
         line = f"{name:40s} {ms[0]:11.2f}"
         if case:
             line += f" {ms[1]:9.2f} {ms[0] / ms[1]:6.2f}"

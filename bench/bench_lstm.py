@@ -28,18 +28,11 @@ import numpy as np
 import striate  # first: it sets the BLAS thread wait policy before NumPy starts its threads
 from striate import functional as F
 from striate import nn, optim
+from striate.benchmark import interleaved_ms
 from striate.ops import recurrent
 
 N, T, D, H, V = 64, 32, 128, 256, 1000
 
-
-def _median_ms(fn, reps, clock=time.perf_counter):
-    times = []
-    for _ in range(reps):
-        t = clock()
-        fn()
-        times.append(clock() - t)
-    return 1e3 * float(np.median(times))
 
 
 def _data():
@@ -138,14 +131,7 @@ def main(argv=None) -> None:
     if torch:
         names.append("torch")
         fns.append(_torch_step(torch, x, y, mask))
-    for f in fns:  # warm up
-        f()
-        f()
-    times = [[] for _ in fns]
-    for _ in range(args.rounds):
-        for f, ts in zip(fns, times):
-            ts.append(_median_ms(f, args.reps, clock))
-    ms = [float(np.median(ts)) for ts in times]
+    ms = interleaved_ms(fns, args.rounds, args.reps, clock=clock, warmup=2)
     print(f"LSTM {D}->{H}, seq {T}, batch {N}, linear to {V}, temporal softmax loss, SGD step; "
           f"{threads} threads, {args.clock} clock"
           + ("" if blas_set else " (torch only; BLAS threads left as they are)"))

@@ -12,12 +12,11 @@ rounds; the ratio is striate / PyTorch (below 1: striate is faster).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import striate  # first: it sets the BLAS thread wait policy before NumPy starts its threads
+from striate.benchmark import interleaved_ms
 
 
 def _net(lib):
@@ -85,15 +84,6 @@ def _op(lib, name):
     return step
 
 
-def _median_ms(fn, reps):
-    fn()  # warm up
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,12 +99,7 @@ def main() -> None:
                "einsum bij,bjk->bik")]
     print(f"{'case':32s} {'striate ms':>11s} {'torch ms':>9s} {'ratio':>6s}")
     for label, make, reps in cases:
-        ours, theirs = make(striate), make(torch)
-        s_times, t_times = [], []
-        for _ in range(args.rounds):  # interleaved, so drift hits both alike
-            s_times.append(_median_ms(ours, reps))
-            t_times.append(_median_ms(theirs, reps))
-        s, t = statistics.median(s_times), statistics.median(t_times)
+        s, t = interleaved_ms([make(striate), make(torch)], args.rounds, reps)
         print(f"{label:32s} {s:11.3f} {t:9.3f} {s / t:6.2f}")
 
 

@@ -191,6 +191,26 @@ def _set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
+def interleaved_ms(fns: Sequence[Callable], rounds: int, reps: int,
+                   clock: Callable[[], float] = time.perf_counter, warmup: int = 1) -> list[float]:
+    """Milliseconds per call of each function: each is warmed up ``warmup`` times, then every
+    round times ``reps`` calls of each in turn and keeps their median, so a slow phase of a
+    shared machine hits all of them alike; the result is the median over the rounds."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    per_round: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, out in zip(fns, per_round):
+            calls = []
+            for _ in range(reps):
+                t0 = clock()
+                fn()
+                calls.append(clock() - t0)
+            out.append(1e3 * statistics.median(calls))
+    return [statistics.median(r) for r in per_round]
+
+
 def _time(fn: Callable, steps: int) -> list[float]:
     out = []
     for _ in range(steps):
