@@ -32,6 +32,18 @@ def test_train_writes_the_run_folder(run, capsys):
     assert 0.5 < test["accuracy"] <= 1.0
 
 
+def test_train_can_test_the_last_weights(tmp_path, capsys):
+    rc = main(["train", "--epochs", "2", "--out", str(tmp_path), "--name", "t", "--no-progress",
+               "--test-with", "last", "--model", "twolayer"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    test = json.loads((folder / "test_metrics.json").read_text())
+    assert test["checkpoint"] == "last"
+    assert "last checkpoint" in capsys.readouterr().out
+    assert main(["eval", str(folder / "checkpoint_last.npz")]) == 0
+    assert f"{100 * test['accuracy']:.2f}%" in capsys.readouterr().out
+
+
 def test_eval_prints_test_metrics(run, capsys):
     assert main(["eval", str(run)]) == 0
     out = capsys.readouterr().out

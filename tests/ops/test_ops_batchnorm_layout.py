@@ -10,7 +10,6 @@ import striate.functional as F
 
 import striate
 from striate.kernels import compiled
-from striate.ops import normalization
 
 PATHS = ["numpy"] + (["compiled"] if compiled.available() else [])
 
@@ -39,7 +38,7 @@ def run(x, g, w, b, rm, rv, training):
 @pytest.mark.parametrize("grad_layout", ["contiguous", "channels-last"])
 @pytest.mark.parametrize("path", PATHS)
 def test_channels_last_input_matches_contiguous(shape, training, grad_layout, path, monkeypatch):
-    monkeypatch.setattr(normalization, "USE_COMPILED", path == "compiled")
+    monkeypatch.setattr(compiled, "USE_COMPILED", path == "compiled")
     c = shape[1]
     x = RNG.standard_normal(shape) * 2 + 1
     g = RNG.standard_normal(shape)
@@ -59,7 +58,7 @@ def test_channels_last_input_matches_contiguous(shape, training, grad_layout, pa
 
 @pytest.mark.parametrize("path", PATHS)
 def test_channels_last_float32_stays_float32(path, monkeypatch):
-    monkeypatch.setattr(normalization, "USE_COMPILED", path == "compiled")
+    monkeypatch.setattr(compiled, "USE_COMPILED", path == "compiled")
     x = channels_last(RNG.standard_normal((8, 16, 4, 4)).astype(np.float32))
     xt = striate.tensor(x, requires_grad=True)
     y = F.batch_norm(xt, None, None, training=True)

@@ -92,11 +92,10 @@ def test_grouped_float32_odd_group_widths_against_naive(c, f, groups):
 def test_depthwise_numpy_and_compiled_paths_against_naive(monkeypatch, compiled, ws, stride,
                                                           dilation, dtype):
     from striate.kernels import compiled as C
-    from striate.kernels import conv_general
 
     if compiled and not C.available():
         pytest.skip("numba is not installed (the 'fast' extra)")
-    monkeypatch.setattr(conv_general, "USE_COMPILED", compiled)
+    monkeypatch.setattr(C, "USE_COMPILED", compiled)
     x = RNG.standard_normal((2, 4, 7, 6))
     w = RNG.standard_normal(ws)
     out, cache = conv_forward(x.astype(dtype), w.astype(dtype), None, stride, 1, dilation, 4)

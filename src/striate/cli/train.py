@@ -112,6 +112,7 @@ def train(args) -> int:
             "seed": args.seed,
             "augment": args.augment,
             "ema": args.ema,
+            "test_with": args.test_with,
         }
         out_dir = run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
 
@@ -135,16 +136,18 @@ def train(args) -> int:
                 _loader(data.val, norm, 512), epochs=config["epochs"],
                 resume=_checkpoint_path(args.resume) if args.resume else None)
 
+    test_with = config.get("test_with", "best")
     best = out_dir / "checkpoint_best.npz"
-    if best.exists():
+    if test_with == "best" and best.exists():
         best_ckpt = load(best)
         model.load_state_dict(best_ckpt["model"])
         if trainer.ema is not None and best_ckpt.get("ema"):  # evaluate with the best averages
             trainer.ema.load_state_dict(best_ckpt["ema"])
     test = trainer.evaluate(_loader(data.test, norm, 512))
+    test["checkpoint"] = test_with
     (out_dir / "test_metrics.json").write_text(json.dumps(test, indent=2) + "\n")
     print(f"test accuracy: {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, "
-          f"{len(data.test)} images, best checkpoint)")
+          f"{len(data.test)} images, {test_with} checkpoint)")
     return 0
 
 
@@ -291,6 +294,10 @@ def add_parsers(sub) -> None:
     t.add_argument("--ema", type=non_negative_float, default=None, metavar="DECAY",
                    help="evaluate and save with a Polyak average of the weights of this decay, "
                    "e.g. 0.999 (default: off)")
+    t.add_argument("--test-with", choices=("best", "last"), default="best",
+                   help="the weights the test accuracy is measured with: the epoch of lowest "
+                   "validation loss, or the end of training (steadier when the validation set is "
+                   "small and the schedule anneals; default: %(default)s)")
     t.add_argument("--tensorboard", nargs="?", const=True, default=False, metavar="DIR",
                    help="also write TensorBoard event files (loss, accuracy, lr per epoch) to "
                    "RUN/tensorboard, or to DIR; needs the tensorboard extra")

@@ -12,11 +12,18 @@ next to BLAS's costs more than it gives (docs: PERFORMANCE.md).
   PyTorch (``python bench/bench_layers.py --threads 1 --cpu``).
 - Batch norm over channels-last activations (training): statistics, output, gradient sums and
   dx in two passes each way instead of NumPy's ten or so; used by ``ops/normalization.py``.
+- ReLU: forward in one pass (NumPy: a compare, then a multiply), backward in one pass from the
+  saved output (no boolean mask is kept); used by ``ops/activation.py``.
+- 2x2 / stride-2 max pooling over channels-last activations: forward writes the maxima and the
+  first-max bit codes in one pass, backward writes every pixel of dx once; used by
+  ``kernels/pool.py``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+
+import numpy as np
 
 # an optional accelerator: everything works without it. numba is imported (and the loops
 # compiled) only when a compiled kernel is first called: importing it costs ~0.2 s, which every
@@ -24,12 +31,16 @@ import importlib.util
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 __all__ = [
-    "HAVE_NUMBA", "available", "batch_norm_apply", "batch_norm_dx", "batch_norm_grad_sums",
-    "batch_norm_stats", "depthwise_backward", "depthwise_forward",
+    "HAVE_NUMBA", "USE_COMPILED", "available", "batch_norm_apply", "batch_norm_dx",
+    "batch_norm_grad_sums", "batch_norm_stats", "depthwise_backward", "depthwise_forward",
+    "enabled", "max_pool2x2_backward", "max_pool2x2_forward", "relu_backward", "relu_forward",
 ]
 
 _jitted: dict = {}
 _importable: list = []
+
+#: set to False to run every caller's NumPy path instead (the tests compare the two)
+USE_COMPILED = True
 
 
 def available() -> bool:
@@ -44,6 +55,13 @@ def available() -> bool:
                 ok = False
         _importable.append(ok)
     return _importable[0]
+
+
+def enabled(*arrays) -> bool:
+    """Whether a caller should take its compiled path for these arrays: the switch is on, numba
+    imports, and every array is float32 or float64 (the dtypes the loops are compiled for)."""
+    return USE_COMPILED and all(a.dtype in (np.float32, np.float64) for a in arrays) \
+        and available()
 
 
 def _jit(fn):
@@ -179,3 +197,85 @@ def _bn_dx(g, x, mean, k, c1, c2, dx):
     for p in range(P):
         for c in range(C):
             dx[p, c] = g[p, c] * k[c] - (x[p, c] - mean[c]) * c1[c] - c2[c]
+
+
+# ---- ReLU on flat arrays: x, y, g, dx are (P,) views of equally laid-out memory -------------
+
+
+def relu_forward(x, y):
+    """y = max(x, 0) elementwise (NaN stays NaN, as in PyTorch); x and y flat, same size."""
+    _jit(_relu_forward)(x, y)
+
+
+def relu_backward(g, y, dx):
+    """dx = g where the forward's output y > 0, else 0; all flat, same size."""
+    _jit(_relu_backward)(g, y, dx)
+
+
+def _relu_forward(x, y):
+    for i in range(x.size):
+        v = x[i]
+        y[i] = v if (v > 0 or v != v) else 0
+
+
+def _relu_backward(g, y, dx):
+    for i in range(g.size):
+        dx[i] = g[i] if y[i] > 0 else 0
+
+
+# ---- 2x2 / stride-2 max pooling over channels-last maps: x (N, H, W, C) ----------------------
+
+
+def max_pool2x2_forward(x, out, code):
+    """out[n, i, j, c] = max of x[n, 2i:2i+2, 2j:2j+2, c]; code (uint8, like out) gets bit k
+    (k = 2 di + dj, row-major in the window) of the first maximum (a NaN wins, as in PyTorch)."""
+    _jit(_max_pool2x2_forward)(x, out, code)
+
+
+def max_pool2x2_backward(d, code, dx):
+    """dx (N, H, W, C), every pixel written: d where its window's code picks it, else 0."""
+    _jit(_max_pool2x2_backward)(d, code, dx)
+
+
+def _max_pool2x2_forward(x, out, code):
+    N, Ho, Wo, C = out.shape
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                a, b = x[n, 2 * i, 2 * j], x[n, 2 * i, 2 * j + 1]
+                c_, d = x[n, 2 * i + 1, 2 * j], x[n, 2 * i + 1, 2 * j + 1]
+                o, k = out[n, i, j], code[n, i, j]
+                for c in range(C):
+                    # PyTorch's rule: a bigger value or a NaN takes over (so a NaN wins)
+                    best, bit = a[c], 1
+                    v = b[c]
+                    if v > best or v != v:
+                        best, bit = v, 2
+                    v = c_[c]
+                    if v > best or v != v:
+                        best, bit = v, 4
+                    v = d[c]
+                    if v > best or v != v:
+                        best, bit = v, 8
+                    o[c] = best
+                    k[c] = bit
+
+
+def _max_pool2x2_backward(d, code, dx):
+    # dx is written in memory order, row by row (10x faster than window by window), each value
+    # a multiply by the code test, which vectorises where a branch would not
+    N, Ho, Wo, C = d.shape
+    H, W = dx.shape[1], dx.shape[2]
+    for n in range(N):
+        for i in range(Ho):
+            for di in range(2):
+                for j in range(Wo):
+                    for dj in range(2):
+                        bit = np.uint8(1 << (2 * di + dj))
+                        for c in range(C):
+                            dx[n, 2 * i + di, 2 * j + dj, c] = \
+                                d[n, i, j, c] * (code[n, i, j, c] == bit)
+                if W > 2 * Wo:  # an odd last column is in no window
+                    dx[n, 2 * i + di, W - 1] = 0
+        if H > 2 * Ho:  # nor is an odd last row
+            dx[n, H - 1] = 0

@@ -101,7 +101,7 @@ def conv_forward_general(x, w, b, stride, pad, dilation, groups, need_patches=Tr
             xp = np.repeat(xp, F // C, axis=3)
             win = window_view(xp, (HH, WW), stride, dilation)
         patches = xp
-        if _compiled(xp):
+        if compiled.enabled(xp):
             out = np.empty((N, Ho, Wo, F), dtype=x.dtype)
             compiled.depthwise_forward(xp, np.ascontiguousarray(w_mat), *stride, *dilation, out)
         else:
@@ -118,15 +118,6 @@ def conv_forward_general(x, w, b, stride, pad, dilation, groups, need_patches=Tr
     cache = GeneralConvCache(mode, patches if need_patches else None, w_mat, x.shape,
                              (HH, WW), stride, pad, dilation, G)
     return out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), cache
-
-
-def _compiled(a):
-    """Whether the compiled depthwise loops apply (numba present, a float32/64 array)."""
-    return USE_COMPILED and a.dtype in (np.float32, np.float64) and compiled.available()
-
-
-#: set to False to force the NumPy depthwise path (the tests compare the two)
-USE_COMPILED = True
 
 
 def _depthwise_backward_compiled(d4, cache, need_dx, need_dw, hw):
@@ -202,7 +193,7 @@ def conv_backward_general(dout, cache: GeneralConvCache, need_dx=True, need_dw=T
             dx = _scatter_patches(lambda i, j: d6[:, :, :, i, j], *geom)
     else:  # depthwise: out[..., f] = sum_ij x_rep_shift(i, j)[..., f] w[i, j, f]
         d4 = d.reshape(N, Ho, Wo, F)
-        if _compiled(d4) and (patches is not None or not need_dw):
+        if compiled.enabled(d4) and (patches is not None or not need_dw):
             return (*_depthwise_backward_compiled(d4, cache, need_dx, need_dw, (H, W)), db)
         if need_dw:
             # dw[f, i, j] = sum over (n, ho, wo) of x_rep_shift(i, j) d, a ones-vector product

@@ -83,15 +83,6 @@ def _row_norm_backward(dxhat, xhat, inv_std):
     return dx
 
 
-# use the compiled batch-norm loops (kernels/compiled.py) for channels-last input in training
-# when numba is there; tests switch this off to run the NumPy path
-USE_COMPILED = True
-
-
-def _fused(x):
-    return USE_COMPILED and x.dtype in (np.float32, np.float64) and compiled.available()
-
-
 def _fused_forward(ctx, x, gamma, beta, rm, rv, momentum, eps):
     """Training forward on channels-last x with the compiled loops: one pass for the statistics
     (two reads), one to write y; x itself is saved instead of x - mean."""
@@ -148,7 +139,7 @@ class BatchNorm(Function):
         last = cl is not None
         ctx.fused = False
         gamma = None if gamma is None else gamma.astype(x.dtype, copy=False)
-        if last and training and _fused(x):
+        if last and training and compiled.enabled(x):
             return _fused_forward(ctx, x, gamma, beta, rm, rv, momentum, eps)
         # a view: (N, C*M) rows for contiguous input, (R, K*C) for channels-last memory
         x2, m = cl if last else (x.reshape(x.shape[0], -1), int(np.prod(x.shape[2:])))
@@ -174,7 +165,7 @@ class BatchNorm(Function):
         a = inv_std if gamma is None else gamma * inv_std
         ctx.save_for_backward(xc, inv_std, gamma, mean)
         ctx.training, ctx.cnt, ctx.c, ctx.m, ctx.last = training, cnt, c, m, last
-        if last and not training and _fused(x):  # y = x a + (beta - mean a) in one pass
+        if last and not training and compiled.enabled(x):  # y = x a + (beta - mean a) in one pass
             shift = -mean * a if beta is None else beta.astype(dt, copy=False) - mean * a
             v = np.moveaxis(x, 1, -1)
             yp = np.empty(v.shape, dtype=dt)
