@@ -6,6 +6,10 @@ The API is shaped like PyTorch's: ``striate.tensor``, ``striate.nn``, ``striate.
 
 import sys as _sys
 
+# first, before NumPy: environment settings NumPy reads when it is imported (see _env.py)
+from . import _env  # noqa: F401
+
+# isort: split
 import numpy as _np
 
 from . import backend, ops
@@ -38,6 +42,7 @@ _sys.modules[__name__ + ".functional"] = ops
 
 from . import cuda, data, nn, optim, utils  # noqa: E402 - they build on the names above
 from .devices import device  # noqa: E402
+from .parallel import get_num_threads, set_num_threads  # noqa: E402
 from .serialization import load, load_torch_state_dict, save  # noqa: E402
 
 float16 = _np.float16

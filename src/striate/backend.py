@@ -10,13 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-# OpenBLAS's thread pool spins after each call and steals the core that the next kernel needs on
-# small machines; a passive wait policy measured 130 -> 92 ms per ConvNet step (PERFORMANCE.md).
-# It only takes effect if set before NumPy is first imported, hence here, at the bottom layer.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 # glibc gives every freed array of more than a few MiB back to the OS, so the next step's arrays
 # of the same size come back as fresh pages, each zeroed on its first touch (a page fault): 34,000

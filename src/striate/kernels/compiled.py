@@ -64,6 +64,23 @@ def enabled(*arrays) -> bool:
         and available()
 
 
+# parts of fewer values than this stay on one thread (a hand-off to the pool costs ~20 us)
+_MIN_PART = 1 << 17
+
+
+def _split(n, fn, min_part):
+    """fn(a, b) over parts of range(n), one per thread (:func:`striate.parallel.parallel_for`):
+    the loops release the GIL, so the parts run at the same time."""
+    from ..parallel import parallel_for
+
+    return parallel_for(n, fn, min_part)
+
+
+def _rows(x):
+    """Smallest part, in rows (images for 4-D), of about ``_MIN_PART`` values of x."""
+    return max(1, _MIN_PART // max(1, x[0].size))
+
+
 def _jit(fn):
     """fn compiled by numba (once per process; machine code cached on disk)."""
     if fn.__name__ not in _jitted:
@@ -138,23 +155,46 @@ def _depthwise_backward(xp, w, d, sh, sw, dh, dw, dxp, dwt, need_dx, need_dw):
 
 
 def batch_norm_stats(x, mean, var):
-    """Per-channel mean and biased variance of x (P, C) into the float64 (C,) mean and var."""
-    _jit(_bn_stats)(x, mean, var)
+    """Per-channel mean and biased variance of x (P, C) into the float64 (C,) mean and var.
+    Split over threads, each part's mean and centred sum of squares are combined exactly
+    (Chan et al.'s pairwise formula)."""
+    fn, c = _jit(_bn_stats), x.shape[1]
+
+    def part(a, b):
+        m, v = np.empty(c), np.empty(c)
+        fn(x[a:b], m, v)
+        return b - a, m, v
+
+    parts = _split(x.shape[0], part, _rows(x))
+    total = sum(n for n, _, _ in parts)
+    mean[:] = sum(n * m for n, m, _ in parts) / total
+    var[:] = sum(n * (v + (m - mean) ** 2) for n, m, v in parts) / total
 
 
 def batch_norm_apply(x, a, shift, y):
     """y = x * a + shift per channel, x and y (P, C), a and shift (C,) in x's dtype."""
-    _jit(_bn_apply)(x, a, shift, y)
+    fn = _jit(_bn_apply)
+    _split(x.shape[0], lambda i, j: fn(x[i:j], a, shift, y[i:j]), _rows(x))
 
 
 def batch_norm_grad_sums(g, x, mean, sg, sgx):
     """Per-channel sums of g and of g (x - mean) into the float64 (C,) sg and sgx."""
-    _jit(_bn_grad_sums)(g, x, mean, sg, sgx)
+    fn, c = _jit(_bn_grad_sums), x.shape[1]
+
+    def part(a, b):
+        s1, s2 = np.empty(c), np.empty(c)
+        fn(g[a:b], x[a:b], mean, s1, s2)
+        return s1, s2
+
+    parts = _split(x.shape[0], part, _rows(x))
+    sg[:] = sum(p[0] for p in parts)
+    sgx[:] = sum(p[1] for p in parts)
 
 
 def batch_norm_dx(g, x, mean, k, c1, c2, dx):
     """dx = g k - (x - mean) c1 - c2 per channel, all (P, C) or (C,) in x's dtype."""
-    _jit(_bn_dx)(g, x, mean, k, c1, c2, dx)
+    fn = _jit(_bn_dx)
+    _split(x.shape[0], lambda a, b: fn(g[a:b], x[a:b], mean, k, c1, c2, dx[a:b]), _rows(x))
 
 
 def _bn_stats(x, mean, var):
@@ -204,12 +244,14 @@ def _bn_dx(g, x, mean, k, c1, c2, dx):
 
 def relu_forward(x, y):
     """y = max(x, 0) elementwise (NaN stays NaN, as in PyTorch); x and y flat, same size."""
-    _jit(_relu_forward)(x, y)
+    fn = _jit(_relu_forward)
+    _split(x.size, lambda a, b: fn(x[a:b], y[a:b]), _MIN_PART)
 
 
 def relu_backward(g, y, dx):
     """dx = g where the forward's output y > 0, else 0; all flat, same size."""
-    _jit(_relu_backward)(g, y, dx)
+    fn = _jit(_relu_backward)
+    _split(g.size, lambda a, b: fn(g[a:b], y[a:b], dx[a:b]), _MIN_PART)
 
 
 def _relu_forward(x, y):
@@ -229,12 +271,14 @@ def _relu_backward(g, y, dx):
 def max_pool2x2_forward(x, out, code):
     """out[n, i, j, c] = max of x[n, 2i:2i+2, 2j:2j+2, c]; code (uint8, like out) gets bit k
     (k = 2 di + dj, row-major in the window) of the first maximum (a NaN wins, as in PyTorch)."""
-    _jit(_max_pool2x2_forward)(x, out, code)
+    fn = _jit(_max_pool2x2_forward)
+    _split(x.shape[0], lambda a, b: fn(x[a:b], out[a:b], code[a:b]), _rows(x))
 
 
 def max_pool2x2_backward(d, code, dx):
     """dx (N, H, W, C), every pixel written: d where its window's code picks it, else 0."""
-    _jit(_max_pool2x2_backward)(d, code, dx)
+    fn = _jit(_max_pool2x2_backward)
+    _split(d.shape[0], lambda a, b: fn(d[a:b], code[a:b], dx[a:b]), _rows(dx))
 
 
 def _max_pool2x2_forward(x, out, code):

@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..parallel import parallel_for
 from .conv_general import (
     GeneralConvCache,
     conv_backward_general,
@@ -123,8 +124,7 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
                          f"{(x.shape[2] + 2 * pad[0], x.shape[3] + 2 * pad[1])}")
     w_mat = w.transpose(2, 3, 1, 0).reshape(HH * WW * C, F)
     out = np.empty((N * Ho * Wo, F), dtype=np.result_type(x.dtype, w.dtype))
-    for r0, r1, cols in _patch_chunks(xn, (HH, WW), stride, pad):
-        np.matmul(cols, w_mat, out=out[r0:r1])
+    _chunked_matmul(xn, (HH, WW), stride, pad, w_mat, out)
     if b is not None:
         out += b
     cache = ConvCache(xn, w_mat, x.shape, (HH, WW), stride, pad)
@@ -153,6 +153,27 @@ def _aligned(n: int, dtype) -> np.ndarray:
     return raw[off : off + n * dt.itemsize].view(dt)
 
 
+def _chunk_images(xn, kernel, stride, pad) -> int:
+    """Images per im2col chunk: about ``_CHUNK_ELEMS`` patch values, at least one image."""
+    N, H, W, C = xn.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    rows = ((H + 2 * ph - kh) // sh + 1) * ((W + 2 * pw - kw) // sw + 1)
+    return max(1, min(N, _CHUNK_ELEMS // max(1, rows * kh * kw * C)))
+
+
+def _chunked_matmul(xn, kernel, stride, pad, w_mat, out):
+    """out = im2col(xn) @ w_mat, a chunk of images at a time, the batch split over the threads
+    (:func:`striate.parallel.parallel_for`; each thread has its own chunk buffer).
+    out: (N*Ho*Wo, F), written in place."""
+    rows = out.shape[0] // max(1, xn.shape[0])
+
+    def part(a, b):
+        for r0, r1, cols in _patch_chunks(xn[a:b], kernel, stride, pad):
+            np.matmul(cols, w_mat, out=out[a * rows + r0 : a * rows + r1])
+
+    parallel_for(xn.shape[0], part, min_part=_chunk_images(xn, kernel, stride, pad))
+
+
 def _patch_chunks(xn, kernel, stride, pad):
     """im2col a few images at a time: yields ``(r0, r1, cols)``, cols the (r1 - r0, kh*kw*C)
     patch rows r0:r1 of the whole (N*Ho*Wo, kh*kw*C) matrix, for chunks of about
@@ -164,7 +185,7 @@ def _patch_chunks(xn, kernel, stride, pad):
     Hp, Wp = H + 2 * ph, W + 2 * pw
     Ho, Wo = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
     rows, K = Ho * Wo, kh * kw * C
-    bs = max(1, min(N, _CHUNK_ELEMS // (rows * K)))
+    bs = _chunk_images(xn, kernel, stride, pad)
     padded = bool(ph or pw)
     buf = _scratch(bs * rows * K + (bs * Hp * Wp * C if padded else 0), xn.dtype)
     cols_buf = buf[: bs * rows * K]
@@ -190,17 +211,28 @@ def _patch_chunks(xn, kernel, stride, pad):
 def _weight_grad(xn, kernel, stride, pad, d):
     """d^T im2col(x): (F, kh*kw*C), from the NHWC input xn and d (N*Ho*Wo, F), the patches
     rebuilt a chunk at a time (cache-resident chunks cost no more than reading one big saved
-    patch matrix)."""
-    acc = None
-    for r0, r1, cols in _patch_chunks(xn, kernel, stride, pad):
-        part = d[r0:r1].T @ cols
-        if acc is None:
-            acc = part
-        else:
-            acc += part
-    if acc is None:  # an empty batch
-        acc = np.zeros((d.shape[1], kernel[0] * kernel[1] * xn.shape[3]),
-                       dtype=np.result_type(xn.dtype, d.dtype))
+    patch matrix). The batch is split over the threads, whose partial sums are added."""
+    rows = d.shape[0] // max(1, xn.shape[0])
+
+    def part(a, b):
+        acc = None
+        for r0, r1, cols in _patch_chunks(xn[a:b], kernel, stride, pad):
+            p = d[a * rows + r0 : a * rows + r1].T @ cols
+            if acc is None:
+                acc = p
+            else:
+                acc += p
+        return acc
+
+    parts = [p for p in parallel_for(xn.shape[0], part,
+                                     min_part=_chunk_images(xn, kernel, stride, pad))
+             if p is not None]
+    if not parts:  # an empty batch
+        return np.zeros((d.shape[1], kernel[0] * kernel[1] * xn.shape[3]),
+                        dtype=np.result_type(xn.dtype, d.dtype))
+    acc = parts[0]
+    for p in parts[1:]:
+        acc += p
     return acc
 
 
@@ -264,9 +296,8 @@ def _dx_as_convolution(d, w_mat, x_shape, kernel, pad):
     Ho, Wo = H + 2 * ph - HH + 1, W + 2 * pw - WW + 1
     w_flip = w_mat.reshape(HH, WW, C, F)[::-1, ::-1].transpose(0, 1, 3, 2).reshape(HH * WW * F, C)
     dx = np.empty((N * H * W, C), dtype=np.result_type(d.dtype, w_mat.dtype))
-    for r0, r1, cols in _patch_chunks(d.reshape(N, Ho, Wo, F), kernel,
-                                      (1, 1), (HH - 1 - ph, WW - 1 - pw)):
-        np.matmul(cols, w_flip, out=dx[r0:r1])
+    _chunked_matmul(d.reshape(N, Ho, Wo, F), kernel, (1, 1), (HH - 1 - ph, WW - 1 - pw), w_flip,
+                    dx)
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
 
 

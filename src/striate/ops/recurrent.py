@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..parallel import blas_threads
 
 __all__ = [
     "rnn_layer", "lstm_layer", "gru_layer", "rnn_cell", "lstm_cell", "gru_cell",
@@ -34,37 +35,13 @@ __all__ = [
 #: One thread is the measured default: a (64, 256) x (256, 1024) product is too small to split,
 #: and on a busy machine a multi-threaded BLAS call waits for a core each step (``bench_lstm.py``).
 LOOP_BLAS_THREADS: int | None = 1
-_blas = []  # threadpoolctl's controllers of the loaded BLAS libraries, found on first use
 
 
 def _loop_threads():
-    """A context in which BLAS runs ``LOOP_BLAS_THREADS`` threads (a no-op without
-    threadpoolctl, which scikit-learn installs; ``pip install striate[fast]`` adds it)."""
+    """A context in which BLAS runs ``LOOP_BLAS_THREADS`` threads."""
     if LOOP_BLAS_THREADS is None:
         return contextlib.nullcontext()
-    if not _blas:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _blas.append(None)
-        else:
-            libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-            _blas.append(libs or None)
-    return _Limit(_blas[0]) if _blas[0] else contextlib.nullcontext()
-
-
-class _Limit:
-    def __init__(self, libs):
-        self.libs, self.before = libs, []
-
-    def __enter__(self):
-        self.before = [c.get_num_threads() for c in self.libs]
-        for c in self.libs:
-            c.set_num_threads(LOOP_BLAS_THREADS)
-
-    def __exit__(self, *exc):
-        for c, n in zip(self.libs, self.before):
-            c.set_num_threads(n)
+    return blas_threads(LOOP_BLAS_THREADS)
 
 
 def _tm(a, batch_first: bool):
