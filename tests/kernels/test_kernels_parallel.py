@@ -95,3 +95,20 @@ def test_kernels_split_over_threads_match_one_thread(c, threads3, monkeypatch):
     single = _conv_all(x, w) + _norm_relu_pool(x)
     for a, b in zip(split, single):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_thread_policy_is_set_before_numpy_loads():
+    # OpenBLAS reads these variables once, when NumPy loads it: striate must set them first
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+    code = ("import sys; import striate, os; "
+            "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], os.environ['OMP_WAIT_POLICY'])")
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["4", "passive"]
+    order = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()]
+    assert order.index("striate._env") < order.index("numpy")
