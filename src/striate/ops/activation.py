@@ -60,6 +60,13 @@ def _channels_last(x):
 CHANNELS_LAST = True
 
 
+def _like(layout, a):
+    """a copied into an array with layout's memory layout."""
+    out = np.empty_like(layout, dtype=a.dtype)
+    np.copyto(out, a)
+    return out
+
+
 def _flat(a):
     """a's memory as a flat view when it is one dense block (C order, channels-last, ...),
     else None."""
@@ -94,7 +101,12 @@ class ReLU(Function):
         # d relu(x)/dx = 1 where x > 0, else 0; y > 0 exactly where x > 0
         (saved,) = ctx.saved
         if ctx.from_output:
-            if g.dtype == saved.dtype and g.strides == saved.strides:
+            if g.dtype == saved.dtype and g.shape == saved.shape:
+                if g.strides != saved.strides:
+                    # another layout (a residual sum with an NCHW shortcut gradient): one
+                    # transposing copy, then the compiled pass, 5x faster than a strided
+                    # multiply: (128, 16, 32, 32) float32 1.9 against 9.2 ms
+                    g = _like(saved, g)
                 dx = np.empty_like(saved)
                 gf, yf, df = _flat(g), _flat(saved), _flat(dx)
                 if gf is not None and yf is not None and df is not None:
