@@ -19,6 +19,7 @@ set it follows BLAS's own thread count (so ``threadpoolctl.threadpool_limits`` a
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -110,6 +111,16 @@ def _workers(n: int) -> _Workers:
         if _pool is None or len(_pool.queues) < n:
             _pool = _Workers(n)  # an older, smaller set of threads just idles
     return _pool
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool when needed."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def parallel_for(n: int, fn: Callable[[int, int], object], min_part: int = 1) -> list:

@@ -112,3 +112,18 @@ def test_thread_policy_is_set_before_numpy_loads():
     assert out.stdout.split() == ["4", "passive"]
     order = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()]
     assert order.index("striate._env") < order.index("numpy")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_a_pool_of_its_own(threads3):
+    import multiprocessing as mp
+
+    parallel.parallel_for(6, lambda a, b: a)  # the parent's pool threads exist now
+    with mp.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_split_in_child).get(timeout=60)
+    assert got == [(0, 2), (2, 4), (4, 6)]
+
+
+def _split_in_child():
+    parallel._num_threads = 3
+    return parallel.parallel_for(6, lambda a, b: (a, b))
