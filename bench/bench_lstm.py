@@ -12,8 +12,8 @@ striate / torch (below 1 means striate is faster). PyTorch is optional.
 
 ``--threads`` sets PyTorch's intra-op threads and, through threadpoolctl where installed, NumPy's
 BLAS threads to the same count. striate is timed twice: with the per-step recurrent GEMMs on one
-BLAS thread (``striate.ops.recurrent.LOOP_BLAS_THREADS = 1``, the default) and on all of them
-(``None``), so the effect of that choice shows in the same run.
+BLAS thread (``striate.ops.recurrent.LOOP_BLAS_THREADS = 1``) and on all of them (``None``, the
+default), so the effect of that choice shows in the same run.
 """
 
 from __future__ import annotations

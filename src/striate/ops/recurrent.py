@@ -31,10 +31,12 @@ __all__ = [
 ]  # fmt: skip
 
 
-#: BLAS threads for the small per-step GEMMs inside the time loops (None: leave BLAS alone).
-#: One thread is the measured default: a (64, 256) x (256, 1024) product is too small to split,
-#: and on a busy machine a multi-threaded BLAS call waits for a core each step (``bench_lstm.py``).
-LOOP_BLAS_THREADS: int | None = 1
+#: BLAS threads for the small per-step GEMMs inside the time loops (None: leave BLAS alone, the
+#: default). With OpenBLAS's workers sleeping soon after each call (the package's thread policy,
+#: ``striate/_env.py``), all threads win even for a (64, 256) x (256, 1024) product: 2 cores,
+#: ``bench_lstm.py``, 42 ms a step against 51 ms on one BLAS thread (PyTorch 40 ms). Set 1 on a
+#: machine shared with other work, where a multi-threaded call waits for a core every step.
+LOOP_BLAS_THREADS: int | None = None
 
 
 def _loop_threads():
