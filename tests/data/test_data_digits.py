@@ -128,3 +128,19 @@ def test_load_dataset_registry(monkeypatch):
         register_dataset("fake", fake)
     with pytest.raises(ValueError, match="without ':'"):
         register_dataset("a:b", fake)
+
+
+def test_digits_read_from_the_csv_match_load_digits_and_the_fallback(monkeypatch):
+    from sklearn.datasets import load_digits
+
+    from striate.data import datasets
+
+    raw = load_digits()
+    pixels, target = datasets._digits_arrays()  # straight from sklearn's digits.csv.gz
+    np.testing.assert_array_equal(pixels, raw.data)
+    np.testing.assert_array_equal(target, raw.target)
+    # where the file is not found, the public API gives the same arrays
+    monkeypatch.setattr(datasets.Path, "is_file", lambda self: False)
+    pixels, target = datasets._digits_arrays()
+    np.testing.assert_array_equal(pixels, raw.data)
+    np.testing.assert_array_equal(target, raw.target)

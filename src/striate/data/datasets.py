@@ -7,9 +7,11 @@ that are not bundled register a loader that reads the files a user points to.
 
 from __future__ import annotations
 
+import importlib.util
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -153,16 +155,9 @@ def digits(split_seed: int = 0, val_fraction: float = 0.1, test_fraction: float 
         >>> len(d.train) + len(d.val) + len(d.test), d.input_shape, d.num_classes
         (1797, (1, 8, 8), 10)
     """
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as e:
-        raise ImportError(
-            "digits: the bundled digits dataset ships with scikit-learn, which is not "
-            "installed; install it with `pip install scikit-learn`"
-        ) from e
-    bunch = load_digits()
-    X = (bunch.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
-    y = np.asarray(bunch.target, dtype=np.int64)
+    pixels, target = _digits_arrays()
+    X = (pixels.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
+    y = np.asarray(target, dtype=np.int64)
     tr, va, te = stratified_split(y, val_fraction, test_fraction, seed=split_seed)
     return DatasetSplits(
         name="digits",
@@ -172,6 +167,28 @@ def digits(split_seed: int = 0, val_fraction: float = 0.1, test_fraction: float 
         classes=[str(k) for k in range(10)],
         input_shape=(1, 8, 8),
     )
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The digits' (1797, 64) pixel levels 0..16 and (1797,) labels, read straight from the
+    CSV that scikit-learn ships (``sklearn/datasets/data/digits.csv.gz``, 64 pixels and the
+    label per line): importing ``sklearn.datasets`` to call ``load_digits`` costs 0.8 s, a fifth
+    of a default ``striate train``. Falls back to ``load_digits`` if the file is not there."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ImportError(
+            "digits: the bundled digits dataset ships with scikit-learn, which is not "
+            "installed; install it with `pip install scikit-learn`"
+        )
+    for root in spec.submodule_search_locations or []:
+        path = Path(root) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            data = np.loadtxt(path, delimiter=",", dtype=np.float64)
+            return data[:, :-1], data[:, -1]
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.data, bunch.target
 
 
 def _digits_from_spec(path: str | None) -> DatasetSplits:
