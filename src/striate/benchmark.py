@@ -2,10 +2,10 @@
 
 For each model, a full training step (forward, softmax cross-entropy, backward, SGD-momentum
 step; float32) and inference (eval mode, no gradients) are timed for striate and for PyTorch with
-the same batch and the same number of threads (``torch.set_num_threads``; striate's BLAS through
-threadpoolctl, its compiled kernels through numba). Rounds interleave the two frameworks so that a
-slow phase of a shared machine hits both; the table shows medians over all timed steps and the
-ratio striate / PyTorch (below 1: striate is faster).
+the same batch and the same number of threads (``torch.set_num_threads`` and
+``striate.set_num_threads``, which also sets NumPy's BLAS). Rounds interleave the two frameworks
+so that a slow phase of a shared machine hits both; the table shows medians over all timed steps
+and the ratio striate / PyTorch (below 1: striate is faster).
 
 Models (inputs 3x32x32, 10 classes):
 
@@ -21,6 +21,7 @@ Run it with ``striate bench`` or ``python bench/bench_models.py``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
@@ -172,23 +173,22 @@ def _torch_steps(model, x: np.ndarray, y: np.ndarray) -> tuple[Callable, Callabl
     return train, infer
 
 
-def _set_threads(n: int) -> None:
-    """The same number of threads for both: torch's pool, NumPy's BLAS, numba's pool."""
+@contextlib.contextmanager
+def _threads(n: int):
+    """Both frameworks on n threads: torch's pool; striate's own split and NumPy's BLAS
+    (``striate.parallel.num_threads``; striate's compiled loops are single-threaded numba run on
+    striate's threads, so numba's own pool is never started). The caller's settings come back
+    after."""
+    from .parallel import num_threads
+
     torch = _torch()
-    torch.set_num_threads(n)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=n)
-    except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
-        pass
-    if "numba" in sys.modules:  # only if striate's kernels use it
-        import numba
-
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-        # numba's OpenMP layer resets the process's OpenMP thread count, torch's included
-        # (torch ran on 2 threads after this on a 2-core machine): set torch's again, last
-        torch.set_num_threads(n)
+    before = torch.get_num_threads()
+    with num_threads(n):
+        try:
+            torch.set_num_threads(n)
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def interleaved_ms(fns: Sequence[Callable], rounds: int, reps: int,
@@ -236,14 +236,19 @@ def run(models: Sequence[str] = MODELS, batch_size: int = 128, threads: int | No
     Returns:
         ``[{"model", "mode", "params", "striate_ms", "torch_ms", "ratio"}]``, medians in ms.
     """
-    import striate
-
-    torch = _torch()
+    _torch()  # a clear error without the reference extra, before anything is built
     for name in models:
         if name not in MODELS:
             raise ValueError(f"bench: unknown model {name!r}; choose from {', '.join(MODELS)}")
     threads = threads or os.cpu_count() or 1
-    _set_threads(threads)
+    with _threads(threads):
+        return _run(models, batch_size, threads, rounds, steps, warmup, log)
+
+
+def _run(models, batch_size, threads, rounds, steps, warmup, log) -> list[dict]:
+    import striate
+
+    torch = _torch()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch_size, *INPUT_SHAPE)).astype(np.float32)
     y = rng.integers(0, NUM_CLASSES, batch_size).astype(np.int64)
@@ -260,7 +265,6 @@ def run(models: Sequence[str] = MODELS, batch_size: int = 128, threads: int | No
         for fn in (*built[name][1], *built[name][2]):
             for _ in range(warmup):
                 fn()
-    _set_threads(threads)  # again: the warm-up may have started numba's pool
     times = {(n, m, f): [] for n in models for m in ("train", "infer") for f in ("s", "t")}
     for r in range(rounds):
         for name in models:

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-__all__ = ["blas_threads", "get_num_threads", "parallel_for", "set_num_threads"]
+__all__ = ["blas_threads", "get_num_threads", "num_threads", "parallel_for", "set_num_threads"]
 
 _num_threads: int | None = None  # set_num_threads' value; None: follow BLAS
 _pool: _Workers | None = None
@@ -64,6 +64,21 @@ def set_num_threads(n: int) -> None:
     _num_threads = n
     for c in _blas_libs():
         c.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def num_threads(n: int):
+    """A context with n threads for striate's kernels and BLAS (:func:`set_num_threads`); both
+    counts are restored on exit."""
+    global _num_threads
+    before, blas_before = _num_threads, [c.get_num_threads() for c in _blas_libs()]
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        _num_threads = before
+        for c, b in zip(_blas_libs(), blas_before):
+            c.set_num_threads(b)
 
 
 @contextlib.contextmanager

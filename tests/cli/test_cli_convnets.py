@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+import striate
 from striate.cli import main
 from striate.data import datasets
 from striate.train import load
@@ -95,12 +96,19 @@ def test_finetune_errors(run, tmp_path, capsys):
 
 def test_bench_runs_one_round_on_a_tiny_batch(capsys):
     pytest.importorskip("torch")
+    import torch
+
+    from striate import parallel
     from striate.models import MODELS
 
     models = "fc,convnet" + (",resnet20" if "resnet20" in MODELS else "")
+    threads_before = (parallel._num_threads, striate.get_num_threads(), torch.get_num_threads())
     rc = main(["bench", "--models", models, "--batch-size", "2", "--rounds", "1", "--steps",
-               "1", "--warmup", "0", "--threads", "1"])
+               "1", "--warmup", "0", "--threads", "3"])
     assert rc == 0
+    # the thread counts of both frameworks come back as they were
+    assert (parallel._num_threads, striate.get_num_threads(),
+            torch.get_num_threads()) == threads_before
     out = capsys.readouterr().out
     assert "| model | params | step | striate ms | PyTorch ms | striate/PyTorch |" in out
     rows = [line for line in out.splitlines() if line.startswith(("| fc", "| convnet",

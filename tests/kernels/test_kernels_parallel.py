@@ -127,3 +127,14 @@ def test_a_forked_child_gets_a_pool_of_its_own(threads3):
 def _split_in_child():
     parallel._num_threads = 3
     return parallel.parallel_for(6, lambda a, b: (a, b))
+
+
+def test_num_threads_context_restores_both_counts():
+    libs = parallel._blas_libs()
+    blas_before = [c.get_num_threads() for c in libs]
+    before = parallel._num_threads
+    with parallel.num_threads(3):
+        assert striate.get_num_threads() == 3
+        assert all(c.get_num_threads() == 3 for c in libs)
+    assert parallel._num_threads == before
+    assert [c.get_num_threads() for c in libs] == blas_before
