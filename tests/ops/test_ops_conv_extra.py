@@ -28,6 +28,9 @@ CONV_CASES = [
     ((2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2),  # grouped
     ((1, 6, 7, 7), (6, 2, 3, 3), 2, 1, 2, 3),  # grouped, strided, dilated
     ((1, 9, 6, 5), (6, 3, 3, 3), (2, 1), 1, 1, 3),  # 3 channels per group (24-byte items)
+    # grouped at stride 1: dx as a grouped convolution (dilated, rectangular, unpadded)
+    ((2, 6, 7, 8), (9, 2, 3, 2), 1, (2, 1), (2, 1), 3),
+    ((1, 4, 6, 6), (4, 2, 2, 3), 1, 0, 1, 2),
     ((2, 4, 6, 5), (4, 1, 3, 3), 1, 1, 1, 4),  # depthwise
     ((2, 3, 7, 6), (6, 1, 3, 2), 2, 1, 1, 3),  # depthwise with channel multiplier 2
     ((2, 5, 6, 5), (3, 5, 1, 1), 1, 0, 1, 1),  # 1x1: a GEMM

@@ -158,6 +158,25 @@ def _scatter_patches(dpatch, dtype, x_shape, kernel, stride, pad, dilation, out_
     return dxp[:, ph : ph + H, pw : pw + W].transpose(0, 3, 1, 2)
 
 
+def _dx_as_convolution(dout, w_mat, x_shape, kernel, pad, dilation, G):
+    """dx of a stride-1 (grouped, dilated) convolution as such a convolution itself: dout padded
+    by ``d (k - 1) - p`` on each side, correlated with each group's kernel flipped in space and
+    transposed in channels (F/G in, C/G out per group); w_mat (G, HH*WW*C/G, F/G). No per-offset
+    scatter: one thread, 3x3, (32, 128, 16, 16) with 32 groups 17.7 -> 10 ms. (For a dilated
+    dense convolution the per-offset GEMMs measured faster: 6.0 against 7.0 ms.)"""
+    N, C, H, W = x_shape
+    HH, WW = kernel
+    Fg, Cg = w_mat.shape[2], C // G
+    # w_mat (G, HH*WW*Cg, Fg) -> filters (C, Fg, HH, WW): output channel g*Cg + ci of the dx
+    # convolution reads the group's Fg gradient channels through tap (HH-1-a, WW-1-b)
+    w5 = w_mat.reshape(G, HH, WW, Cg, Fg)[:, ::-1, ::-1]
+    w_dx = np.ascontiguousarray(w5.transpose(0, 3, 4, 1, 2)).reshape(C, Fg, HH, WW)
+    pad_dx = (dilation[0] * (HH - 1) - pad[0], dilation[1] * (WW - 1) - pad[1])
+    dx, _ = conv_forward_general(dout, w_dx, None, (1, 1), pad_dx, dilation, G,
+                                 need_patches=False)
+    return dx
+
+
 def conv_backward_general(dout, cache: GeneralConvCache, need_dx=True, need_dw=True,
                           need_db=True):
     """Gradients of :func:`conv_forward_general`: dx (N, C, H, W), dw (F, C/G, HH, WW), db (F,)
@@ -177,7 +196,7 @@ def conv_backward_general(dout, cache: GeneralConvCache, need_dx=True, need_dw=T
         # out = P W  =>  dW = P^T d, dP = d W^T (scattered back per kernel offset)
         if need_dw:
             dw = (d.T @ patches).reshape(F, HH, WW, C).transpose(0, 3, 1, 2)
-        if need_dx:
+        if need_dx:  # per offset (faster here than as a convolution: _dx_as_convolution)
             w4 = w_mat.reshape(HH, WW, C, F)
             dx = _scatter_patches(lambda i, j: (d @ w4[i, j].T).reshape(N, Ho, Wo, C), *geom)
     elif mode == "grouped":
@@ -186,7 +205,15 @@ def conv_backward_general(dout, cache: GeneralConvCache, need_dx=True, need_dw=T
         if need_dw:  # per group dW_g = P_g^T d_g
             dwg = np.matmul(dg.transpose(0, 2, 1), patches)  # (G, F/G, HH*WW*Cg)
             dw = dwg.reshape(G, Fg, HH, WW, Cg).transpose(0, 1, 4, 2, 3).reshape(F, Cg, HH, WW)
-        if need_dx:
+        # a stride-1 dx is itself a grouped convolution (of the padded gradient with the
+        # flipped kernel), when the convolution read every input row and column (a transposed
+        # convolution's output_padding leaves some unread)
+        dx_as_conv = stride == (1, 1) and all(
+            p <= dl * (k - 1) and o == n + 2 * p - dl * (k - 1)
+            for p, dl, k, o, n in zip(pad, dilation, (HH, WW), (Ho, Wo), (H, W)))
+        if need_dx and dx_as_conv:
+            dx = _dx_as_convolution(dout, w_mat, x_shape, (HH, WW), pad, dilation, G)
+        elif need_dx:
             # dP_g = d_g W_g^T, back to the (M, HH*WW, C) layout of a dense im2col, scattered
             dpg = np.matmul(dg, w_mat.transpose(0, 2, 1))  # (G, M, HH*WW*Cg)
             d6 = _swap_blocks(dpg, G, M * HH * WW, Cg).reshape(N, Ho, Wo, HH, WW, C)
