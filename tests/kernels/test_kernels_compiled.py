@@ -118,3 +118,30 @@ def test_max_pool_2x2_against_pytorch():
     np.testing.assert_array_equal(out, ot.detach().numpy())
     if compiled.available():  # the NumPy path sends a NaN window's gradient nowhere
         np.testing.assert_array_equal(dx, xt.grad.numpy())
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel,out_hw", [((2, 2), (6, 7)), ((3, 2), (4, 5))])
+def test_fractional_max_pool_compiled_matches_numpy(dtype, kernel, out_hw, monkeypatch):
+    from striate.kernels.pool_extra import (
+        fractional_max_pool_backward,
+        fractional_max_pool_forward,
+    )
+
+    x = RNG.integers(0, 3, size=(2, 3, 9, 10)).astype(dtype)  # ties: the first maximum wins
+    x[1, 2, 4, 4] = x[1, 2, 4, 5] = np.nan  # NaNs: the last one wins, as in PyTorch
+    samples = RNG.random((2, 3, 2)).astype(dtype)
+    g = RNG.standard_normal((2, 3) + out_hw).astype(dtype)
+
+    def run():
+        out, idx, cache = fractional_max_pool_forward(x, kernel, out_hw, samples)
+        return out, idx, fractional_max_pool_backward(g, cache)
+
+    got, want = both_paths(run, monkeypatch)
+    for a, b, name in zip(got, want, ("out", "indices", "dx")):
+        assert a.shape == b.shape and a.dtype == b.dtype, name
+        if name == "dx":  # overlapping windows add up: float32 sums round differently
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=name)

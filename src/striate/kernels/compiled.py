@@ -17,6 +17,9 @@ next to BLAS's costs more than it gives (docs: PERFORMANCE.md).
 - 2x2 / stride-2 max pooling over channels-last activations: forward writes the maxima and the
   first-max bit codes in one pass, backward writes every pixel of dx once; used by
   ``kernels/pool.py``.
+- Fractional max pooling: every (image, channel) has its own window starts, which NumPy can only
+  gather one kernel offset at a time; here one pass, and a scatter-add for backward; used by
+  ``kernels/pool_extra.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 __all__ = [
     "HAVE_NUMBA", "USE_COMPILED", "available", "batch_norm_apply", "batch_norm_dx",
     "batch_norm_grad_sums", "batch_norm_stats", "depthwise_backward", "depthwise_forward",
-    "enabled", "max_pool2x2_backward", "max_pool2x2_forward", "relu_backward", "relu_forward",
+    "enabled", "fractional_max_pool_backward", "fractional_max_pool_forward",
+    "max_pool2x2_backward", "max_pool2x2_forward", "relu_backward", "relu_forward",
 ]
 
 _jitted: dict = {}
@@ -323,3 +327,47 @@ def _max_pool2x2_backward(d, code, dx):
                     dx[n, 2 * i + di, W - 1] = 0
         if H > 2 * Ho:  # nor is an odd last row
             dx[n, H - 1] = 0
+
+
+# ---- fractional max pooling over channels-last maps ----------------------------------------
+
+
+def fractional_max_pool_forward(x, seq_h, seq_w, kh, kw, out, arg):
+    """out (N, Ho, Wo, C): the max of x (N, H, W, C) over the kh x kw window starting at
+    (seq_h[n, c, i], seq_w[n, c, j]); arg (N, Ho*Wo, C) int64 gets its flat input index h W + w
+    (the first maximum in row-major order; a NaN wins, as in PyTorch)."""
+    fn = _jit(_fractional_max_pool_forward)
+    _split(x.shape[0], lambda a, b: fn(x[a:b], seq_h[a:b], seq_w[a:b], kh, kw, out[a:b],
+                                       arg[a:b]), _rows(x))
+
+
+def fractional_max_pool_backward(d, arg, dx):
+    """dx (N, H*W, C), zero-filled by the caller: each d (N, Ho*Wo, C) added at its arg."""
+    fn = _jit(_fractional_max_pool_backward)
+    _split(d.shape[0], lambda a, b: fn(d[a:b], arg[a:b], dx[a:b]), _rows(dx))
+
+
+def _fractional_max_pool_forward(x, seq_h, seq_w, kh, kw, out, arg):
+    N, H, W, C = x.shape
+    Ho, Wo = out.shape[1], out.shape[2]
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                for c in range(C):
+                    h0, w0 = seq_h[n, c, i], seq_w[n, c, j]
+                    best, at = x[n, h0, w0, c], h0 * W + w0
+                    for a in range(kh):
+                        for b in range(kw):
+                            v = x[n, h0 + a, w0 + b, c]
+                            if v > best or v != v:  # PyTorch: a NaN takes over
+                                best, at = v, (h0 + a) * W + w0 + b
+                    out[n, i, j, c] = best
+                    arg[n, i * Wo + j, c] = at
+
+
+def _fractional_max_pool_backward(d, arg, dx):
+    N, K, C = d.shape
+    for n in range(N):
+        for k in range(K):
+            for c in range(C):
+                dx[n, arg[n, k, c], c] += d[n, k, c]

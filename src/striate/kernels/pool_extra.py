@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import compiled
 from .im2col import to_nhwc
 from .pool import PoolCache
 
@@ -171,6 +172,11 @@ def adaptive_max_pool_forward(x, out_hw):
 def adaptive_max_pool_backward(dout, cache: AdaptiveCache):
     """Gradient of :func:`adaptive_max_pool_forward`: each dout to its window's maximum."""
     N, C, H, W = cache.x_shape
+    if compiled.enabled(dout):
+        dx = np.zeros((N, H * W, C), dtype=dout.dtype)
+        compiled.fractional_max_pool_backward(np.ascontiguousarray(_flat_nhwc(dout)), cache.arg,
+                                              dx)
+        return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
     dx = scatter_add_nhwc(cache.arg, _flat_nhwc(dout), H * W)
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
 
@@ -209,6 +215,13 @@ def fractional_max_pool_forward(x, kernel, out_hw, samples):
     (kh, kw), (Ho, Wo) = kernel, out_hw
     seq_w = fractional_intervals(samples[..., 0], W, Wo, kw)  # (N, C, Wo)
     seq_h = fractional_intervals(samples[..., 1], H, Ho, kh)  # (N, C, Ho)
+    if compiled.enabled(x):
+        xn = to_nhwc(x)
+        out = np.empty((N, Ho, Wo, C), dtype=x.dtype)
+        arg = np.empty((N, Ho * Wo, C), dtype=np.int64)
+        compiled.fractional_max_pool_forward(xn, seq_h, seq_w, kh, kw, out, arg)
+        return (out.transpose(0, 3, 1, 2), arg.reshape(N, Ho, Wo, C).transpose(0, 3, 1, 2),
+                FractionalCache(x.shape, arg))
     base = seq_h.transpose(0, 2, 1)[:, :, None, :] * W + seq_w.transpose(0, 2, 1)[:, None, :, :]
     base = base.reshape(N, Ho * Wo, C)
     xf = _flat_nhwc(x)
@@ -231,5 +244,10 @@ def fractional_max_pool_forward(x, kernel, out_hw, samples):
 def fractional_max_pool_backward(dout, cache: FractionalCache):
     """Gradient of :func:`fractional_max_pool_forward`; overlapping windows add up."""
     N, C, H, W = cache.x_shape
+    if compiled.enabled(dout):
+        dx = np.zeros((N, H * W, C), dtype=dout.dtype)
+        compiled.fractional_max_pool_backward(np.ascontiguousarray(_flat_nhwc(dout)), cache.arg,
+                                              dx)
+        return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
     dx = scatter_add_nhwc(cache.arg, _flat_nhwc(dout), H * W)
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
