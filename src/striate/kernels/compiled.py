@@ -82,7 +82,8 @@ def _split(n, fn, min_part):
 
 def _rows(x):
     """Smallest part, in rows (images for 4-D), of about ``_MIN_PART`` values of x."""
-    return max(1, _MIN_PART // max(1, x[0].size))
+    per_row = int(np.prod(x.shape[1:]))
+    return max(1, _MIN_PART // max(1, per_row))
 
 
 def _jit(fn):
