@@ -145,3 +145,13 @@ def test_fractional_max_pool_compiled_matches_numpy(dtype, kernel, out_hw, monke
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
         else:
             np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("use", [True, False])
+def test_relu_backward_survives_an_inplace_change_of_its_output(use, monkeypatch):
+    monkeypatch.setattr(compiled, "USE_COMPILED", use)
+    x = striate.tensor(RNG.standard_normal((2, 3, 4, 4)), requires_grad=True)
+    y = F.relu(x)
+    y.add_(5.0)  # every output is now positive; the gradient must still follow x > 0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.array, (x.array > 0).astype(np.float64))

@@ -12,8 +12,8 @@ next to BLAS's costs more than it gives (docs: PERFORMANCE.md).
   PyTorch (``python bench/bench_layers.py --threads 1 --cpu``).
 - Batch norm over channels-last activations (training): statistics, output, gradient sums and
   dx in two passes each way instead of NumPy's ten or so; used by ``ops/normalization.py``.
-- ReLU: forward in one pass (NumPy: a compare, then a multiply), backward in one pass from the
-  saved output (no boolean mask is kept); used by ``ops/activation.py``.
+- ReLU: forward in one pass writing the output and the mask (NumPy: a compare, then a
+  multiply), backward in one pass; used by ``ops/activation.py``.
 - 2x2 / stride-2 max pooling over channels-last activations: forward writes the maxima and the
   first-max bit codes in one pass, backward writes every pixel of dx once; used by
   ``kernels/pool.py``.
@@ -247,27 +247,29 @@ def _bn_dx(g, x, mean, k, c1, c2, dx):
 # ---- ReLU on flat arrays: x, y, g, dx are (P,) views of equally laid-out memory -------------
 
 
-def relu_forward(x, y):
-    """y = max(x, 0) elementwise (NaN stays NaN, as in PyTorch); x and y flat, same size."""
+def relu_forward(x, y, mask):
+    """y = max(x, 0) elementwise (NaN stays NaN, as in PyTorch) and mask = x > 0; all flat,
+    same size (mask boolean)."""
     fn = _jit(_relu_forward)
-    _split(x.size, lambda a, b: fn(x[a:b], y[a:b]), _MIN_PART)
+    _split(x.size, lambda a, b: fn(x[a:b], y[a:b], mask[a:b]), _MIN_PART)
 
 
-def relu_backward(g, y, dx):
-    """dx = g where the forward's output y > 0, else 0; all flat, same size."""
+def relu_backward(g, mask, dx):
+    """dx = g where mask, else 0; all flat, same size."""
     fn = _jit(_relu_backward)
-    _split(g.size, lambda a, b: fn(g[a:b], y[a:b], dx[a:b]), _MIN_PART)
+    _split(g.size, lambda a, b: fn(g[a:b], mask[a:b], dx[a:b]), _MIN_PART)
 
 
-def _relu_forward(x, y):
+def _relu_forward(x, y, mask):
     for i in range(x.size):
         v = x[i]
+        mask[i] = v > 0
         y[i] = v if (v > 0 or v != v) else 0
 
 
-def _relu_backward(g, y, dx):
+def _relu_backward(g, mask, dx):
     for i in range(g.size):
-        dx[i] = g[i] if y[i] > 0 else 0
+        dx[i] = g[i] if mask[i] else 0
 
 
 # ---- 2x2 / stride-2 max pooling over channels-last maps: x (N, H, W, C) ----------------------
