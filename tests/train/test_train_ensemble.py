@@ -164,3 +164,15 @@ def test_trainer_ema_evaluates_with_averaged_weights_and_saves_them(tmp_path):
     t2.load_checkpoint(tmp_path / "checkpoint_last.npz")
     assert t2.ema.num_updates == 9
     np.testing.assert_array_equal(t2.ema.shadow["2.weight"], trainer.ema.shadow["2.weight"])
+
+
+def test_ema_averages_batchnorm_statistics_with_the_weights():
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    ema = EMA(m, decay=0.5, warmup=False)
+    assert "1.running_mean" in ema.shadow and "1.num_batches_tracked" not in ema.shadow
+    m[1].running_mean.array[...] = 2.0  # as a training step would move them
+    ema.update()
+    np.testing.assert_allclose(ema.shadow["1.running_mean"], 1.0)  # 0.5 * 0 + 0.5 * 2
+    with ema.average_parameters():
+        np.testing.assert_allclose(m[1].running_mean.array, 1.0)
+    np.testing.assert_allclose(m[1].running_mean.array, 2.0)  # the live statistics come back

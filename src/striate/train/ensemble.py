@@ -162,8 +162,10 @@ class EMA:
 
     After every optimizer step, :meth:`update` does ``avg = d * avg + (1 - d) * param`` for
     each floating-point parameter; evaluating with the averages is usually a little better than
-    with the last weights. Buffers (BatchNorm's running statistics) are not averaged: the model's
-    own are used.
+    with the last weights. Floating-point buffers (BatchNorm's running statistics) are averaged
+    the same way, so the averaged weights are evaluated with statistics of matching age (the
+    live model's statistics belong to the live weights: ResNet-20 on the digits lost up to 1%
+    test accuracy with them).
 
     Args:
         model: the ``nn.Module`` being trained.
@@ -186,6 +188,7 @@ class EMA:
         self.model, self.decay, self.warmup = model, float(decay), bool(warmup)
         self.num_updates = 0
         self._params = [(n, p) for n, p in model.named_parameters() if p.dtype.kind == "f"]
+        self._params += [(n, b) for n, b in model.named_buffers() if b.dtype.kind == "f"]
         self.shadow = {n: p.array.copy() for n, p in self._params}
 
     def current_decay(self) -> float:
