@@ -294,12 +294,19 @@ def machine() -> str:
     try:
         from threadpoolctl import threadpool_info
 
-        libs = {i.get("internal_api") for i in threadpool_info() if i.get("user_api") == "blas"}
-        blas = f", NumPy BLAS {'/'.join(sorted(x for x in libs if x))}"
+        libs = sorted({(i.get("internal_api") or "?", i.get("architecture") or "")
+                       for i in threadpool_info() if i.get("user_api") == "blas"})
+        blas = ", NumPy BLAS " + "/".join(f"{api} ({arch} kernels)" if arch else api
+                                          for api, arch in libs)
     except ImportError:  # pragma: no cover
         pass
-    return (f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+    line = (f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"NumPy {np.__version__}{blas}, PyTorch {torch.__version__}")
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if forced:  # the kernels are then this CPU type's, whatever the CPU can do
+        line += (f"\nnote: OPENBLAS_CORETYPE={forced} chooses OpenBLAS's kernels (PyTorch's are "
+                 "unaffected); without it OpenBLAS picks this CPU's own")
+    return line
 
 
 def format_table(rows: list[dict], batch_size: int, threads: int, rounds: int) -> str:
