@@ -71,6 +71,13 @@ class Function:
         ctx.needs_input_grad = tuple(needs)
         out = cls.forward(ctx, *arrays, **params)
         result = Tensor(out)
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        if out.base is not None:  # a view of an input shares its version counter
+            root = _root(out)
+            for x in tensors:
+                if _root(x.array) is root:
+                    result._version = x._version
+                    break
         # an integer or bool output (a cast to int64, say) has no gradient: it is not recorded
         if any_grad and result.array.dtype.kind in "fc":
             result.requires_grad = True
@@ -79,7 +86,53 @@ class Function:
             result._parents = tuple(
                 x if isinstance(x, Tensor) and n else None for x, n in zip(inputs, needs)
             )
+            # each tensor's version now; backward compares (cheap), and only on a change looks
+            # whether the context kept that tensor's memory
+            ctx._versions = tuple((t._version, t._version[0], t.array)
+                                  for t in (*tensors, result))
         return result
+
+
+def _root(a):
+    """The object that owns a's memory: the end of its chain of ``.base``s (views of one array
+    share it)."""
+    while True:
+        b = getattr(a, "base", None)
+        if b is None:
+            return a
+        a = b
+
+
+def _collect(obj, roots: set, depth: int) -> None:
+    """Add the memory owners (by id) of the arrays in obj to roots, looking ``depth`` levels
+    into tuples, lists and dicts (a kernel's cache)."""
+    if isinstance(obj, np.ndarray):
+        roots.add(id(_root(obj)))
+    elif depth and isinstance(obj, (tuple, list)):
+        for o in obj:
+            _collect(o, roots, depth - 1)
+    elif depth and isinstance(obj, dict):
+        for o in obj.values():
+            _collect(o, roots, depth - 1)
+
+
+def _check_versions(t) -> None:
+    """Raise if a tensor whose memory t's node kept for its backward changed in place since
+    (PyTorch raises the same way)."""
+    ctx = t._ctx
+    changed = [a for counter, version, a in getattr(ctx, "_versions", ())
+               if counter[0] != version]
+    if not changed:
+        return
+    kept: set = set()
+    _collect(ctx.saved, kept, 1)
+    _collect({k: v for k, v in ctx.__dict__.items() if k != "_versions"}, kept, 2)
+    if any(id(_root(a)) in kept for a in changed):
+        raise RuntimeError(
+            f"backward: an array that {t._fn.__name__} saved for its gradient was changed by an "
+            "in-place operation (add_, mul_, copy_, item assignment, ...) after the forward; "
+            "change a copy (clone()) instead, or change it after backward"
+        )
 
 
 def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -171,6 +224,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 "were freed after the first backward. Use backward(retain_graph=True) the "
                 "first time"
             )
+        _check_versions(t)
         in_grads = t._fn.backward(t._ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)

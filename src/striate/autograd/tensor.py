@@ -77,6 +77,7 @@ class Tensor:
         "_parents",
         "_hooks",
         "_retains_grad",
+        "_version",
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected operators
@@ -99,6 +100,9 @@ class Tensor:
         self._parents = ()
         self._hooks = ()
         self._retains_grad = False
+        # bumped by every in-place change; shared by views and detach() (not by .data, as in
+        # PyTorch), so a backward can tell that an array it saved has changed since
+        self._version = [0]
 
     # ---- autograd -----------------------------------------------------------------------------
 
@@ -116,8 +120,10 @@ class Tensor:
         return self._fn
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this array, cut from the graph."""
-        return Tensor(self.array)
+        """A new leaf sharing this array (and its version counter), cut from the graph."""
+        out = Tensor(self.array)
+        out._version = self._version
+        return out
 
     def detach_(self) -> Tensor:
         self._fn = self._ctx = None
@@ -307,6 +313,7 @@ class Tensor:
                 f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                 "do it under striate.no_grad()"
             )
+        self._version[0] += 1
 
     def zero_(self) -> Tensor:
         self._check_inplace("zero_")
