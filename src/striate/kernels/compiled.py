@@ -28,6 +28,9 @@ import importlib.util
 
 import numpy as np
 
+# the loops release the GIL, so parallel_for's parts over a batch run at the same time
+from ..parallel import parallel_for
+
 # an optional accelerator: everything works without it. numba is imported (and the loops
 # compiled) only when a compiled kernel is first called: importing it costs ~0.2 s, which every
 # `striate` command would otherwise pay
@@ -70,14 +73,6 @@ def enabled(*arrays) -> bool:
 
 # parts of fewer values than this stay on one thread (a hand-off to the pool costs ~20 us)
 _MIN_PART = 1 << 17
-
-
-def _split(n, fn, min_part):
-    """fn(a, b) over parts of range(n), one per thread (:func:`striate.parallel.parallel_for`):
-    the loops release the GIL, so the parts run at the same time."""
-    from ..parallel import parallel_for
-
-    return parallel_for(n, fn, min_part)
 
 
 def _rows(x):
@@ -170,7 +165,7 @@ def batch_norm_stats(x, mean, var):
         fn(x[a:b], m, v)
         return b - a, m, v
 
-    parts = _split(x.shape[0], part, _rows(x))
+    parts = parallel_for(x.shape[0], part, _rows(x))
     total = sum(n for n, _, _ in parts)
     mean[:] = sum(n * m for n, m, _ in parts) / total
     var[:] = sum(n * (v + (m - mean) ** 2) for n, m, v in parts) / total
@@ -179,7 +174,7 @@ def batch_norm_stats(x, mean, var):
 def batch_norm_apply(x, a, shift, y):
     """y = x * a + shift per channel, x and y (P, C), a and shift (C,) in x's dtype."""
     fn = _jit(_bn_apply)
-    _split(x.shape[0], lambda i, j: fn(x[i:j], a, shift, y[i:j]), _rows(x))
+    parallel_for(x.shape[0], lambda i, j: fn(x[i:j], a, shift, y[i:j]), _rows(x))
 
 
 def batch_norm_grad_sums(g, x, mean, sg, sgx):
@@ -191,7 +186,7 @@ def batch_norm_grad_sums(g, x, mean, sg, sgx):
         fn(g[a:b], x[a:b], mean, s1, s2)
         return s1, s2
 
-    parts = _split(x.shape[0], part, _rows(x))
+    parts = parallel_for(x.shape[0], part, _rows(x))
     sg[:] = sum(p[0] for p in parts)
     sgx[:] = sum(p[1] for p in parts)
 
@@ -199,7 +194,7 @@ def batch_norm_grad_sums(g, x, mean, sg, sgx):
 def batch_norm_dx(g, x, mean, k, c1, c2, dx):
     """dx = g k - (x - mean) c1 - c2 per channel, all (P, C) or (C,) in x's dtype."""
     fn = _jit(_bn_dx)
-    _split(x.shape[0], lambda a, b: fn(g[a:b], x[a:b], mean, k, c1, c2, dx[a:b]), _rows(x))
+    parallel_for(x.shape[0], lambda a, b: fn(g[a:b], x[a:b], mean, k, c1, c2, dx[a:b]), _rows(x))
 
 
 def _bn_stats(x, mean, var):
@@ -251,13 +246,13 @@ def relu_forward(x, y, mask):
     """y = max(x, 0) elementwise (NaN stays NaN, as in PyTorch) and mask = x > 0; all flat,
     same size (mask boolean)."""
     fn = _jit(_relu_forward)
-    _split(x.size, lambda a, b: fn(x[a:b], y[a:b], mask[a:b]), _MIN_PART)
+    parallel_for(x.size, lambda a, b: fn(x[a:b], y[a:b], mask[a:b]), _MIN_PART)
 
 
 def relu_backward(g, mask, dx):
     """dx = g where mask, else 0; all flat, same size."""
     fn = _jit(_relu_backward)
-    _split(g.size, lambda a, b: fn(g[a:b], mask[a:b], dx[a:b]), _MIN_PART)
+    parallel_for(g.size, lambda a, b: fn(g[a:b], mask[a:b], dx[a:b]), _MIN_PART)
 
 
 def _relu_forward(x, y, mask):
@@ -279,13 +274,13 @@ def max_pool2x2_forward(x, out, code):
     """out[n, i, j, c] = max of x[n, 2i:2i+2, 2j:2j+2, c]; code (uint8, like out) gets bit k
     (k = 2 di + dj, row-major in the window) of the first maximum (a NaN wins, as in PyTorch)."""
     fn = _jit(_max_pool2x2_forward)
-    _split(x.shape[0], lambda a, b: fn(x[a:b], out[a:b], code[a:b]), _rows(x))
+    parallel_for(x.shape[0], lambda a, b: fn(x[a:b], out[a:b], code[a:b]), _rows(x))
 
 
 def max_pool2x2_backward(d, code, dx):
     """dx (N, H, W, C), every pixel written: d where its window's code picks it, else 0."""
     fn = _jit(_max_pool2x2_backward)
-    _split(d.shape[0], lambda a, b: fn(d[a:b], code[a:b], dx[a:b]), _rows(dx))
+    parallel_for(d.shape[0], lambda a, b: fn(d[a:b], code[a:b], dx[a:b]), _rows(dx))
 
 
 def _max_pool2x2_forward(x, out, code):
@@ -340,14 +335,14 @@ def fractional_max_pool_forward(x, seq_h, seq_w, kh, kw, out, arg):
     (seq_h[n, c, i], seq_w[n, c, j]); arg (N, Ho*Wo, C) int64 gets its flat input index h W + w
     (the first maximum in row-major order; a NaN wins, as in PyTorch)."""
     fn = _jit(_fractional_max_pool_forward)
-    _split(x.shape[0], lambda a, b: fn(x[a:b], seq_h[a:b], seq_w[a:b], kh, kw, out[a:b],
+    parallel_for(x.shape[0], lambda a, b: fn(x[a:b], seq_h[a:b], seq_w[a:b], kh, kw, out[a:b],
                                        arg[a:b]), _rows(x))
 
 
 def fractional_max_pool_backward(d, arg, dx):
     """dx (N, H*W, C), zero-filled by the caller: each d (N, Ho*Wo, C) added at its arg."""
     fn = _jit(_fractional_max_pool_backward)
-    _split(d.shape[0], lambda a, b: fn(d[a:b], arg[a:b], dx[a:b]), _rows(dx))
+    parallel_for(d.shape[0], lambda a, b: fn(d[a:b], arg[a:b], dx[a:b]), _rows(dx))
 
 
 def _fractional_max_pool_forward(x, seq_h, seq_w, kh, kw, out, arg):

@@ -127,7 +127,7 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
                          f"{(x.shape[2] + 2 * pad[0], x.shape[3] + 2 * pad[1])}")
     w_mat = w.transpose(2, 3, 1, 0).reshape(HH * WW * C, F)
     out = np.empty((N * Ho * Wo, F), dtype=np.result_type(x.dtype, w.dtype))
-    _chunked_matmul(xn, (HH, WW), stride, pad, w_mat, out)
+    _over_patches(xn, (HH, WW), stride, pad, w_mat, out)
     if b is not None:
         out += b
     cache = ConvCache(xn, w_mat, x.shape, (HH, WW), stride, pad)
@@ -164,17 +164,41 @@ def _chunk_images(xn, kernel, stride, pad) -> int:
     return max(1, min(N, _CHUNK_ELEMS // max(1, rows * kh * kw * C)))
 
 
-def _chunked_matmul(xn, kernel, stride, pad, w_mat, out):
-    """out = im2col(xn) @ w_mat, a chunk of images at a time, the batch split over the threads
-    (:func:`striate.parallel.parallel_for`; each thread has its own chunk buffer).
-    out: (N*Ho*Wo, F), written in place."""
-    rows = out.shape[0] // max(1, xn.shape[0])
+def _over_patches(xn, kernel, stride, pad, w_mat=None, out=None, rows_t=None):
+    """The one loop over im2col chunks of xn (N, H, W, C), the batch split over the threads
+    (:func:`striate.parallel.parallel_for`; each thread has its own chunk buffer). Per chunk of
+    patch rows r0:r1 it writes ``out[r0:r1] = cols @ w_mat`` (if w_mat is given) and adds up
+    ``rows_t[r0:r1]^T @ cols`` (if rows_t, an (N*Ho*Wo, D) array, is given), which it returns
+    summed over the batch, (D, kh*kw*C); else None."""
+    N, C = xn.shape[0], xn.shape[3]
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    rows = ((xn.shape[1] + 2 * ph - kh) // sh + 1) * ((xn.shape[2] + 2 * pw - kw) // sw + 1)
 
     def part(a, b):
+        acc = None
         for r0, r1, cols in _patch_chunks(xn[a:b], kernel, stride, pad):
-            np.matmul(cols, w_mat, out=out[a * rows + r0 : a * rows + r1])
+            lo, hi = a * rows + r0, a * rows + r1
+            if w_mat is not None:
+                np.matmul(cols, w_mat, out=out[lo:hi])
+            if rows_t is not None:
+                p = rows_t[lo:hi].T @ cols
+                if acc is None:
+                    acc = p
+                else:
+                    acc += p
+        return acc
 
-    parallel_for(xn.shape[0], part, min_part=_chunk_images(xn, kernel, stride, pad))
+    parts = parallel_for(N, part, min_part=_chunk_images(xn, kernel, stride, pad))
+    if rows_t is None:
+        return None
+    parts = [p for p in parts if p is not None]
+    if not parts:  # an empty batch
+        return np.zeros((rows_t.shape[1], kh * kw * C),
+                        dtype=np.result_type(xn.dtype, rows_t.dtype))
+    acc = parts[0]
+    for p in parts[1:]:
+        acc += p
+    return acc
 
 
 def _patch_chunks(xn, kernel, stride, pad):
@@ -211,38 +235,6 @@ def _patch_chunks(xn, kernel, stride, pad):
         yield i * rows, (i + nb) * rows, cols
 
 
-def _weight_grad(xn, kernel, stride, pad, d):
-    """d^T im2col(x): (F, kh*kw*C), from the NHWC input xn and d (N*Ho*Wo, F), the patches
-    rebuilt a chunk at a time (cache-resident chunks cost no more than reading one big saved
-    patch matrix). The batch is split over the threads, whose partial sums are added."""
-    rows = d.shape[0] // max(1, xn.shape[0])
-
-    def part(a, b):
-        acc = None
-        for r0, r1, cols in _patch_chunks(xn[a:b], kernel, stride, pad):
-            p = d[a * rows + r0 : a * rows + r1].T @ cols
-            if acc is None:
-                acc = p
-            else:
-                acc += p
-        return acc
-
-    parts = parallel_for(xn.shape[0], part, min_part=_chunk_images(xn, kernel, stride, pad))
-    return _sum_parts(parts, (d.shape[1], kernel[0] * kernel[1] * xn.shape[3]),
-                      np.result_type(xn.dtype, d.dtype))
-
-
-def _sum_parts(parts, shape, dtype):
-    """The sum of the threads' partial sums (None for a part without rows; zeros if none)."""
-    parts = [p for p in parts if p is not None]
-    if not parts:  # an empty batch
-        return np.zeros(shape, dtype=dtype)
-    acc = parts[0]
-    for p in parts[1:]:
-        acc += p
-    return acc
-
-
 def conv_backward(dout, cache: ConvCache, need_dx=True, need_dw=True, need_db=True):
     """Gradients of :func:`conv_forward`.
 
@@ -272,8 +264,10 @@ def conv_backward(dout, cache: ConvCache, need_dx=True, need_dw=True, need_db=Tr
         dx, dw = _dx_as_convolution(d, w_mat, x_shape, (HH, WW), (ph, pw),
                                     cols if need_dw and cols.ndim == 4 else None)
     if need_dw and dw is None:
-        dwm = d.T @ cols if cols.ndim == 2 else _weight_grad(cols, (HH, WW), (sh, sw),
-                                                              (ph, pw), d)
+        # d^T im2col(x), the patches rebuilt a chunk at a time (cache-resident chunks cost no
+        # more than reading one big saved patch matrix)
+        dwm = d.T @ cols if cols.ndim == 2 else _over_patches(cols, (HH, WW), (sh, sw),
+                                                               (ph, pw), rows_t=d)
         dw = np.ascontiguousarray(dwm.reshape(F, HH, WW, C).transpose(0, 3, 1, 2))
     if need_dx and dx is None:
         if pointwise:
@@ -312,29 +306,13 @@ def _dx_as_convolution(d, w_mat, x_shape, kernel, pad, xn=None):
     F = w_mat.shape[1]
     Ho, Wo = H + 2 * ph - HH + 1, W + 2 * pw - WW + 1
     w_flip = w_mat.reshape(HH, WW, C, F)[::-1, ::-1].transpose(0, 1, 3, 2).reshape(HH * WW * F, C)
-    dt = np.result_type(d.dtype, w_mat.dtype)
-    dx = np.empty((N * H * W, C), dtype=dt)
-    d4, pad_d, rows = d.reshape(N, Ho, Wo, F), (HH - 1 - ph, WW - 1 - pw), H * W
-    x_rows = None if xn is None else xn.reshape(N * rows, C)  # a view if xn is contiguous
-
-    def part(a, b):
-        acc = None
-        for r0, r1, cols in _patch_chunks(d4[a:b], kernel, (1, 1), pad_d):
-            lo, hi = a * rows + r0, a * rows + r1
-            np.matmul(cols, w_flip, out=dx[lo:hi])
-            if x_rows is not None:
-                p = x_rows[lo:hi].T @ cols
-                if acc is None:
-                    acc = p
-                else:
-                    acc += p
-        return acc
-
-    parts = parallel_for(N, part, min_part=_chunk_images(d4, kernel, (1, 1), pad_d))
+    dx = np.empty((N * H * W, C), dtype=np.result_type(d.dtype, w_mat.dtype))
+    x_rows = None if xn is None else xn.reshape(N * H * W, C)  # a view if xn is contiguous
+    flipped = _over_patches(d.reshape(N, Ho, Wo, F), kernel, (1, 1), (HH - 1 - ph, WW - 1 - pw),
+                            w_flip, dx, x_rows)  # x^T patches: [c, (kh-1-i, kw-1-j, f)]
     dx = dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
-    if x_rows is None:
+    if flipped is None:
         return dx, None
-    flipped = _sum_parts(parts, (C, HH * WW * F), dt)  # [c, (kh-1-i, kw-1-j, f)]
     dw = np.ascontiguousarray(flipped.reshape(C, HH, WW, F)[:, ::-1, ::-1].transpose(3, 0, 1, 2))
     return dx, dw
 
