@@ -1,0 +1,97 @@
+"""Where striate deliberately differs from PyTorch: the fuzz suite asserts what striate does.
+
+Each entry names the ops, the aspect that differs, the condition on the generated case, what
+striate does and why (the same table ends `docs/from-pytorch.md`), and `check(spec, case)`, which
+must hold for every generated case the entry covers: the difference is encoded, not skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import striate
+
+from .engine import Arr, Case, close, torch
+
+
+@dataclass
+class Deliberate:
+    ops: tuple
+    aspect: str
+    when: object  # Case -> bool
+    does: str
+    why: str
+    check: object  # (spec, case) -> bool
+    example: Case
+
+
+def _s(spec, case):
+    args = [striate.Tensor(a.view()) if isinstance(a, Arr) else a for a in case.args]
+    return spec.s(*args, **case.kwargs)
+
+
+def _view_is_reshape(spec, case):
+    out = _s(spec, case)
+    other = case.args[1]
+    shape = other.a.shape if isinstance(other, Arr) else case.args[1:]
+    return np.array_equal(out.array, case.args[0].a.reshape(shape), equal_nan=True)
+
+
+def _half_as_float32(spec, case):
+    """striate's float16 result is PyTorch's float32 result rounded to float16."""
+    out = _s(spec, case)
+    targs = [torch.from_numpy(a.a.astype(np.float32)) if isinstance(a, Arr) else a
+             for a in case.args]
+    ref = spec.t(*targs, **case.kwargs).numpy().astype(np.float16)
+    return out.array.dtype == np.float16 and close(out.array, ref, 1e-2, 1e-2).all()
+
+
+def _nan_where_inf_meets_padding(spec, case):
+    """striate differs only by NaN where a non-finite weight meets zero padding (inf * 0)."""
+    out = _s(spec, case).array
+    targs = [torch.from_numpy(a.view()) if isinstance(a, Arr) else a for a in case.args]
+    ref = spec.t(*targs, **case.kwargs).numpy()
+    differ = ~close(out, ref, 1e-5 * 1e30, 1e-4)
+    return bool(np.isnan(out[differ]).all())
+
+
+def _mean_of_nothing_is_nan(spec, case):
+    return bool(np.isnan(_s(spec, case).array).all())
+
+
+def _nonfinite_weight_with_padding(c):
+    w = c.args[1].a
+    return (not np.isfinite(w).all()) and c.kwargs.get("padding", 0) != 0
+
+
+DELIBERATE: list[Deliberate] = [
+    Deliberate(("F.view", "Tensor.view", "Tensor.view_as"), "accepts",
+               lambda c: c.noncontiguous,
+               "`view` of a non-contiguous tensor returns the reshaped values (a copy when "
+               "NumPy needs one)", "NumPy has no contiguity-checked view; `view` = `reshape`",
+               _view_is_reshape,
+               Case((Arr(np.arange(6.0).reshape(2, 3), "transposed"), 6))),
+    Deliberate(("F.local_response_norm",), "accepts", lambda c: "float16" in c.dtypes,
+               "float16 input is computed (PyTorch's CPU build has no float16 kernel for it)",
+               "NumPy computes float16 everywhere; the answer is PyTorch's float32 one, rounded",
+               _half_as_float32, Case((Arr(np.ones((1, 2, 2, 2), np.float16)), 2))),
+    Deliberate(("F.conv2d", "F.conv_transpose2d"), "value", _nonfinite_weight_with_padding,
+               "a non-finite weight tap over zero padding gives NaN (inf * 0)",
+               "im2col multiplies every tap, as IEEE says; PyTorch's direct kernels skip padded "
+               "taps on some paths and not on others", _nan_where_inf_meets_padding, None),
+    Deliberate(("F.multi_margin_loss",), "value",
+               lambda c: c.has_empty and c.kwargs.get("reduction", "mean") == "mean",
+               "the mean over an empty batch is NaN",
+               "0/0; PyTorch 2.13 returns uninitialised memory here",
+               _mean_of_nothing_is_nan,
+               Case((Arr(np.zeros((0, 3))), Arr(np.zeros(0, np.int64))), {"reduction": "mean"})),
+]
+
+
+def match(op: str, aspect: str, case: Case) -> Deliberate | None:
+    for d in DELIBERATE:
+        if op in d.ops and d.aspect == aspect and d.when(case):
+            return d
+    return None

@@ -1,0 +1,256 @@
+"""Disagreements with PyTorch that the fuzz suite finds today, one entry per (op, condition).
+
+Each entry is machine-readable: `op` (a key of `optable.SPECS`), `aspect` (what differs: value,
+dtype, shape, grad, accepts = striate accepts what PyTorch refuses, raises = striate raises where
+PyTorch computes, error = striate's error is NumPy's or names nothing), `when` (a predicate on a
+generated `Case`: the property test forgives a mismatch of that aspect only on cases it holds
+for), a one-line `reason`, and `repro`, a minimal `Case` (with `grad` for gradient entries).
+`test_known_disagreements_still_happen` runs every repro and FAILS when the disagreement no
+longer happens, so the list cannot rot: delete the entry when the fix lands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import Arr, Case
+from .optable import SPECS
+
+
+@dataclass
+class Known:
+    ops: tuple  # keys of optable.SPECS sharing one cause (and one repro)
+    aspect: str
+    when: object  # Case -> bool
+    reason: str
+    repro: Case
+    grad: bool = False
+
+
+def A(values, dtype="float64", layout="contiguous"):  # noqa: N802 - a short literal maker
+    return Arr(np.array(values, dtype=dtype), layout)
+
+
+def C(*args, **kwargs):  # noqa: N802
+    return Case(args, kwargs)
+
+
+def FT(*names):  # noqa: N802 - "F.x" and "Tensor.x" (where Tensor has it) for each name
+    return tuple(f"{p}.{n}" for n in names for p in ("F", "Tensor") if f"{p}.{n}" in SPECS)
+
+
+def T(*names):  # noqa: N802
+    return tuple(f"Tensor.{n}" for n in names)
+
+
+# conditions
+ANY = lambda c: True  # noqa: E731
+INT = lambda c: c.has_int  # noqa: E731
+BOOL = lambda c: "bool" in c.dtypes  # noqa: E731
+EMPTY = lambda c: c.has_empty  # noqa: E731
+ZERO_D = lambda c: c.has_zero_d  # noqa: E731
+NAN_OR_INF = lambda c: c.has_nan or c.has_inf  # noqa: E731
+
+
+def PROMO(c):  # noqa: N802 - integers, bools, or floats of two widths meet
+    floats = {d for d in c.dtypes if d.startswith("float")}
+    return c.has_int or len(floats) > 1 or (
+        floats and any(isinstance(v, float) for v in c.args))
+
+
+def DIMS(pred):  # noqa: N802 - a condition on the dim= argument
+    def when(c):
+        d = c.kwargs.get("dim", c.args[1] if len(c.args) > 1 else None)
+        return pred(d, c)
+    return when
+
+
+def _dup(d, c):
+    if not isinstance(d, tuple):
+        return False
+    nd = max(c.first().ndim, 1)
+    return len({x % nd for x in d}) < len(d)
+
+
+REDUCE = FT("sum", "mean", "std", "var") + ("F.amax", "F.amin")
+BINARY = FT("add", "sub", "mul", "div", "pow", "maximum", "minimum") + T(
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+    "__rtruediv__", "__pow__", "__rpow__")
+COMPARE = FT("lt", "le", "gt", "ge") + T("__lt__", "__le__", "__gt__", "__ge__")
+U8 = "uint8"
+
+KNOWN: list[Known] = [
+    # ---- dtype promotion (NumPy's rules, not PyTorch's) ----
+    Known(BINARY, "dtype", PROMO,
+          "promotion follows NumPy: int/bool with a Python float, int / int, and float32 with a "
+          "0-d float64 give float64 (PyTorch: the default float32, or the tensor's dtype)",
+          C(A(3, "int32"), 2.5)),
+    Known(("F.cat", "F.concatenate"), "dtype", PROMO,
+          "cat of int and float tensors: float64 (PyTorch: the float tensor's dtype)",
+          C([A([5, 5], "int32"), A([1.5], "float32")], dim=0)),
+    Known(FT("clamp", "clip"), "dtype", INT,
+          "an integer tensor clamped with float bounds: float64 (PyTorch: float32)",
+          C(A([3, -4], "int64"), min=-1.0, max=1.0)),
+    Known(T("__pow__", "__rpow__"), "raises", INT,
+          "an integer to a negative integer power: NumPy's ValueError (PyTorch computes)",
+          C(A(2, "int32"), A([-1], "int64"))),
+    Known(FT("exp", "log", "sqrt", "tanh", "sigmoid"), "dtype", INT,
+          "integer input: float64 (or the int dtype for sigmoid, uint8 -> float16) instead of "
+          "the default float32", C(A(3, "int32"))),
+    Known(FT("exp", "log", "tanh"), "value", lambda c: U8 in c.dtypes,
+          "uint8 input computes in float16 (NumPy), PyTorch in float32",
+          C(A(1, U8))),
+    Known(FT("sigmoid"), "value", INT, "sigmoid of integers is computed in integers: zeros",
+          C(A(3, "int64"))),
+    Known(FT("sigmoid"), "raises", BOOL, "sigmoid of a bool tensor fails inside NumPy",
+          C(A([True, False], "bool"))),
+    Known(FT("sum"), "dtype", lambda c: U8 in c.dtypes, "sum of uint8 is uint64 (PyTorch int64)",
+          C(A([1, 2], U8))),
+    Known(("F.where",), "dtype", PROMO, "where of int64 0-d and int32 tensors: int64 (PyTorch "
+          "keeps the dimensioned tensor's int32)",
+          C(A([True, False], "bool"), A(2, "int64"), A([4, 5], "int32"))),
+    Known(COMPARE, "value", lambda c: U8 in c.dtypes and c.has_int,
+          "uint8 compared with a negative int64 0-d tensor: NumPy compares values, PyTorch "
+          "first casts -3 to uint8 (253)", C(A([1, 5], U8), A(-3, "int64"))),
+    Known(T("all", "any"), "dtype", lambda c: U8 in c.dtypes,
+          "all/any of uint8 return bool (PyTorch keeps uint8)", C(A([1, 0], U8))),
+    Known(T("__and__", "__or__", "__invert__"), "value", INT,
+          "&, |, ~ on integer tensors are logical (bool), PyTorch's are bitwise",
+          C(A([1, 5], U8), A(-3, "int64"))),
+    Known(T("__and__", "__or__", "__invert__"), "dtype", INT,
+          "&, |, ~ on integer tensors give bool, PyTorch's keep the integer dtype",
+          C(A([1, 5], U8), A(-3, "int64"))),
+    Known(T("__and__", "__or__", "__invert__"), "accepts",
+          lambda c: any(d.startswith("float") for d in c.dtypes) or any(
+              isinstance(v, float) for v in c.args),
+          "&, |, ~ accept floating tensors (PyTorch refuses them)",
+          C(A([0.5], "float32"), A([1.0], "float32"))),
+    # ---- bool / integer inputs PyTorch refuses ----
+    Known(FT("abs", "relu") + T("__abs__", "__pos__") + ("F.sub",) + T("__sub__", "__rsub__"),
+          "accepts", BOOL, "bool input accepted (PyTorch refuses abs, relu, unary + and - on "
+          "bool)", C(A([True, False], "bool"))),
+    Known(("F.elu", "F.leaky_relu"), "accepts", INT,
+          "elu/leaky_relu of integers truncate to integers (PyTorch refuses integer input)",
+          C(A([-1, 2], "int64"), alpha=0.5)),
+    Known(("F.sign",), "raises", BOOL, "sign of bool fails inside NumPy (PyTorch: bool)",
+          C(A([True, False], "bool"))),
+    Known(("F.local_response_norm",), "accepts", lambda c: "float16" in c.dtypes,
+          "float16 computed (PyTorch CPU has no float16 kernel for it)",
+          C(A(np.ones((1, 2, 2, 2)), "float16"), 2)),
+    # ---- NaN, inf, special values ----
+    Known(FT("relu"), "value", NAN_OR_INF, "relu(-inf) is NaN (and negatives -0.0) on some "
+          "paths", C(A(-np.inf, "float16"))),
+    Known(("F.kl_div",), "value", lambda c: c.has_nan or _negative(c),
+          "negative or NaN targets: striate treats target*log(target) as 0, PyTorch gives NaN",
+          C(A(0.3), A(-1e-30), reduction="sum")),
+    Known(("F.max_unpool2d",), "raises", NAN_OR_INF,
+          "max_pool2d returns a negative index for a window holding NaN, so unpool refuses it",
+          C(A([[[[-1.0, np.nan]]]]), 1)),
+    Known(("F.layer_norm",), "value", lambda c: NAN_OR_INF(c) or _scale_over(c, 1e18),
+          "float32 rows above ~1.8e19: PyTorch's variance overflows to NaN, striate returns "
+          "finite values (the normalised row, or the bias); decide which is wanted",
+          C(A([[2e19, 4e19]], "float32"), (2,))),
+    Known(("F.multi_margin_loss",), "value", NAN_OR_INF,
+          "NaN/inf scores: striate's loss is NaN where PyTorch's is finite",
+          C(A([[np.nan, 1.0, 2.0]]), A([0], "int64"), reduction="sum")),
+    Known(FT("sort"), "value", lambda c: c.has_nan,
+          "sort puts NaN last when descending (PyTorch: NaN is the largest)",
+          C(A([1.0, np.nan, 3.0]), descending=True, stable=True)),
+    Known(("F.group_norm",), "accepts", ANY,
+          "group_norm with one value per group is accepted (PyTorch refuses it)",
+          C(A(np.ones((1, 2, 1, 1))), 2, None, None)),
+    Known(("F.group_norm",), "grad", EMPTY,
+          "empty input: PyTorch's weight gradient is NaN, striate's 0",
+          C(A(np.zeros((1, 2, 0, 1))), 2, A([1.0, 2.0]), A([0.0, 0.0])), grad=True),
+    Known(FT("permute"), "accepts", ANY, "permute takes dims modulo ndim (PyTorch refuses "
+          "out-of-range dims)", C(A(np.zeros((2, 3))), 0, 3)),
+    Known(FT("std", "var"), "accepts", lambda c: "dim" not in c.kwargs,
+          "std/var accept unbiased= with keepdim= and no dim (PyTorch has no such overload)",
+          C(A([1.0, 2.0]), keepdim=True, unbiased=False)),
+    Known(T("clamp_"), "error", INT, "clamp_ of an integer tensor with float bounds: NumPy's "
+          "casting error", C(A([3, -4], "int64"), min=-1.0, max=1.0)),
+    Known(("F.max_unpool2d",), "value", NAN_OR_INF,
+          "max_pool2d's indices differ from PyTorch's when a window holds NaN",
+          C(A([[[[-1.081, 0.06], [np.nan, 0.5303]]]], "float16"), 1)),
+    # ---- gradients ----
+    Known(FT("maximum", "minimum"), "grad", ANY,
+          "at ties the whole gradient goes to the first input (PyTorch splits it in half)",
+          C(A(0.5), A(0.5)), grad=True),
+    Known(FT("std"), "grad", ANY, "std of a constant row has a NaN gradient (PyTorch: 0)",
+          C(A([[1.0, 1.0]]), dim=1), grad=True),
+    Known(("F.sign",), "grad", ANY, "sign has no gradient (PyTorch: zero)",
+          C(A([1.0, -2.0])), grad=True),
+    Known(T("add_", "sub_", "mul_", "div_", "copy_", "fill_", "zero_", "masked_fill_", "clamp_",
+            "__setitem__"), "grad", ANY,
+          "in-place ops on a non-leaf tensor are not recorded by autograd",
+          C(A([1.0, 2.0]), A([3.0, 4.0])), grad=True),
+    Known(("F.linear", "F.embedding", "F.rnn_cell", "F.lstm_cell", "F.gru_cell", "F.matmul",
+           "Tensor.matmul", "Tensor.__matmul__"), "grad", EMPTY,
+          "backward fails inside NumPy on size-0 inputs",
+          C(A(np.zeros((2, 2))), A(np.zeros((0, 2))), None), grad=True),
+    # ---- shapes ----
+    Known(REDUCE, "shape", DIMS(lambda d, c: d == ()),
+          "dim=() reduces nothing (PyTorch: everything)", C(A([[1.0, 2.0]]), dim=())),
+    Known(FT("split"), "shape", EMPTY, "split of an empty dim returns no chunk (PyTorch: one "
+          "empty chunk)", C(A(np.zeros(0)), 1, dim=0)),
+    # ---- raises where PyTorch computes ----
+    Known(REDUCE + FT("squeeze", "transpose", "softmax", "log_softmax"), "raises", ZERO_D,
+          "dim=0 (or -1) on a 0-d tensor is refused (PyTorch accepts it)",
+          C(A(1.5), dim=0)),
+    Known(FT("std", "var"), "raises", ANY, "std/var with no more elements per reduction than "
+          "the correction raise (PyTorch: NaN)", C(A(np.zeros((0, 2))), dim=0)),
+    Known(FT("softmax", "log_softmax"), "raises", EMPTY,
+          "softmax over an empty tensor fails inside NumPy", C(A(np.zeros(0)), dim=-1)),
+    Known(("F.linear", "F.layer_norm", "F.batch_norm", "F.group_norm", "F.adaptive_avg_pool2d",
+           "F.adaptive_max_pool2d"), "raises", EMPTY,
+          "empty tensors crash inside NumPy where PyTorch returns empty results",
+          C(A(np.zeros((2, 0))), A(np.zeros((3, 0))), None)),
+    Known(FT("chunk"), "raises", EMPTY, "chunk of an empty dim raises (PyTorch: one chunk)",
+          C(A(np.zeros(0)), 1, dim=0)),
+    Known(("F.interpolate",), "raises", lambda c: c.kwargs.get("mode") == "bilinear",
+          "bilinear interpolation is not implemented (clear error)",
+          C(A(np.ones((1, 1, 2, 2))), mode="bilinear", size=3, align_corners=False)),
+    Known(("F.max_pool2d",), "raises", lambda c: c.kwargs.get("dilation", 1) != 1,
+          "max_pool2d dilation is not implemented (clear error)",
+          C(A(np.ones((1, 1, 3, 3))), kernel_size=2, dilation=2)),
+    Known(T("fill_"), "raises", INT, "fill_ of an out-of-range int (uint8 with -2) fails in NumPy"
+          " (PyTorch wraps around)", C(A([1, 2], U8), -2)),
+    # ---- accepts what PyTorch refuses ----
+    Known(T("copy_"), "accepts", ANY, "copy_ broadcasts a source larger than the destination "
+          "(PyTorch refuses)", C(A(1.0), A([2.0]))),
+    Known(T("t"), "accepts", lambda c: c.first().ndim > 2, "t() of a 3-d tensor returns it "
+          "unchanged (PyTorch refuses)", C(A(np.zeros((1, 2, 3))))),
+    # ---- errors that are NumPy's or name nothing ----
+    Known(T("add_", "sub_", "mul_", "div_"), "error", ANY,
+          "a non-broadcastable or uncastable in-place operand surfaces NumPy's message",
+          C(A([1.0]), A([[1.0, 2.0]]))),
+    Known(FT("masked_fill", "masked_fill_") + T("__setitem__"), "error", INT,
+          "an integer tensor filled with inf or an out-of-range value: NumPy's OverflowError",
+          C(A([4], U8), A([True], "bool"), -np.inf)),
+    Known(T("size"), "error", ANY, "size(dim) out of range: a bare IndexError",
+          C(A(1.0), -1)),
+    Known(FT("view") + T("view_as"), "error", ANY,
+          "view's errors say 'reshape', not 'view'", C(A(1.0), 2)),
+    Known(FT("std", "var", "sum", "mean", "argmax", "argmin") + ("F.amax", "F.amin"), "error",
+          lambda c: EMPTY(c) or ZERO_D(c) or DIMS(_dup)(c),
+          "duplicate dims, an empty dim for argmax/amax, or a dim tuple on a 0-d tensor: "
+          "NumPy's error", C(A(np.zeros((2, 2))), dim=(0, 0))),
+]
+
+
+def _scale_over(c, bound):
+    return any(a.a.dtype.kind == "f" and np.abs(a.a[np.isfinite(a.a)]).max(initial=0) > bound
+               for a in c.arrays())
+
+
+def _negative(c):
+    return any(a.a.dtype.kind == "f" and (a.a < 0).any() for a in c.arrays()[1:])
+
+
+def match(op: str, aspect: str, case: Case) -> Known | None:
+    for k in KNOWN:
+        if op in k.ops and k.aspect == aspect and k.when(case):
+            return k
+    return None
