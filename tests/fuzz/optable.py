@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import striate.functional as F
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import striate
-import striate.functional as F
 
-from .engine import ALL, FLOATS, INTS, NUM, Case, shapes, tensors, torch
+from .engine import ALL, FLOATS, NUM, Arr, Case, shapes, tensors, torch
 
 TF = torch.nn.functional
 
@@ -125,10 +125,17 @@ for _n in ("add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "
         binary(scalar=_n not in ("maximum", "minimum", "logical_and", "logical_or")),
         diff=_n in ("add", "sub", "mul", "div", "maximum", "minimum"))
 add("F.pow", F.pow, torch.pow, binary(dtypes=NUM))
+
+
+def _as_condition(c):
+    """where's first argument: the drawn tensor, as bool and without a gradient."""
+    cond = c.args[0]
+    return Case((Arr(cond.a.astype(bool), cond.layout, grad=False), *c.args[1:]))
+
+
 add("F.where", F.where, torch.where,
-    lambda g: _binary(g, ALL, True, n=3).map(
-        lambda c: Case((type(c.args[0])(c.args[0].a.astype(bool), c.args[0].layout, False)
-                        if hasattr(c.args[0], "a") else bool(c.args[0]), *c.args[1:]))))
+    lambda g: _binary(g, ALL, True, n=3).filter(lambda c: isinstance(c.args[0], Arr)).map(
+        _as_condition))
 
 
 @st.composite
@@ -282,7 +289,6 @@ def _gather(draw, grad, scatter=False):
     ishape = [draw(st.integers(0, s)) for s in x.a.shape]
     rng = np.random.default_rng(draw(st.integers(0, 1000)))
     idx = rng.integers(0, x.a.shape[dim], size=ishape).astype(np.int64)
-    from .engine import Arr
     if scatter:
         src = draw(tensors(shape=ishape, dtypes=(str(x.a.dtype),), grad=grad))
         return Case((x, dim, Arr(idx), src))
@@ -499,7 +505,6 @@ add("F.pad", F.pad, TF.pad, _pad)
 
 @st.composite
 def _embedding(draw, grad):
-    from .engine import Arr
     w = draw(tensors(shape=(draw(st.integers(1, 5)), draw(st.integers(0, 3))), dtypes=FLOATS,
                      grad=grad))
     rng = np.random.default_rng(draw(st.integers(0, 99)))
@@ -528,7 +533,6 @@ RED = st.sampled_from(["mean", "sum", "none"])
 
 @st.composite
 def _classif(draw, grad, kind):
-    from .engine import Arr
     n, c = draw(st.integers(0, 4)), draw(st.integers(1, 4))
     extra = draw(st.sampled_from([(), (), (2,)])) if kind != "multi_margin" else ()
     x = draw(tensors(shape=(n, c, *extra), dtypes=("float32", "float64"), grad=grad))
@@ -675,7 +679,6 @@ def draw_one_shape():
 
 
 def _shaped_like(c):
-    from .engine import Arr
     shape = [c.args[0].a.size if d == -1 else d for d in c.args[1:]]
     return Arr(np.zeros([max(d, 0) for d in shape]), grad=False)
 
@@ -694,7 +697,8 @@ for _d in ("__neg__", "__pos__", "__abs__", "__invert__"):
         names=(_d, _d.strip("_")))
 add("Tensor.__matmul__", method("__matmul__"), method("__matmul__"), _matmul,
     names=("matmul", "@"))
-add("Tensor.__getitem__", lambda x, i: x[i], lambda x, i: x[i], _getitem, names=("getitem", "index"))
+add("Tensor.__getitem__", lambda x, i: x[i], lambda x, i: x[i], _getitem,
+    names=("getitem", "index"))
 add("Tensor.__setitem__", lambda x, i, v: _setitem(x, i, v), lambda x, i, v: _setitem(x, i, v),
     lambda g: _getitem(g).flatmap(lambda c: st.sampled_from([0.0, -2.5, 7]).map(
         lambda v: Case((*c.args, v)))), names=("setitem", "index"))

@@ -11,8 +11,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-import striate  # noqa: E402
 import striate.functional as F  # noqa: E402
+
+import striate  # noqa: E402
 
 from .deliberate import DELIBERATE  # noqa: E402
 from .engine import compare  # noqa: E402
@@ -66,3 +67,13 @@ def test_deliberate_differences_are_real_and_hold(d):
     mismatches, _ = compare(spec, d.example)
     assert d.aspect in {m.aspect for m in mismatches}, "PyTorch now agrees: drop the entry"
     assert d.check(spec, d.example), d.does
+
+
+def test_docs_list_every_deliberate_difference():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "from-pytorch.md").read_text()
+    section = doc.split("## Deliberate differences, checked by the fuzz suite", 1)[-1]
+    for d in DELIBERATE:
+        for op in d.ops:
+            assert f"`{op}`" in section, f"docs/from-pytorch.md does not list {op}"

@@ -18,8 +18,8 @@ pytest.importorskip("torch")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from .engine import compare  # noqa: E402
 from .deliberate import match as deliberate  # noqa: E402
+from .engine import compare  # noqa: E402
 from .known_disagreements import match  # noqa: E402
 from .optable import SPECS  # noqa: E402
 from .stats import STATS  # noqa: E402
