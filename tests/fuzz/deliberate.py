@@ -66,7 +66,49 @@ def _nonfinite_weight_with_padding(c):
     return (not np.isfinite(w).all()) and c.kwargs.get("padding", 0) != 0
 
 
+def _stable_topk(spec, case):
+    """Values are PyTorch's; at ties the indices are the lowest ones (a stable sort)."""
+    values, indices = _s(spec, case)
+    x, k = case.args[0].a, case.args[1]
+    dim, largest = case.kwargs.get("dim", -1), case.kwargs.get("largest", True)
+    key = -x.astype(np.float64) if largest else x
+    order = np.take(np.argsort(key, axis=dim, kind="stable"), np.arange(k), axis=dim)
+    tx = torch.from_numpy(x.copy())
+    ref = torch.topk(tx, k, dim=dim, largest=largest).values.numpy()
+    return np.array_equal(indices.array, order) and np.array_equal(values.array, ref)
+
+
+def _overflow_differs_only_between_nonfinite(spec, case):
+    """Where products overflow, inf or NaN depends on the summation order: only there differ."""
+    out = _s(spec, case).array
+    targs = [torch.from_numpy(a.view()) if isinstance(a, Arr) else a for a in case.args]
+    ref = spec.t(*targs, **case.kwargs).numpy()
+    differ = ~close(out, ref, 1e-10 * 1e300, 1e-4)
+    return bool((~np.isfinite(out[differ])).all() and (~np.isfinite(ref[differ])).all())
+
+
+def _products_overflow(c):
+    big = [np.abs(a.a[np.isfinite(a.a)]).max(initial=0) for a in c.arrays()
+           if a.a.dtype.kind == "f"]
+    return len(big) >= 2 and float(np.prod(sorted(big)[-2:])) > np.finfo(
+        c.arrays()[0].a.dtype).max / 64
+
+
+MATMULS = ("F.matmul", "Tensor.matmul", "Tensor.__matmul__", "F.mm", "F.bmm", "F.einsum",
+           "F.linear", "F.conv2d", "F.conv_transpose2d")
+
 DELIBERATE: list[Deliberate] = [
+    Deliberate(("F.topk", "Tensor.topk"), "value", lambda c: not c.has_nan,
+               "`topk` at ties returns the lowest indices (always sorted, stable)",
+               "one code path, deterministic ties (PyTorch's order at ties is unspecified)",
+               _stable_topk,
+               Case((Arr(np.array([[-2, -5, -4, -4]], np.int64)), 2),
+                    {"dim": 1, "largest": False})),
+    Deliberate(MATMULS, "value", _products_overflow,
+               "where products overflow, an output may be inf where PyTorch's is NaN or the "
+               "reverse; finite outputs agree",
+               "inf - inf = NaN or not depends on the summation order, which BLAS chooses",
+               _overflow_differs_only_between_nonfinite, None),
     Deliberate(("F.view", "Tensor.view", "Tensor.view_as"), "accepts",
                lambda c: c.noncontiguous,
                "`view` of a non-contiguous tensor returns the reshaped values (a copy when "

@@ -272,8 +272,11 @@ def _compare_values(so, to, case, grad) -> list:
             elif not np.array_equal(sa.astype(ta.dtype) if sa.dtype.kind != "f" else sa, ta):
                 ms.append(Mismatch("value", f"output {i}: {sa.ravel()[:8]} vs {ta.ravel()[:8]}"))
         else:
-            sv = tuple(s) if isinstance(s, (tuple, list)) else s
-            if isinstance(s, striate.Tensor) or sv != t:
+            same = type(s) is type(t) and np.array_equal(np.asarray(s), np.asarray(t),
+                                                         equal_nan=np.asarray(t).dtype.kind == "f")
+            if isinstance(s, tuple) and isinstance(t, tuple):
+                same = s == t
+            if isinstance(s, striate.Tensor) or not same:
                 ms.append(Mismatch("value", f"output {i}: {s!r} vs {t!r}"))
     return ms
 

@@ -48,7 +48,7 @@ def T(*names):  # noqa: N802
 # conditions
 ANY = lambda c: True  # noqa: E731
 INT = lambda c: c.has_int  # noqa: E731
-BOOL = lambda c: "bool" in c.dtypes  # noqa: E731
+BOOL = lambda c: "bool" in c.dtypes or any(isinstance(v, bool) for v in c.args)  # noqa: E731
 EMPTY = lambda c: c.has_empty  # noqa: E731
 ZERO_D = lambda c: c.has_zero_d  # noqa: E731
 NAN_OR_INF = lambda c: c.has_nan or c.has_inf  # noqa: E731
@@ -87,19 +87,22 @@ KNOWN: list[Known] = [
           "promotion follows NumPy: int/bool with a Python float, int / int, and float32 with a "
           "0-d float64 give float64 (PyTorch: the default float32, or the tensor's dtype)",
           C(A(3, "int32"), 2.5)),
-    Known(("F.cat", "F.concatenate"), "dtype", PROMO,
+    Known(BINARY, "value", PROMO,
+          "computed in the promoted NumPy dtype, so values differ where PyTorch's narrower "
+          "result dtype overflows", C(A(60000.0, "float32"), A([60000.0], "float16"))),
+    Known(("F.cat", "F.concatenate", "F.stack"), "dtype", PROMO,
           "cat of int and float tensors: float64 (PyTorch: the float tensor's dtype)",
           C([A([5, 5], "int32"), A([1.5], "float32")], dim=0)),
     Known(FT("clamp", "clip"), "dtype", INT,
           "an integer tensor clamped with float bounds: float64 (PyTorch: float32)",
           C(A([3, -4], "int64"), min=-1.0, max=1.0)),
-    Known(T("__pow__", "__rpow__"), "raises", INT,
+    Known(T("__pow__", "__rpow__", "pow") + ("F.pow",), "raises", INT,
           "an integer to a negative integer power: NumPy's ValueError (PyTorch computes)",
           C(A(2, "int32"), A([-1], "int64"))),
     Known(FT("exp", "log", "sqrt", "tanh", "sigmoid"), "dtype", INT,
           "integer input: float64 (or the int dtype for sigmoid, uint8 -> float16) instead of "
           "the default float32", C(A(3, "int32"))),
-    Known(FT("exp", "log", "tanh"), "value", lambda c: U8 in c.dtypes,
+    Known(FT("exp", "log", "tanh", "sqrt"), "value", lambda c: U8 in c.dtypes or BOOL(c),
           "uint8 input computes in float16 (NumPy), PyTorch in float32",
           C(A(1, U8))),
     Known(FT("sigmoid"), "value", INT, "sigmoid of integers is computed in integers: zeros",
@@ -128,7 +131,8 @@ KNOWN: list[Known] = [
           "&, |, ~ accept floating tensors (PyTorch refuses them)",
           C(A([0.5], "float32"), A([1.0], "float32"))),
     # ---- bool / integer inputs PyTorch refuses ----
-    Known(FT("abs", "relu") + T("__abs__", "__pos__") + ("F.sub",) + T("__sub__", "__rsub__"),
+    Known(FT("abs", "relu") + T("__abs__", "__pos__") + ("F.sub",)
+          + T("__sub__", "__rsub__", "sub_", "__rpow__"),
           "accepts", BOOL, "bool input accepted (PyTorch refuses abs, relu, unary + and - on "
           "bool)", C(A([True, False], "bool"))),
     Known(("F.elu", "F.leaky_relu"), "accepts", INT,
@@ -155,8 +159,8 @@ KNOWN: list[Known] = [
     Known(("F.multi_margin_loss",), "value", NAN_OR_INF,
           "NaN/inf scores: striate's loss is NaN where PyTorch's is finite",
           C(A([[np.nan, 1.0, 2.0]]), A([0], "int64"), reduction="sum")),
-    Known(FT("sort"), "value", lambda c: c.has_nan,
-          "sort puts NaN last when descending (PyTorch: NaN is the largest)",
+    Known(FT("sort", "topk"), "value", lambda c: c.has_nan,
+          "sort puts NaN last when descending, topk skips NaN (PyTorch: NaN is the largest)",
           C(A([1.0, np.nan, 3.0]), descending=True, stable=True)),
     Known(("F.group_norm",), "accepts", ANY,
           "group_norm with one value per group is accepted (PyTorch refuses it)",
@@ -187,6 +191,7 @@ KNOWN: list[Known] = [
           "in-place ops on a non-leaf tensor are not recorded by autograd",
           C(A([1.0, 2.0]), A([3.0, 4.0])), grad=True),
     Known(("F.linear", "F.embedding", "F.rnn_cell", "F.lstm_cell", "F.gru_cell", "F.matmul",
+           "F.einsum",
            "Tensor.matmul", "Tensor.__matmul__"), "grad", EMPTY,
           "backward fails inside NumPy on size-0 inputs",
           C(A(np.zeros((2, 2))), A(np.zeros((0, 2))), None), grad=True),
@@ -207,6 +212,19 @@ KNOWN: list[Known] = [
            "F.adaptive_max_pool2d"), "raises", EMPTY,
           "empty tensors crash inside NumPy where PyTorch returns empty results",
           C(A(np.zeros((2, 0))), A(np.zeros((3, 0))), None)),
+    Known(FT("max", "min"), "raises", EMPTY, "max/min over a dim of a tensor with another "
+          "size-0 dim raise (PyTorch returns empty results)",
+          C(A(np.zeros((4, 0, 3))), dim=2)),
+    Known(("F.amax", "F.amin"), "accepts", lambda c: EMPTY(c) and c.kwargs.get("dim") == (),
+          "amax/amin of an empty tensor with dim=() are accepted (PyTorch asks for a dim)",
+          C(A(np.zeros(0)), dim=())),
+    Known(("F.nll_loss", "F.cross_entropy"), "value", NAN_OR_INF,
+          "ignored rows (ignore_index) holding NaN/inf make the loss NaN (PyTorch skips them)",
+          C(A([[np.nan, 1.0]]), A([0], "int64"), reduction="sum", ignore_index=0)),
+    Known(("F.sign",), "value", lambda c: c.has_nan, "sign(NaN) is NaN (PyTorch: 0)",
+          C(A([np.nan, 1.0]))),
+    Known(T("sub_"), "raises", INT, "uint8 sub_ fails in NumPy (it adds the negated operand)",
+          C(A([4], U8), A([2], U8))),
     Known(FT("chunk"), "raises", EMPTY, "chunk of an empty dim raises (PyTorch: one chunk)",
           C(A(np.zeros(0)), 1, dim=0)),
     Known(("F.interpolate",), "raises", lambda c: c.kwargs.get("mode") == "bilinear",

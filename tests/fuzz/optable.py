@@ -86,7 +86,7 @@ def reduce(dtypes=ALL, tuple_dims=True, none=True, extra=None, min_side=0):
         kw = {"dim": _dim(draw, x.a.ndim, none, tuple_dims)}
         if kw["dim"] is None and draw(st.booleans()):
             kw = {}
-        if draw(st.booleans()):
+        if kw and draw(st.booleans()):  # PyTorch has no keepdim= without dim=
             kw["keepdim"] = draw(st.booleans())
         if extra:
             kw.update(draw(extra))
