@@ -198,6 +198,10 @@ KNOWN: list[Known] = [
     # ---- shapes ----
     Known(REDUCE, "shape", DIMS(lambda d, c: d == ()),
           "dim=() reduces nothing (PyTorch: everything)", C(A([[1.0, 2.0]]), dim=())),
+    Known(FT("argmax", "argmin"), "shape",
+          lambda c: c.kwargs.get("dim") is None and c.kwargs.get("keepdim"),
+          "argmax(dim=None, keepdim=True) is 0-d (PyTorch keeps every dim, as size 1)",
+          C(A([1.0, 2.0]), dim=None, keepdim=True)),
     Known(FT("split"), "shape", EMPTY, "split of an empty dim returns no chunk (PyTorch: one "
           "empty chunk)", C(A(np.zeros(0)), 1, dim=0)),
     # ---- raises where PyTorch computes ----
