@@ -50,3 +50,7 @@ __all__ = (
     + _embedding + _recurrent + _temporal
     + _local_response_norm + _pooling_extra + _regularization + _upsample
 )
+
+from .tensor_methods import setup_tensor as _setup_tensor  # noqa: E402
+
+_setup_tensor()
