@@ -374,6 +374,7 @@ class _IndexPut(Function):
 def setup_tensor() -> None:
     """Attach the methods above to Tensor (called once, by ``striate.ops``)."""
     for name, value in vars(_TensorMethods).items():
-        if name in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+        if name in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
+                    "__hash__"):  # __hash__: None here, since the class defines __eq__
             continue
         setattr(Tensor, name, value)
