@@ -75,16 +75,22 @@ _DX_CONV_MIN_C = 8
 
 
 class ConvCache(NamedTuple):
-    """What :func:`conv_backward` needs: the patches (for dW) and the weight matrix (for dx)."""
+    """What :func:`conv_backward` needs: what the patches come from (for dW) and the weight
+    matrix (for dx)."""
 
-    # the patches: (N*Ho*Wo, C) pixels of a 1x1 convolution, else the input as an (N, H, W, C)
-    # view, unfolded again a chunk at a time for dW; None when no dW will be asked for
-    cols: np.ndarray | None
+    # a 1x1 convolution without padding: its patch matrix, the (strided) pixels (N*Ho*Wo, C)
+    pixels: np.ndarray | None
+    # any other kernel: the input as an (N, H, W, C) view, unfolded again a chunk at a time for dW
+    x_nhwc: np.ndarray | None
     w_mat: np.ndarray  # (kh*kw*C, F)
     x_shape: tuple
     kernel: tuple
     stride: tuple
     pad: tuple
+
+    def drop_patches(self) -> ConvCache:
+        """The cache without what only dW reads (when the weight is frozen)."""
+        return self._replace(pixels=None, x_nhwc=None)
 
 
 def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
@@ -117,7 +123,7 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
         out = cols @ w_mat
         if b is not None:
             out += b
-        cache = ConvCache(cols, w_mat, x.shape, (1, 1), stride, pad)
+        cache = ConvCache(cols, None, w_mat, x.shape, (1, 1), stride, pad)
         return out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), cache
     xn = x.transpose(0, 2, 3, 1)  # NHWC view; the chunks below pad and copy it
     Ho, Wo = output_size(x.shape[2], HH, stride[0], pad[0]), output_size(x.shape[3], WW,
@@ -130,7 +136,7 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
     _over_patches(xn, (HH, WW), stride, pad, w_mat, out)
     if b is not None:
         out += b
-    cache = ConvCache(xn, w_mat, x.shape, (HH, WW), stride, pad)
+    cache = ConvCache(None, xn, w_mat, x.shape, (HH, WW), stride, pad)
     return out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), cache
 
 
@@ -248,26 +254,26 @@ def conv_backward(dout, cache: ConvCache, need_dx=True, need_dw=True, need_db=Tr
     """
     if isinstance(cache, GeneralConvCache):
         return conv_backward_general(dout, cache, need_dx, need_dw, need_db)
-    cols, w_mat, x_shape, (HH, WW), (sh, sw), (ph, pw) = cache
+    pixels, xn, w_mat, x_shape, (HH, WW), (sh, sw), (ph, pw) = cache
     N, C, H, W = x_shape
     _, F, Ho, Wo = dout.shape
     d = to_nhwc(dout).reshape(N * Ho * Wo, F)
     dx = dw = db = None
     if need_db:
         db = np.ones(d.shape[0], dtype=d.dtype) @ d
-    if need_dw and cols is None:
+    if need_dw and pixels is None and xn is None:
         raise ValueError("conv_backward: dw was asked for but the cache holds no patches")
     pointwise = HH == WW == 1 and (ph, pw) == (0, 0)
     if (need_dx and not pointwise and (sh, sw) == (1, 1) and ph < HH and pw < WW
             and C >= _DX_CONV_MIN_C):
         # one im2col of the gradient serves dx and, with x's own rows, dW
         dx, dw = _dx_as_convolution(d, w_mat, x_shape, (HH, WW), (ph, pw),
-                                    cols if need_dw and cols.ndim == 4 else None)
+                                    xn if need_dw else None)
     if need_dw and dw is None:
         # d^T im2col(x), the patches rebuilt a chunk at a time (cache-resident chunks cost no
         # more than reading one big saved patch matrix)
-        dwm = d.T @ cols if cols.ndim == 2 else _over_patches(cols, (HH, WW), (sh, sw),
-                                                               (ph, pw), rows_t=d)
+        dwm = d.T @ pixels if pixels is not None else _over_patches(xn, (HH, WW), (sh, sw),
+                                                                     (ph, pw), rows_t=d)
         dw = np.ascontiguousarray(dwm.reshape(F, HH, WW, C).transpose(0, 3, 1, 2))
     if need_dx and dx is None:
         if pointwise:
@@ -360,7 +366,7 @@ def conv_transpose_forward(x, w, b, stride=1, pad=0, output_pad=0, dilation=1, g
                                 groups)
         out = conv_backward_general(x, fake, need_dx=True, need_dw=False, need_db=False)[0]
     else:
-        fake = ConvCache(None, w.transpose(2, 3, 1, 0).reshape(HH * WW * Fg, C), out_shape,
+        fake = ConvCache(None, None, w.transpose(2, 3, 1, 0).reshape(HH * WW * Fg, C), out_shape,
                          (HH, WW), stride, pad)
         out = conv_backward(x, fake, need_dx=True, need_dw=False, need_db=False)[0]
     if b is not None:

@@ -46,6 +46,10 @@ class GeneralConvCache(NamedTuple):
     dilation: tuple
     groups: int
 
+    def drop_patches(self) -> GeneralConvCache:
+        """The cache without what only dW reads (when the weight is frozen)."""
+        return self._replace(patches=None)
+
 
 def _items(a, n):
     """View a's last axis (contiguous, a multiple of n long) as items of n values each."""

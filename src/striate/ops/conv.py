@@ -32,8 +32,7 @@ class Conv2d(Function):
         if any(need):
             # the patches are only needed for dW; don't hold them when the weight is frozen
             if not need[1]:
-                cache = cache._replace(**{"patches" if "patches" in cache._fields else "cols":
-                                          None})
+                cache = cache.drop_patches()
             ctx.cache = cache
         return out
 
