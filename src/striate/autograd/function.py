@@ -2,14 +2,20 @@
 
 An operation is a subclass with two static methods on raw arrays::
 
-    forward(ctx, *arrays, **params) -> array     # saves what backward needs on ctx
-    backward(ctx, grad_out) -> grad per input     # local gradient times upstream gradient
+    forward(ctx, *arrays, **params) -> array, or a tuple of arrays   # saves what backward needs
+    backward(ctx, *grad_outputs) -> grad per input    # one gradient per output of forward
 
 ``Function.apply(*inputs, **params)`` runs forward on the inputs' arrays and, when grad mode is on
-and an input requires grad, records the node on the output tensor. ``backward`` below walks the
-graph once in reverse topological order with an explicit stack (no recursion: a graph 10,000 nodes
-deep is fine), sums the gradients that meet at a node, undoes broadcasting in one place
-(:func:`sum_to`), and frees each node's saved arrays as soon as it is done.
+and an input requires grad, records the node: the ``ctx`` itself becomes the outputs' ``grad_fn``
+(as in PyTorch), with ``next_functions`` pointing at the nodes that made the inputs (an
+:class:`AccumulateGrad` for a leaf). A forward that returns a tuple gives a tuple of Tensors; its
+backward receives one gradient per output, zeros for an output no gradient reached (PyTorch's
+``materialize_grads`` default).
+
+The engine (:func:`backward`, :func:`grad`) orders the nodes once with an explicit stack (no
+recursion: a graph 10,000 nodes deep is fine), sums the gradients that meet at a node's output,
+undoes broadcasting in one place (:func:`sum_to`), runs tensor hooks, accumulates into leaves out
+of place, and frees each node's saved arrays as soon as it is done (unless ``retain_graph``).
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ class Tensor:
         """Accumulate the gradient of this tensor into every leaf's ``.grad``."""
         if inputs is not None:
             raise NotImplementedError("backward: inputs= is not supported; use autograd.grad")
-        _run_backward(self, gradient, retain_graph=retain_graph)
+        _run_backward((self,), (gradient,), retain_graph=retain_graph)
 
     @property
     def is_leaf(self) -> bool:
