@@ -72,14 +72,15 @@ class Context(Node):
     """
 
     __slots__ = ("saved", "needs_input_grad", "next_functions", "_fn", "_meta", "_versions",
-                 "_hooks", "_retain", "_freed", "__dict__", "__weakref__")
+                 "__dict__", "__weakref__")
+    # rarely set, so class-level defaults (an instance sets them in its __dict__)
+    _hooks = None  # {output index: hooks of the tensor that is that output}
+    _retain = None  # {output index: weak reference to a tensor that retains its grad}
+    _freed = False  # backward has run and dropped the saved arrays
 
     def __init__(self):
         self.saved = ()
         self.needs_input_grad = ()
-        self._hooks = None
-        self._retain = None
-        self._freed = False
 
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
@@ -135,8 +136,9 @@ class Function:
                         break
         if any_grad:
             ctx._fn = cls
-            ctx.next_functions = tuple(_edge(x) if n else _NO_EDGE for x, n in zip(inputs, needs))
-            ctx._meta = tuple((r.array.shape, r.array.dtype) for r in results)
+            ctx.next_functions = tuple([_edge(x) if n else _NO_EDGE
+                                        for x, n in zip(inputs, needs)])
+            ctx._meta = tuple([(r.array.shape, r.array.dtype) for r in results])
             for i, r in enumerate(results):
                 # an integer or bool output (a cast, argmax indices) has no gradient
                 if r.array.dtype.kind in "fc":
@@ -145,8 +147,8 @@ class Function:
                     r._out_index = i
             # each tensor's version now; backward compares (cheap), and only on a change looks
             # whether the context kept that tensor's memory
-            ctx._versions = tuple((t._version, t._version[0], t.array)
-                                  for t in (*tensors, *results))
+            ctx._versions = tuple([(t._version, t._version[0], t.array)
+                                   for t in (*tensors, *results)])
         return results if multi else results[0]
 
 
@@ -203,7 +205,7 @@ def _check_versions(ctx) -> None:
         return
     kept: set = set()
     _collect(ctx.saved, kept, 1)
-    _collect(ctx.__dict__, kept, 2)
+    _collect({k: v for k, v in ctx.__dict__.items() if k not in ("_hooks", "_retain")}, kept, 2)
     if any(id(_root(a)) in kept for a in changed):
         raise RuntimeError(
             f"backward: one of the variables needed for gradient computation has been modified "
