@@ -328,7 +328,7 @@ class Tensor:
         if self.requires_grad and self.is_leaf and _grad_enabled():
             raise RuntimeError(
                 f"{name}: a leaf Variable that requires grad is being used in an in-place "
-                "operation; do it under striate.no_grad()"
+                "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         self._version[0] += 1
 
@@ -345,7 +345,7 @@ class Tensor:
         if self.requires_grad and self._node is None:
             raise RuntimeError(
                 f"{name}: a leaf Variable that requires grad is being used in an in-place "
-                "operation; do it under striate.no_grad()"
+                "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         if self._is_view:
             raise RuntimeError(
