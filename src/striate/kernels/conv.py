@@ -47,7 +47,8 @@ from .conv_general import (
     conv_forward_general,
     weight_matrix,
 )
-from .im2col import col2im, output_size, pair, to_nhwc, window_view
+from .im2col import col2im, output_size, pair, window_view
+from .layout import to_nhwc
 
 __all__ = [
     "ConvCache",

@@ -30,7 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import compiled
-from .im2col import output_size, pad_nhwc, pair, to_nhwc, window_view
+from .im2col import output_size, pad_nhwc, pair, window_view
+from .layout import to_nhwc
 
 __all__ = [
     "PoolCache",
