@@ -13,11 +13,11 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels.batchnorm import (
-    channel_sum,
-    channel_plane,
     batch_stats,
     batchnorm_backward,
     batchnorm_forward,
+    channel_plane,
+    channel_sum,
     fixed_stats,
 )
 
