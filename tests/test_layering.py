@@ -38,7 +38,6 @@ RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 # upward edges still in the code, each to be removed (importer, imported)
 KNOWN = {
     ("autograd", "ops"),  # autograd/tensor.py attaching the ops: being removed (engineer A)
-    ("train", "classic"),  # train/search_trials.py's linear-classifier trials: not yet moved
 }
 
 SRC = pathlib.Path(striate.__file__).parent
