@@ -22,6 +22,7 @@ from numpy.lib.stride_tricks import as_strided
 from .layout import to_nhwc  # the channels-last convention (re-exported here)
 
 __all__ = [
+    "as_pair",
     "col2im",
     "im2col",
     "output_size",
@@ -43,6 +44,12 @@ def pair(v, name: str = "value") -> tuple[int, int]:
     ):
         return int(v[0]), int(v[1])
     raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+
+
+def as_pair(v) -> tuple:
+    """``(v, v)`` for an int, a pair as it is; no checks: the public functions (``striate.ops``)
+    checked the arguments once, in the user's terms, and the kernels trust them."""
+    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
 
 
 def output_size(size: int, k: int, stride: int, pad: int, dilation: int = 1) -> int:

@@ -185,12 +185,6 @@ class LayerNorm(Module):
             self.bias.array[...] = 0
 
     def forward(self, input: Tensor) -> Tensor:
-        k = len(self.normalized_shape)
-        if tuple(input.shape[-k:]) != self.normalized_shape or input.ndim < k:
-            raise ValueError(
-                f"LayerNorm: input's last {k} dims should be {self.normalized_shape}, "
-                f"got input shape {tuple(input.shape)}"
-            )
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -20,6 +20,7 @@ from ..kernels.batchnorm import (
     channel_sum,
     fixed_stats,
 )
+from ._helpers import array_of
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
@@ -155,7 +156,7 @@ class GroupNorm(Function):
 def _per_channel(name, arg, value, c, shape):
     if value is None:
         return None
-    v = value.array if isinstance(value, Tensor) else np.asarray(value)
+    v = array_of(value)
     if v.shape != (c,):
         raise ValueError(
             f"{name}: {arg} has {v.size} elements (shape {v.shape}) but input has {c} channels "
