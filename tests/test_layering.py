@@ -138,3 +138,26 @@ def f():
 """
     got = [_unit(t) for t, _ in _imports_of(code, ["striate", "nn", "layer"], False)]
     assert got == ["train", "models", "ops", "caption", "ops"]
+
+
+# private names still imported from another module, each owned by another change in flight
+KNOWN_PRIVATE = {
+    "striate/cli/caption.py", "striate/cli/convnets.py",  # cli/train.py's run helpers
+    "striate/optim/_one_cycle.py",  # lr_scheduler's argument checks
+    "striate/train/history.py",  # checkpoint's file mode
+    "striate/train/search.py",  # history's figure
+}
+
+
+def test_no_module_imports_another_modules_private_names():
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        where = str(path.relative_to(SRC.parent))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names
+                           if a.name.startswith("_") and not a.name.startswith("__")
+                           and a.name != "_env"]
+                if private and where not in KNOWN_PRIVATE:
+                    bad.append(f"{where}:{node.lineno} imports {private}")
+    assert not bad, "private names imported across modules:\n" + "\n".join(bad)
