@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import compiled
-from .layout import is_channels_last, nchw_view, to_nhwc
+from .layout import nchw_view, nhwc_view_if_channels_last, to_nhwc
 
 __all__ = ["BatchNormCache", "BatchStats", "batch_stats", "batchnorm_backward", "batchnorm_forward",
            "channel_plane", "channel_sum", "fixed_stats"]
@@ -79,36 +79,33 @@ def channel_plane(v, m, last=False):
     return np.tile(v, m) if last else np.repeat(v, m)
 
 
-def _rows(x):
+def _rows(x, xn=None):
     """x as a 2-D view of rows, with its values per channel per row and whether the rows are
-    channels-last: (N, C*M) for most layouts; for channels-last memory (R, K*C) rows of K whole
-    pixels (K*C about 1024 values, K dividing the pixel count). Reshaping a channels-last x to
-    (N, C*M) would copy it, and hand the next convolution an NCHW array to transpose back."""
+    channels-last: (N, C*M) for most layouts; for channels-last memory (xn, the (N, *, C) view,
+    given) (R, K*C) rows of K whole pixels (K*C about 1024 values, K dividing the pixel count).
+    Reshaping a channels-last x to (N, C*M) would copy it, and hand the next convolution an NCHW
+    array to transpose back."""
     c = x.shape[1]
-    if is_channels_last(x):
+    if xn is not None:
         pixels = x.size // c
         k = max(1, 1024 // c)
         while pixels and pixels % k:
             k -= 1
-        return to_nhwc(x).reshape(pixels // k, k * c), k, True
+        return xn.reshape(pixels // k, k * c), k, True
     m = int(np.prod(x.shape[2:]))
     return x.reshape(x.shape[0], c * m), m, False
-
-
-def _fused(x):
-    """Whether x takes the compiled loops: channels-last memory, and numba available."""
-    return is_channels_last(x) and compiled.enabled(x)
 
 
 def batch_stats(x) -> BatchStats:
     """The batch's per-channel mean and biased variance of x (N, C, *)."""
     c, dt = x.shape[1], x.dtype
     cnt = x.size // c
-    if _fused(x):
+    xn = nhwc_view_if_channels_last(x)
+    if xn is not None and compiled.enabled(x):
         mean64, var64 = np.empty(c), np.empty(c)
-        compiled.batch_norm_stats(to_nhwc(x).reshape(-1, c), mean64, var64)
+        compiled.batch_norm_stats(xn.reshape(-1, c), mean64, var64)
         return BatchStats(mean64.astype(dt), var64.astype(dt), cnt, True)
-    x2, m, last = _rows(x)
+    x2, m, last = _rows(x, xn)
     mean = channel_sum(x2, c, last) / cnt
     xc = x2 - channel_plane(mean, m, last)
     sq = np.multiply(xc, xc)
@@ -133,16 +130,17 @@ def batchnorm_forward(x, gamma, beta, stats: BatchStats, eps):
     mean, cnt = stats.mean, stats.count
     inv_std = (1 / np.sqrt(stats.var + eps)).astype(dt, copy=False)
     a = inv_std if gamma is None else gamma * inv_std
+    xn = nhwc_view_if_channels_last(x)
     if stats.from_batch and stats.work is None:  # batch_stats took the compiled path
-        xp = to_nhwc(x).reshape(-1, c)
+        xp = xn.reshape(-1, c)
         y = _apply_compiled(xp, a, beta, mean)
         cache = BatchNormCache("fused", xp, inv_std, gamma, mean, cnt, 1, True, True)
-        return nchw_view(y.reshape(to_nhwc(x).shape)), cache
-    x2, m, last = _rows(x)
-    if not stats.from_batch and _fused(x):
-        y = _apply_compiled(to_nhwc(x).reshape(-1, c), a, beta, mean)
+        return nchw_view(y.reshape(xn.shape)), cache
+    x2, m, last = _rows(x, xn)
+    if not stats.from_batch and last and compiled.enabled(x):
+        y = _apply_compiled(xn.reshape(-1, c), a, beta, mean)
         cache = BatchNormCache("rows", x2, inv_std, gamma, mean, cnt, m, last, False)
-        return nchw_view(y.reshape(to_nhwc(x).shape)), cache
+        return nchw_view(y.reshape(xn.shape)), cache
     if stats.work is not None:
         xc, y = stats.work  # x - mean, and a buffer for the output
     else:
@@ -156,7 +154,7 @@ def batchnorm_forward(x, gamma, beta, stats: BatchStats, eps):
         y += channel_plane(shift, m, last)
     cache = BatchNormCache("rows", xc, inv_std, gamma, mean, cnt, m, last, stats.from_batch)
     if last:  # the output keeps x's channels-last memory
-        return nchw_view(y.reshape(to_nhwc(x).shape)), cache
+        return nchw_view(y.reshape(xn.shape)), cache
     return y.reshape(x.shape), cache
 
 

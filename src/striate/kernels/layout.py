@@ -13,25 +13,45 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["is_channels_last", "nchw_view", "to_channels_last", "to_nhwc"]
+__all__ = ["is_channels_last", "nchw_view", "nhwc_view_if_channels_last", "to_channels_last",
+           "to_nhwc"]
+
+
+def _last(nd):
+    """The axes that move dim 1 (channels) to the end."""
+    return (0, *range(2, nd), 1)
+
+
+def _first(nd):
+    """The axes that move the last dim (channels) to dim 1."""
+    return (0, nd - 1, *range(1, nd - 1))
 
 
 def is_channels_last(x: np.ndarray) -> bool:
     """Whether an (N, C, *) array is the NCHW view of channels-last memory (and not also plain
     C-contiguous, as arrays with one channel or one pixel are)."""
-    return x.ndim >= 3 and not x.flags.c_contiguous and np.moveaxis(x, 1, -1).flags.c_contiguous
+    return x.ndim >= 3 and not x.flags.c_contiguous and \
+        x.transpose(_last(x.ndim)).flags.c_contiguous
+
+
+def nhwc_view_if_channels_last(x: np.ndarray) -> np.ndarray | None:
+    """The (N, *, C) view of a channels-last x (see :func:`is_channels_last`), else None."""
+    if x.ndim < 3 or x.flags.c_contiguous:
+        return None
+    v = x.transpose(_last(x.ndim))
+    return v if v.flags.c_contiguous else None
 
 
 def to_nhwc(x: np.ndarray) -> np.ndarray:
     """The (N, *, C) view of an (N, C, *) array: free when x is channels-last in memory, a copy
     otherwise (one transposing pass)."""
-    v = np.moveaxis(x, 1, -1)
+    v = x.transpose(_last(x.ndim))
     return v if v.flags.c_contiguous else np.ascontiguousarray(v)
 
 
 def nchw_view(a: np.ndarray) -> np.ndarray:
     """An (N, *, C) array handed back as the (N, C, *) view of the same memory."""
-    return np.moveaxis(a, -1, 1)
+    return a.transpose(_first(a.ndim))
 
 
 def to_channels_last(x: np.ndarray) -> np.ndarray:
@@ -40,5 +60,5 @@ def to_channels_last(x: np.ndarray) -> np.ndarray:
     an NCHW shortcut comes out NCHW: NumPy picks C order when its operands' layouts disagree),
     so the convolutions that read it do not each transpose it; any other x comes back as is."""
     if x.ndim == 4 and x.flags.c_contiguous and x.shape[1] > 1 and x.shape[2] * x.shape[3] > 1:
-        return nchw_view(np.ascontiguousarray(np.moveaxis(x, 1, -1)))
+        return nchw_view(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
     return x
