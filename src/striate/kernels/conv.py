@@ -47,7 +47,8 @@ from .conv_general import (
     conv_forward_general,
     weight_matrix,
 )
-from .im2col import col2im, output_size, pair, to_nhwc, window_view
+from .im2col import as_pair, col2im, output_size, window_view
+from .layout import to_nhwc
 
 __all__ = [
     "ConvCache",
@@ -108,8 +109,8 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
         out (N, F, Ho, Wo) with ``Ho = (H + 2 ph - dh (HH - 1) - 1) // sh + 1`` (likewise Wo): an
         NCHW view of NHWC memory. cache: for :func:`conv_backward`.
     """
-    stride, pad = pair(stride, "stride"), pair(pad, "pad")
-    dilation = pair(dilation, "dilation")
+    stride, pad = as_pair(stride), as_pair(pad)
+    dilation = as_pair(dilation)
     if groups != 1 or dilation != (1, 1):
         return conv_forward_general(x, w, b, stride, pad, dilation, groups)
     F, C, HH, WW = w.shape
@@ -325,7 +326,7 @@ def _dx_as_convolution(d, w_mat, x_shape, kernel, pad, xn=None):
 
 def conv_output_shape(x_shape, w_shape, stride, pad, dilation=1) -> tuple:
     """(N, F, Ho, Wo) for an input of ``x_shape`` and filters of ``w_shape``."""
-    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(pad), pair(dilation)
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(pad), as_pair(dilation)
     N, _, H, W = x_shape
     F, _, HH, WW = w_shape
     return N, F, output_size(H, HH, sh, ph, dh), output_size(W, WW, sw, pw, dw)
@@ -335,8 +336,8 @@ def conv_transpose_output_shape(x_shape, w_shape, stride, pad, output_pad=0, dil
                                 groups=1) -> tuple:
     """(N, F, Ho, Wo) of a transposed convolution: x (N, C, H, W), w (C, F / groups, HH, WW),
     ``Ho = (H - 1) sh - 2 ph + dh (HH - 1) + oph + 1``, likewise Wo."""
-    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(pad), pair(dilation)
-    oph, opw = pair(output_pad)
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(pad), as_pair(dilation)
+    oph, opw = as_pair(output_pad)
     N, _, H, W = x_shape
     _, Fg, HH, WW = w_shape
     return (N, Fg * groups, (H - 1) * sh - 2 * ph + dh * (HH - 1) + oph + 1,
@@ -354,7 +355,7 @@ def conv_transpose_forward(x, w, b, stride=1, pad=0, output_pad=0, dilation=1, g
         out (N, F, Ho, Wo) (see :func:`conv_transpose_output_shape`), an NCHW view of NHWC
         memory; cache for :func:`conv_transpose_backward`.
     """
-    stride, pad, dilation = pair(stride, "stride"), pair(pad, "pad"), pair(dilation, "dilation")
+    stride, pad, dilation = as_pair(stride), as_pair(pad), as_pair(dilation)
     out_shape = conv_transpose_output_shape(x.shape, w.shape, stride, pad, output_pad, dilation,
                                             groups)
     C, Fg, HH, WW = w.shape
@@ -373,7 +374,7 @@ def conv_transpose_forward(x, w, b, stride=1, pad=0, output_pad=0, dilation=1, g
         out = to_nhwc(out)
         out += b
         out = out.transpose(0, 3, 1, 2)
-    return out, (x, w, stride, pad, pair(output_pad), dilation, groups)
+    return out, (x, w, stride, pad, as_pair(output_pad), dilation, groups)
 
 
 def conv_transpose_backward(dout, cache, need_dx=True, need_dw=True, need_db=True):

@@ -27,7 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import compiled
-from .im2col import pad_nhwc, to_nhwc, window_view
+from .im2col import pad_nhwc, window_view
+from .layout import to_nhwc
 
 __all__ = ["GeneralConvCache", "conv_backward_general", "conv_forward_general", "weight_matrix"]
 

@@ -17,7 +17,8 @@ from ..kernels.pool import (
     pool_output_size,
 )
 from ..kernels.pool_extra import max_pool_indices
-from .conv import _array, _check_pair
+from ._helpers import array_of as _array  # the shared checks
+from ._helpers import pair_arg as _check_pair
 
 __all__ = ["avg_pool2d", "max_pool2d"]
 

@@ -18,7 +18,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels import pool_extra as K
-from .conv import _array, _check_pair
+from ._helpers import array_of as _array  # the shared checks
+from ._helpers import pair_arg as _check_pair
 
 __all__ = [
     "adaptive_avg_pool2d",
