@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._helpers import broadcast_shapes, float_result, result_type
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "clamp",
@@ -92,13 +93,15 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, g):
-        # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (defined for a > 0)
+        # d(a^b)/da = b a^(b-1), taken as 0 where b = 0 (a^0 is constant, even at a = 0);
+        # d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (PyTorch's conventions)
         a, b, y = ctx.saved
-        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        gb = None
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * y * np.log(np.where(a > 0, a, 1))
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                ga = g * np.where(b == 0, 0, b * a ** (b - 1))
+            if ctx.needs_input_grad[1]:
+                gb = g * np.where((a == 0) & (b >= 0), 0, y * np.log(a))
         return ga, gb
 
 
@@ -174,29 +177,35 @@ class Clip(Function):
         return g * mask
 
 
+def _share(g, a_wins, b_wins, tie):
+    """The gradients of a two-input max/min: the winner takes g, a tie splits it in halves (as
+    PyTorch), and a NaN (neither wins nor ties) passes g to both."""
+    half = np.where(tie, 0.5, 1.0).astype(g.dtype, copy=False)
+    return g * half * ~b_wins, g * half * ~a_wins
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a >= b)
+        ctx.save_for_backward(a > b, a < b, a == b)
         return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        # the larger input gets the gradient (ties go to the first, for a definite answer)
-        (take_a,) = ctx.saved
-        return g * take_a, g * ~take_a
+        a_wins, b_wins, tie = ctx.saved
+        return _share(g, a_wins, b_wins, tie)
 
 
 class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a <= b)
+        ctx.save_for_backward(a < b, a > b, a == b)
         return np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        (take_a,) = ctx.saved
-        return g * take_a, g * ~take_a
+        a_wins, b_wins, tie = ctx.saved
+        return _share(g, a_wins, b_wins, tie)
 
 
 class Where(Function):
@@ -222,6 +231,17 @@ class Cast(Function):
         return g.astype(ctx.src) if ctx.src.kind == "f" else None
 
 
+class Sign(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.sign(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        # sign is piecewise constant: slope 0 everywhere (PyTorch's choice at 0 too)
+        return np.zeros_like(g)
+
+
 class Clone(Function):
     @staticmethod
     def forward(ctx, a):
@@ -244,27 +264,50 @@ def _num(x, name):
     )
 
 
+def _to_dtype(x, dtype):
+    """``x`` in ``dtype``: a differentiable cast for a tensor, a Python number as it is (NumPy
+    treats it as weakly typed, as PyTorch does)."""
+    if isinstance(x, Tensor):
+        return x if x.array.dtype == dtype else cast(x, dtype)
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype, copy=False)
+    return x
+
+
+def _operands(name, *xs, floating=False):
+    """The operands of an elementwise op, cast to PyTorch's result dtype (the default float
+    dtype when ``floating`` and that is an integer or bool), after checking they broadcast."""
+    xs = [_num(x, name) for x in xs]
+    shapes = [x.shape for x in xs if isinstance(x, (Tensor, np.ndarray))]
+    if len(shapes) > 1 and any(s != shapes[0] for s in shapes[1:]):
+        broadcast_shapes(name, *shapes)
+    dtype = result_type(*xs)
+    if floating:
+        dtype = float_result(dtype)
+    return [_to_dtype(x, dtype) for x in xs]
+
+
 def add(input, other, alpha=1) -> Tensor:
     """Elementwise ``input + alpha * other``, broadcasting. Shapes: any, broadcastable."""
-    other = _num(other, "add")
     if alpha != 1:
-        other = mul(other, alpha)
-    return Add.apply(_num(input, "add"), other)
+        other = mul(_num(other, "add"), alpha)
+    return Add.apply(*_operands("add", input, other))
 
 
 def sub(input, other) -> Tensor:
     """Elementwise ``input - other``, broadcasting."""
-    return Sub.apply(_num(input, "sub"), _num(other, "sub"))
+    return Sub.apply(*_operands("sub", input, other))
 
 
 def mul(input, other) -> Tensor:
     """Elementwise ``input * other``, broadcasting."""
-    return Mul.apply(_num(input, "mul"), _num(other, "mul"))
+    return Mul.apply(*_operands("mul", input, other))
 
 
 def div(input, other) -> Tensor:
-    """Elementwise ``input / other``, broadcasting."""
-    return Div.apply(_num(input, "div"), _num(other, "div"))
+    """Elementwise true division ``input / other``, broadcasting; integers divide into the
+    default float dtype, as in PyTorch."""
+    return Div.apply(*_operands("div", input, other, floating=True))
 
 
 def neg(input) -> Tensor:
@@ -273,19 +316,26 @@ def neg(input) -> Tensor:
 
 def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     """Elementwise ``input ** exponent``; either may be a tensor or a number."""
-    return Pow.apply(_num(input, "pow"), _num(exponent, "pow"))
+    return Pow.apply(*_operands("pow", input, exponent))
+
+
+def _floating(input, name):
+    """A float function's input in a float dtype: integers and bools become the default one."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+    return _to_dtype(input, float_result(input.dtype))
 
 
 def exp(input) -> Tensor:
-    return Exp.apply(input)
+    return Exp.apply(_floating(input, "exp"))
 
 
 def log(input) -> Tensor:
-    return Log.apply(input)
+    return Log.apply(_floating(input, "log"))
 
 
 def sqrt(input) -> Tensor:
-    return Sqrt.apply(input)
+    return Sqrt.apply(_floating(input, "sqrt"))
 
 
 def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -293,8 +343,8 @@ def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 def sign(input) -> Tensor:
-    """Elementwise sign (no gradient)."""
-    return Tensor(np.sign(_arr(input)))
+    """Elementwise sign: -1, 0 or 1 (NaN stays NaN); its gradient is 0, as in PyTorch."""
+    return Sign.apply(input)
 
 
 def clip(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -308,13 +358,13 @@ clamp = clip
 
 
 def maximum(input, other) -> Tensor:
-    """Elementwise maximum of two tensors (broadcasting)."""
-    return Maximum.apply(input, other)
+    """Elementwise maximum of two tensors (broadcasting); a tie splits the gradient."""
+    return Maximum.apply(*_operands("maximum", input, other))
 
 
 def minimum(input, other) -> Tensor:
-    """Elementwise minimum of two tensors (broadcasting)."""
-    return Minimum.apply(input, other)
+    """Elementwise minimum of two tensors (broadcasting); a tie splits the gradient."""
+    return Minimum.apply(*_operands("minimum", input, other))
 
 
 def where(condition, input, other) -> Tensor:
@@ -322,6 +372,9 @@ def where(condition, input, other) -> Tensor:
     cond = np.asarray(_arr(condition))
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    input, other = _operands("where", input, other)
+    shapes = [np.shape(_arr(x)) for x in (input, other)]
+    broadcast_shapes("where", cond.shape, *shapes)
     return Where.apply(input, other, cond)
 
 
@@ -339,7 +392,10 @@ def contiguous(input) -> Tensor:
 
 def _compare(op):
     def f(input, other) -> Tensor:
-        return Tensor(op(_arr(input), _arr(other)))
+        a, b = _arr(input), _arr(other)
+        if np.shape(a) != np.shape(b):
+            broadcast_shapes(op.__name__, np.shape(a), np.shape(b))
+        return Tensor(op(a, b))
 
     f.__name__ = op.__name__
     f.__doc__ = f"Elementwise ``{op.__name__}`` as a bool tensor (not differentiable)."
