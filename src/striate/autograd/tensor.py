@@ -440,7 +440,18 @@ class Tensor:
             index = index.array
         elif isinstance(index, tuple):
             index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
-        self.array[index] = value.array if isinstance(value, Tensor) else value
+        value = value.array if isinstance(value, Tensor) else value
+        two = ops.shape.split_int_index(ops.shape._normalize_index(index)[0])  # as getitem
+        try:
+            if two is None:
+                self.array[index] = value
+            else:
+                self.array[two[0]][two[1]] = value
+        except (IndexError, ValueError) as e:
+            raise type(e)(
+                f"__setitem__: can't assign a value of shape {np.shape(value)} to index "
+                f"{index!r} of a tensor of shape {self.shape}: {e}"
+            ) from None
 
     def __lt__(self, o):
         return ops.lt(self, o)
