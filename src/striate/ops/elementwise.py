@@ -296,7 +296,19 @@ def add(input, other, alpha=1) -> Tensor:
 
 def sub(input, other) -> Tensor:
     """Elementwise ``input - other``, broadcasting."""
+    _no_bool("sub", "subtraction", input, other)
     return Sub.apply(*_operands("sub", input, other))
+
+
+def _no_bool(name, what, *xs):
+    """PyTorch refuses arithmetic negation of bools (use ``~`` / ``logical_not`` for masks)."""
+    for x in xs:
+        if isinstance(x, (bool, np.bool_)) or (
+                isinstance(x, (Tensor, np.ndarray)) and x.dtype == np.bool_):
+            raise TypeError(
+                f"{name}: {what} of a bool tensor or value is not supported; to invert a mask "
+                "use ~ or logical_not, or cast to an int or float dtype first"
+            )
 
 
 def mul(input, other) -> Tensor:
@@ -311,6 +323,7 @@ def div(input, other) -> Tensor:
 
 
 def neg(input) -> Tensor:
+    _no_bool("neg", "negation", input)
     return Neg.apply(input)
 
 
