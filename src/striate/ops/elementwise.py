@@ -234,7 +234,10 @@ class Cast(Function):
 class Sign(Function):
     @staticmethod
     def forward(ctx, a):
-        return np.sign(a)
+        y = np.sign(a)
+        if y.dtype.kind == "f":
+            y[np.isnan(y)] = 0  # PyTorch's sign(NaN) is 0 (NumPy's is NaN)
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -356,7 +359,7 @@ def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 def sign(input) -> Tensor:
-    """Elementwise sign: -1, 0 or 1 (NaN stays NaN); its gradient is 0, as in PyTorch."""
+    """Elementwise sign: -1, 0 or 1 (0 for NaN); its gradient is 0, as in PyTorch."""
     return Sign.apply(input)
 
 

@@ -196,7 +196,8 @@ class NLLLoss(Function):
         valid = t != ignore_index
         t = np.where(valid, t, 0)
         wy = valid.astype(x.dtype) if weight is None else weight[t] * valid
-        loss = np.where(valid, -wy * _picked(x, t), 0)  # an ignored row's inf counts as 0
+        with np.errstate(invalid="ignore"):  # an ignored row's inf counts as 0, not 0 * inf
+            loss = np.where(valid, -wy * _picked(x, t), 0)
         ctx.save_for_backward(t, wy)
         ctx.shape, ctx.dtype = x.shape, x.dtype
         out = _reduce(ctx, loss, reduction, wy.sum())
