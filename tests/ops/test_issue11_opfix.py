@@ -308,3 +308,10 @@ def test_tensor_refuses_non_numbers(data):
         striate.tensor(data)
     with pytest.raises((TypeError, ValueError, RuntimeError)):
         torch.tensor(data)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0)])
+def test_einsum_with_size_0_dims(shape):
+    x = np.ones(shape)
+    _both(lambda m, f, a: m.einsum("ij,kj->ik", a, a * 2), [x])
+    _both(lambda m, f, a: m.einsum("ij->j", a), [x])
