@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+import striate.functional as F
 
 import striate
-import striate.functional as F
 from striate.kernels import compiled
 
 torch = pytest.importorskip("torch")
@@ -127,7 +127,7 @@ def test_max_pool_random_nan_inf_windows(use_compiled, monkeypatch):
     x[x < -1.0] = -inf
     for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
                dict(kernel_size=9, stride=1, padding=4), dict(kernel_size=2, stride=1)):
-        _both(lambda m, f, a: f.max_pool2d(a, **kw), [x], atol=1e-12)
+        _both(lambda m, f, a, kw=kw: f.max_pool2d(a, **kw), [x], atol=1e-12)
 
 
 # ---- shapes ------------------------------------------------------------------------------------

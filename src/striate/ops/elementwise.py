@@ -279,28 +279,47 @@ def _to_dtype(x, dtype):
 
 def _operands(name, *xs, floating=False):
     """The operands of an elementwise op, cast to PyTorch's result dtype (the default float
-    dtype when ``floating`` and that is an integer or bool), after checking they broadcast."""
+    dtype when ``floating`` and that is an integer or bool)."""
+    if len(xs) == 2:  # fast paths for the common cases, which need no cast
+        a, b = xs
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                if a.array.dtype == b.array.dtype and (not floating or a.array.dtype.kind == "f"):
+                    return xs
+            elif type(b) in (float, int) and a.array.dtype.kind == "f":
+                return xs
+        elif isinstance(b, Tensor) and type(a) in (float, int) and b.array.dtype.kind == "f":
+            return xs
     xs = [_num(x, name) for x in xs]
-    shapes = [x.shape for x in xs if isinstance(x, (Tensor, np.ndarray))]
-    if len(shapes) > 1 and any(s != shapes[0] for s in shapes[1:]):
-        broadcast_shapes(name, *shapes)
     dtype = result_type(*xs)
     if floating:
         dtype = float_result(dtype)
     return [_to_dtype(x, dtype) for x in xs]
 
 
+def _binary(fn, name, input, other, floating=False):
+    """``fn.apply`` on the promoted operands; a NumPy broadcasting error becomes one naming the
+    op and both shapes (checked only on failure, so the common path pays nothing)."""
+    xs = _operands(name, input, other, floating=floating)
+    try:
+        return fn.apply(*xs)
+    except ValueError:
+        shapes = [np.shape(_arr(x)) for x in xs]
+        broadcast_shapes(name, *shapes)  # raises if that was the cause
+        raise
+
+
 def add(input, other, alpha=1) -> Tensor:
     """Elementwise ``input + alpha * other``, broadcasting. Shapes: any, broadcastable."""
     if alpha != 1:
         other = mul(_num(other, "add"), alpha)
-    return Add.apply(*_operands("add", input, other))
+    return _binary(Add, "add", input, other)
 
 
 def sub(input, other) -> Tensor:
     """Elementwise ``input - other``, broadcasting."""
     _no_bool("sub", "subtraction", input, other)
-    return Sub.apply(*_operands("sub", input, other))
+    return _binary(Sub, "sub", input, other)
 
 
 def _no_bool(name, what, *xs):
@@ -316,13 +335,13 @@ def _no_bool(name, what, *xs):
 
 def mul(input, other) -> Tensor:
     """Elementwise ``input * other``, broadcasting."""
-    return Mul.apply(*_operands("mul", input, other))
+    return _binary(Mul, "mul", input, other)
 
 
 def div(input, other) -> Tensor:
     """Elementwise true division ``input / other``, broadcasting; integers divide into the
     default float dtype, as in PyTorch."""
-    return Div.apply(*_operands("div", input, other, floating=True))
+    return _binary(Div, "div", input, other, floating=True)
 
 
 def neg(input) -> Tensor:
@@ -332,7 +351,7 @@ def neg(input) -> Tensor:
 
 def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     """Elementwise ``input ** exponent``; either may be a tensor or a number."""
-    return Pow.apply(*_operands("pow", input, exponent))
+    return _binary(Pow, "pow", input, exponent)
 
 
 def _floating(input, name):
@@ -375,12 +394,12 @@ clamp = clip
 
 def maximum(input, other) -> Tensor:
     """Elementwise maximum of two tensors (broadcasting); a tie splits the gradient."""
-    return Maximum.apply(*_operands("maximum", input, other))
+    return _binary(Maximum, "maximum", input, other)
 
 
 def minimum(input, other) -> Tensor:
     """Elementwise minimum of two tensors (broadcasting); a tie splits the gradient."""
-    return Minimum.apply(*_operands("minimum", input, other))
+    return _binary(Minimum, "minimum", input, other)
 
 
 def where(condition, input, other) -> Tensor:
