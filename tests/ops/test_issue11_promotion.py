@@ -120,3 +120,11 @@ def test_sub_and_neg_of_bool_raise_named():
         striate.tensor([1]) - striate.tensor(True)
     with pytest.raises(TypeError, match="neg: negation of a bool"):
         -striate.tensor([True])
+
+
+def test_clamp_of_integers_with_float_bounds():
+    for kw in ({"min": 2.5}, {"min": 2}, {"max": 3.5, "min": 0}):
+        got = striate.clamp(striate.tensor([1, 5]), **kw)
+        want = torch.clamp(torch.tensor([1, 5]), **kw)
+        assert got.dtype == NUMPY[want.dtype]
+        np.testing.assert_allclose(got.array, want.numpy())

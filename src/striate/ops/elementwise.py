@@ -386,6 +386,10 @@ def clip(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp every element into [min, max]; gradient 0 where clamped."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(input, Tensor) and input.dtype.kind != "f":
+        # an integer tensor clamped to a float bound becomes float, as in PyTorch
+        bounds = [_num(b, "clip") for b in (min, max) if b is not None]
+        input = _to_dtype(input, result_type(input, *bounds))
     return Clip.apply(input, lo=min, hi=max)
 
 
