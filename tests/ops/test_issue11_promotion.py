@@ -128,3 +128,14 @@ def test_clamp_of_integers_with_float_bounds():
         want = torch.clamp(torch.tensor([1, 5]), **kw)
         assert got.dtype == NUMPY[want.dtype]
         np.testing.assert_allclose(got.array, want.numpy())
+
+
+def test_where_promotes_like_torch():
+    cond = np.array([True, False, True])
+    for a, b in ((1.0, 0.0), (1, 0), (np.array([1, 2, 3]), 0.5), (np.ones(3, np.float32), 2)):
+        sa = striate.tensor(a) if isinstance(a, np.ndarray) else a
+        ta = torch.tensor(a) if isinstance(a, np.ndarray) else a
+        got = striate.where(striate.tensor(cond), sa, b)
+        want = torch.where(torch.tensor(cond), ta, b)
+        assert got.dtype == NUMPY[want.dtype], (a, b)
+        np.testing.assert_allclose(got.array, want.numpy())

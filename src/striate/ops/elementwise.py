@@ -412,6 +412,9 @@ def where(condition, input, other) -> Tensor:
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     input, other = _operands("where", input, other)
+    dtype = result_type(input, other)
+    # Python numbers as arrays of the result dtype: np.where of two floats would give float64
+    input, other = (x if isinstance(x, Tensor) else np.asarray(x, dtype) for x in (input, other))
     shapes = [np.shape(_arr(x)) for x in (input, other)]
     broadcast_shapes("where", cond.shape, *shapes)
     return Where.apply(input, other, cond)
