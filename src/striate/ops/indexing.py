@@ -209,6 +209,12 @@ def _order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     """Stable argsort along ``axis``; descending keeps equal elements in their original order."""
     if not descending:
         return np.argsort(a, axis=axis, kind="stable")
+    if a.dtype.kind == "f" and np.isnan(a).any():
+        # PyTorch counts NaN as larger than everything: NaNs first (NumPy puts them last), by a
+        # second stable sort on "is a number" that keeps the first sort's order within each group
+        order = np.argsort(-a, axis=axis, kind="stable")
+        number = np.take_along_axis(~np.isnan(a), order, axis)
+        return np.take_along_axis(order, np.argsort(number, axis=axis, kind="stable"), axis)
     if a.dtype.kind in "fi":
         return np.argsort(-a, axis=axis, kind="stable")
     # bool and unsigned ints: reverse the order of a stable sort of the reversed array
@@ -253,7 +259,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         return sort(input)
     a = input.array
-    if 0 < k < n // 8 and (a.dtype.kind in "fi" or not largest):
+    nan = a.dtype.kind == "f" and np.isnan(a).any()  # NaN counts as the largest (PyTorch)
+    if 0 < k < n // 8 and (a.dtype.kind in "fi" or not largest) and not nan:
         # preselect with a partition (linear time), then sort only the k picked elements
         key = -a if largest else a
         part = np.take(np.argpartition(key, k - 1, axis=axis), np.arange(k), axis=axis)

@@ -6,13 +6,13 @@ axes with size 1, as in PyTorch.
 
 from __future__ import annotations
 
-import builtins
 from collections import namedtuple
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._helpers import reduce_dims
 
 __all__ = ["sum", "mean", "max", "min", "var", "std", "argmax", "argmin", "amax", "amin"]
 
@@ -20,19 +20,24 @@ MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
 
 def _axes(dim, ndim: int, name: str):
-    """Normalise ``dim`` to a tuple of non-negative axes (None means all)."""
+    """Normalise ``dim`` to a tuple of non-negative axes: None and () mean all (as PyTorch);
+    dim 0 or -1 of a 0-d tensor means none; repeated or out-of-range dims raise."""
+    return reduce_dims(name, dim, ndim)
+
+
+def _nonempty(name: str, shape: tuple, axes: tuple, dim) -> None:
+    """A max/min/argmax has no value over nothing: refuse an empty reduced dim, naming it."""
     if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    n = builtins.max(ndim, 1)  # this module defines its own max
-    out = []
-    for d in dims:
-        if not -n <= d < n:
+        if 0 in shape:
+            raise ValueError(f"{name}: the input is empty (shape {shape}); give a dim whose "
+                             "size is not 0")
+        return
+    for a in axes:
+        if shape[a] == 0:
             raise IndexError(
-                f"{name}: dim {d} is out of range for a tensor with {ndim} dimensions"
+                f"{name}: cannot reduce over dim {a} of size 0 (input shape {shape}); "
+                "the max or min of nothing is undefined"
             )
-        out.append(d % n)
-    return tuple(out)
 
 
 def _expand_back(g, in_shape, axes, keepdim):
@@ -129,6 +134,23 @@ class Var(Function):
         return g * (2.0 / ctx.denom) * d
 
 
+class Std(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, correction):
+        var = Var.forward(ctx, a, axes, keepdim, correction)
+        y = np.sqrt(var)
+        ctx.y = y
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # d std = d var / (2 std); where std = 0 (a constant row) the slope is taken as 0, as
+        # PyTorch does, instead of 0 * inf = NaN
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gv = np.where(ctx.y == 0, 0, g / (2 * ctx.y)).astype(g.dtype, copy=False)
+        return Var.backward(ctx, gv)
+
+
 def sum(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (all elements when None)."""
     return Sum.apply(input, axes=_axes(dim, input.ndim, "sum"), keepdim=keepdim)
@@ -140,17 +162,17 @@ def mean(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def _extreme(input, dim, keepdim, fn, argfn, name):
-    if input.array.size == 0:
-        raise ValueError(f"{name}: the input is empty (shape {input.shape})")
     if dim is None:
+        _nonempty(name, input.shape, (), None)
         return MaxReduce.apply(input, axes=_axes(None, input.ndim, name), keepdim=False, fn=fn)
     axes = _axes(dim, input.ndim, name)
-    if len(axes) != 1:
+    _nonempty(name, input.shape, axes, dim)
+    if input.ndim != 0 and len(axes) != 1:
         return MaxReduce.apply(input, axes=axes, keepdim=keepdim, fn=fn)
-    (axis,) = axes
     if input.ndim == 0:  # dim 0 or -1 of a 0-d tensor: itself, at index 0
         index = np.zeros((), dtype=np.int64)
         return MaxMin(MaxReduce.apply(input, axes=(), keepdim=keepdim, fn=fn), Tensor(index))
+    (axis,) = axes
     index = argfn(input.array, axis=axis, keepdims=True).astype(np.int64)
     values = SelectAlong.apply(input, index=index, axis=axis, keepdim=keepdim)
     return MaxMin(values, Tensor(index if keepdim else index.squeeze(axis)))
@@ -176,11 +198,16 @@ def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
 
 def amax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Maximum values over one or several dims (no indices)."""
-    return MaxReduce.apply(input, axes=_axes(dim, input.ndim, "amax"), keepdim=keepdim, fn=np.max)
+    axes = _axes(dim, input.ndim, "amax")
+    _nonempty("amax", input.shape, axes, dim)
+    return MaxReduce.apply(input, axes=axes, keepdim=keepdim, fn=np.max)
 
 
 def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return MaxReduce.apply(input, axes=_axes(dim, input.ndim, "amin"), keepdim=keepdim, fn=np.min)
+    """Minimum values over one or several dims (no indices)."""
+    axes = _axes(dim, input.ndim, "amin")
+    _nonempty("amin", input.shape, axes, dim)
+    return MaxReduce.apply(input, axes=axes, keepdim=keepdim, fn=np.min)
 
 
 def var(input: Tensor, dim=None, keepdim: bool = False, unbiased: bool = True,
@@ -194,24 +221,31 @@ def var(input: Tensor, dim=None, keepdim: bool = False, unbiased: bool = True,
 
 def std(input: Tensor, dim=None, keepdim: bool = False, unbiased: bool = True,
         correction: int | None = None) -> Tensor:
-    """Standard deviation: the square root of :func:`var`."""
-    from .elementwise import sqrt
-
-    return sqrt(var(input, dim, keepdim, unbiased, correction))
+    """Standard deviation: the square root of :func:`var` (gradient 0 where it is 0)."""
+    if correction is None:
+        correction = 1 if unbiased else 0
+    return Std.apply(input, axes=_axes(dim, input.ndim, "std"), keepdim=keepdim,
+                     correction=correction)
 
 
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (of the flattened tensor when ``dim`` is None). Not differentiable."""
+    return _arg_extreme(input, dim, keepdim, np.argmax, "argmax")
+
+
+def _arg_extreme(input, dim, keepdim, argfn, name):
     a = input.array if isinstance(input, Tensor) else np.asarray(input)
-    if dim is None:
-        return Tensor(np.asarray(np.argmax(a), dtype=np.int64))
-    (axis,) = _axes(dim, a.ndim, "argmax")
-    return Tensor(np.argmax(a, axis=axis, keepdims=keepdim).astype(np.int64))
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int or None, got {dim!r}")
+    axes = _axes(dim, a.ndim, name)
+    _nonempty(name, a.shape, axes, dim)
+    if dim is None or a.ndim == 0:
+        idx = np.asarray(argfn(a), dtype=np.int64)
+        return Tensor(idx.reshape((1,) * a.ndim) if keepdim and dim is not None else idx)
+    (axis,) = axes
+    return Tensor(argfn(a, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    a = input.array if isinstance(input, Tensor) else np.asarray(input)
-    if dim is None:
-        return Tensor(np.asarray(np.argmin(a), dtype=np.int64))
-    (axis,) = _axes(dim, a.ndim, "argmin")
-    return Tensor(np.argmin(a, axis=axis, keepdims=keepdim).astype(np.int64))
+    """Index of the minimum (of the flattened tensor when ``dim`` is None). Not differentiable."""
+    return _arg_extreme(input, dim, keepdim, np.argmin, "argmin")

@@ -135,6 +135,9 @@ class _TensorMethods:
     def abs(self):
         return ops.abs(self)
 
+    def sign(self):
+        return ops.sign(self)
+
     def pow(self, exponent):
         return ops.pow(self, exponent)
 
@@ -201,6 +204,12 @@ class _TensorMethods:
         return ops.transpose(self, dim0, dim1)
 
     def t(self):
+        """The transpose of a 2-D tensor; a 0-d or 1-D tensor is returned as is (PyTorch)."""
+        if self.ndim > 2:
+            raise ValueError(
+                f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}; "
+                "use transpose(dim0, dim1) or permute"
+            )
         return ops.transpose(self, 0, 1) if self.ndim == 2 else self
 
     def permute(self, *dims):
@@ -346,7 +355,29 @@ class _TensorMethods:
             return self._record_inplace(
                 "__setitem__", lambda old: _IndexPut.apply(old, value, index=index))
         self._check_inplace("__setitem__")
-        self.array[index] = value.array if isinstance(value, Tensor) else value
+        _assign(self.array, index, value.array if isinstance(value, Tensor) else value)
+
+
+def _assign(a: np.ndarray, index, value) -> None:
+    """``a[index] = value`` with PyTorch's reading of an index that mixes integers and arrays
+    (integers first: see ``ops.shape.split_int_index``), and an error that names the op."""
+    two = ops.shape.split_int_index(ops.shape._normalize_index(index)[0])
+    try:
+        if two is None:
+            a[index] = value
+        else:
+            a[two[0]][two[1]] = value
+    except (IndexError, ValueError) as e:
+        raise type(e)(
+            f"__setitem__: can't assign a value of shape {np.shape(value)} to index "
+            f"{index!r} of a tensor of shape {a.shape}: {e}"
+        ) from None
+
+
+def _at(a: np.ndarray, index) -> np.ndarray:
+    """``a[index]`` read as :func:`_assign` writes it."""
+    two = ops.shape.split_int_index(ops.shape._normalize_index(index)[0])
+    return a[index] if two is None else a[two[0]][two[1]]
 
 
 class _IndexPut(Function):
@@ -355,7 +386,7 @@ class _IndexPut(Function):
     @staticmethod
     def forward(ctx, old, value, index):
         out = old.copy()
-        out[index] = value
+        _assign(out, index, value)
         ctx.index = index
         return out
 
@@ -366,8 +397,8 @@ class _IndexPut(Function):
         g_old = None
         if ctx.needs_input_grad[0]:
             g_old = g.copy()
-            g_old[ctx.index] = 0
-        g_value = np.array(g[ctx.index]) if ctx.needs_input_grad[1] else None
+            _assign(g_old, ctx.index, 0)
+        g_value = np.array(_at(g, ctx.index)) if ctx.needs_input_grad[1] else None
         return g_old, g_value
 
 
