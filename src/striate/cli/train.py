@@ -129,7 +129,7 @@ def train(args) -> int:
             "ema": args.ema,
             "test_with": args.test_with,
         }
-        out_dir = run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
+        out_dir = None  # made once the data and options are known good
 
     striate.manual_seed(config["seed"])
     data, norm, model = _prepare(config)
@@ -140,6 +140,9 @@ def train(args) -> int:
                                  momentum=config["momentum"],
                                  weight_decay=config["weight_decay"])
     scheduler = _make_schedule(config["schedule"], optimizer, config["epochs"])
+    train_loader = _train_loader(data.train, norm, config)
+    if out_dir is None:
+        out_dir = run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
                       grad_clip=config["grad_clip"], progress=not args.no_progress,
                       monitor="val_loss", tensorboard=_tensorboard_option(args),
@@ -147,8 +150,7 @@ def train(args) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
     print(f"run folder: {out_dir}")
-    trainer.fit(_train_loader(data.train, norm, config),
-                _loader(data.val, norm, 512), epochs=config["epochs"],
+    trainer.fit(train_loader, _loader(data.val, norm, 512), epochs=config["epochs"],
                 resume=resume_path if args.resume else None)
 
     test_with = config.get("test_with", "best")
