@@ -12,6 +12,7 @@ from .adam import Adam, AdamW
 from .adaptive import Adagrad, RMSprop
 from .clip import clip_grad_norm_, clip_grad_value_
 from .factory import OPTIMIZERS, create_optimizer
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .sgd import SGD
 
@@ -22,6 +23,7 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "LBFGS",
     "Optimizer",
     "RMSprop",
     "clip_grad_norm_",
