@@ -26,6 +26,9 @@ EXAMPLES = {
     "reinforce": ("mean_length", lambda v: v < 9, 4.0),  # random policy: ~15; optimum ~5.5
     "actor_critic": ("mean_length", lambda v: v < 9, 4.0),
     "time_sequence_prediction": ("test_loss", lambda v: v < 0.05, 0.05),  # sine variance: 0.5
+    "siamese_network": ("accuracy", lambda v: v > 0.75, 0.1),  # chance: 0.5
+    # generated digits as bright as real ones on average (an untrained G: gap ~0.2)
+    "dcgan": ("intensity_gap", lambda v: v < 0.12, 0.1),
 }
 
 
@@ -48,7 +51,8 @@ def test_only_the_library_line_names_a_framework():
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_example_runs_on_striate_and_torch(name, monkeypatch):
-    if name in ("mnist_convnet", "vae") and importlib.util.find_spec("sklearn") is None:
+    digits = ("mnist_convnet", "vae", "siamese_network", "dcgan")
+    if name in digits and importlib.util.find_spec("sklearn") is None:
         pytest.skip("the digits come from scikit-learn")
     metric, good_enough, tolerance = EXAMPLES[name]
     ours = _run(name, "striate", monkeypatch)[metric]
