@@ -464,3 +464,120 @@ def isnan(input) -> Tensor:
 
 def isfinite(input) -> Tensor:
     return Tensor(np.isfinite(_arr(input)))
+
+
+# ---- more of torch's elementwise functions (log1p, expm1, sin, cos, softplus, isclose) ---------
+
+__all__ += ["log1p", "expm1", "sin", "cos", "softplus", "logsigmoid", "isclose", "allclose"]
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d log(1 + x)/dx = 1 / (1 + x); log1p keeps digits log(1 + x) loses for tiny x
+        (a,) = ctx.saved
+        return g / (1 + a)
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.expm1(a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # d (exp(x) - 1)/dx = exp(x) = y + 1
+        (y,) = ctx.saved
+        return g * (y + 1)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * np.cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return -g * np.sin(a)
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        z = a * beta
+        linear = z > threshold  # PyTorch returns x itself there (exp would overflow)
+        # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large |z|
+        y = np.where(linear, a, (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta)
+        ctx.save_for_backward(z, linear)
+        return y.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d softplus/dx = sigmoid(beta x); 1 where the output is x itself
+        z, linear = ctx.saved
+        s = 0.5 * (1 + np.tanh(0.5 * z))  # sigmoid(z), without overflow
+        return g * np.where(linear, 1, s).astype(g.dtype, copy=False)
+
+
+def log1p(input) -> Tensor:
+    """Elementwise ``log(1 + x)``, accurate for tiny ``x``."""
+    return Log1p.apply(input)
+
+
+def expm1(input) -> Tensor:
+    """Elementwise ``exp(x) - 1``, accurate for tiny ``x``."""
+    return Expm1.apply(input)
+
+
+def sin(input) -> Tensor:
+    """Elementwise sine (radians)."""
+    return Sin.apply(input)
+
+
+def cos(input) -> Tensor:
+    """Elementwise cosine (radians)."""
+    return Cos.apply(input)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold`` (PyTorch's)."""
+    if not beta > 0:
+        raise ValueError(f"softplus: beta must be > 0, got {beta!r}")
+    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def logsigmoid(input) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)``, computed without overflow."""
+    return neg(Softplus.apply(neg(input), beta=1.0, threshold=float("inf")))
+
+
+def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8,
+            equal_nan: bool = False) -> Tensor:
+    """Bool tensor: ``|input - other| <= atol + rtol * |other|`` elementwise (no gradient)."""
+    return Tensor(np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether :func:`isclose` holds for every element (a Python bool, as in PyTorch)."""
+    return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -270,3 +270,24 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         order = np.take(_order(a, axis, largest), np.arange(k), axis=axis)
     order = order.astype(np.int64)
     return ValuesIndices(_values_at(input, order, axis), Tensor(order))
+
+
+# ---- one_hot ------------------------------------------------------------------------------------
+
+__all__ += ["one_hot"]
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor of shape ``tensor.shape + (num_classes,)`` with a 1 at each index.
+
+    ``num_classes = -1`` uses ``max(tensor) + 1``, as PyTorch. Not differentiable (integer output).
+    """
+    a = _index_array(tensor, "one_hot", "tensor")
+    if a.size and a.min() < 0:
+        raise ValueError(f"one_hot: class values must be >= 0, got {int(a.min())}")
+    if num_classes == -1:
+        num_classes = int(a.max()) + 1 if a.size else 0
+    if a.size and a.max() >= num_classes:
+        raise ValueError(f"one_hot: class value {int(a.max())} is out of range for "
+                         f"num_classes={num_classes}")
+    return Tensor((a[..., None] == np.arange(num_classes)).astype(np.int64))

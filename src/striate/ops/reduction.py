@@ -249,3 +249,173 @@ def _arg_extreme(input, dim, keepdim, argfn, name):
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (of the flattened tensor when ``dim`` is None). Not differentiable."""
     return _arg_extreme(input, dim, keepdim, np.argmin, "argmin")
+
+
+# ---- prod, cumsum, cumprod, logsumexp, norms ---------------------------------------------------
+
+__all__ += ["prod", "cumsum", "cumprod", "logsumexp", "norm", "vector_norm"]
+
+
+def _exclusive_products(a: np.ndarray, axis: int) -> np.ndarray:
+    """For each element, the product of every other element along ``axis`` (zeros allowed)."""
+    a = np.moveaxis(a, axis, -1)
+    ones = np.ones(a.shape[:-1] + (1,), dtype=a.dtype)
+    left = np.cumprod(np.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, a[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis(left * right, -1, axis)
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdim=False):
+        ctx.axis, ctx.keepdim, ctx.shape = axis, keepdim, a.shape
+        ctx.save_for_backward(a)
+        return np.asarray(np.prod(a, axis=axis, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        # d prod/dx_i = product of the others (not prod / x_i, which fails at zeros)
+        (a,) = ctx.saved
+        if ctx.axis is None:
+            others = _exclusive_products(a.reshape(-1), 0).reshape(a.shape)
+            return g.reshape(()) * others if g.ndim == 0 else g.reshape((1,) * a.ndim) * others
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.axis)
+        return g * _exclusive_products(a, ctx.axis)
+
+
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        # y_j = sum_{i<=j} x_i, so dx_i = sum_{j>=i} g_j: a reversed cumulative sum
+        return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis)
+
+
+class Cumprod(Function):
+    @staticmethod
+    def forward(ctx, a, axis):
+        y = np.cumprod(a, axis=axis)
+        ctx.axis = axis
+        ctx.save_for_backward(a, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # dx_i = sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k; with no zero that is
+        # revcumsum(g * y)_i / x_i, otherwise each i is done with x_i set to 1
+        a, y = ctx.saved
+        axis = ctx.axis
+        if np.all(a != 0):
+            rev = np.flip(np.cumsum(np.flip(g * y, axis), axis=axis), axis)
+            return rev / a
+        a_m, g_m = np.moveaxis(a, axis, -1), np.moveaxis(g, axis, -1)
+        out = np.empty_like(a_m)
+        for i in range(a_m.shape[-1]):
+            b = a_m.copy()
+            b[..., i] = 1
+            out[..., i] = (g_m[..., i:] * np.cumprod(b, axis=-1)[..., i:]).sum(-1)
+        return np.moveaxis(out, -1, axis)
+
+
+class LogSumExp(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        m = np.max(a, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)  # all -inf: the result is -inf, not nan
+        y = m + np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True))
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.save_for_backward(a, y)
+        return y if keepdim else np.squeeze(y, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d logsumexp/dx_i = softmax(x)_i = exp(x_i - y)
+        a, y = ctx.saved
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.axes)
+        return g * np.exp(a - y)
+
+
+class PNorm(Function):
+    @staticmethod
+    def forward(ctx, a, p, axes, keepdim):
+        absa = np.abs(a)
+        y = np.sum(absa**p, axis=axes, keepdims=True) ** (1.0 / p)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        ctx.save_for_backward(a, y)
+        return y if keepdim else np.squeeze(y, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d ||x||_p/dx_i = sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1); 0 where the norm is 0
+        a, y = ctx.saved
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.axes)
+        p = ctx.p
+        safe_y = np.where(y == 0, 1, y)
+        scale = np.where(y == 0, 0, g / safe_y ** (p - 1))
+        return scale * np.sign(a) * np.abs(a) ** (p - 1)
+
+
+def prod(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Product of the elements (over ``dim``, one int, or over all). Gradient correct at zeros."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        return Prod.apply(input)
+    (axis,) = _axes(dim, input.ndim, "prod")
+    return Prod.apply(input, axis=axis, keepdim=keepdim)
+
+
+def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """Cumulative sum along ``dim``: ``y_j = x_0 + ... + x_j``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    (axis,) = _axes(dim, input.ndim, "cumsum")
+    return Cumsum.apply(input, axis=axis)
+
+
+def cumprod(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """Cumulative product along ``dim``: ``y_j = x_0 * ... * x_j``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    (axis,) = _axes(dim, input.ndim, "cumprod")
+    return Cumprod.apply(input, axis=axis)
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim`` (int or tuple), shifted by the max so nothing overflows."""
+    axes = _axes(dim, input.ndim, "logsumexp")
+    return LogSumExp.apply(input, axes=axes, keepdim=keepdim)
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """``(sum |x|^ord)^(1/ord)`` over ``dim`` (all elements by default); ``ord`` may be inf,
+    -inf or 0 (count of non-zeros), as ``torch.linalg.vector_norm``."""
+    if dtype is not None:
+        x = x.to(dtype)
+    axes = tuple(range(x.ndim)) if dim is None else _axes(dim, x.ndim, "vector_norm")
+    if ord == float("inf"):
+        return amax(x.abs(), dim=axes, keepdim=keepdim)
+    if ord == float("-inf"):
+        return amin(x.abs(), dim=axes, keepdim=keepdim)
+    if ord == 0:
+        return Tensor(np.sum(x.array != 0, axis=axes, keepdims=keepdim).astype(x.dtype))
+    if not isinstance(ord, (int, float)) or ord < 0:
+        raise ValueError(f"vector_norm: ord must be a number >= 0 or +-inf, got {ord!r}")
+    return PNorm.apply(x, p=float(ord), axes=axes, keepdim=keepdim)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """``torch.norm``: the vector ``p``-norm over ``dim`` (all elements by default); ``'fro'`` is
+    the 2-norm of the elements. Matrix norms (``'nuc'``) are not provided."""
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise ValueError(f"norm: p={p!r} is not supported (only 'fro' and numbers)")
+    return vector_norm(input, ord=p, dim=dim, keepdim=keepdim, dtype=dtype)

@@ -392,3 +392,101 @@ def _pad_general(input, widths, mode):
     src = np.pad(idx, widths, mode=mode)
     flat = reshape(input, -1)
     return reshape(GetItem.apply(flat, index=src.ravel()), src.shape)
+
+
+# ---- tril, triu, flip, roll, narrow ------------------------------------------------------------
+
+__all__ += ["tril", "triu", "flip", "roll", "narrow"]
+
+
+class _Masked(Function):
+    @staticmethod
+    def forward(ctx, a, mask):
+        ctx.mask = mask
+        return np.where(mask, a, 0).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        # the kept triangle passes its gradient, the zeroed one gets none
+        return np.where(ctx.mask, g, 0).astype(g.dtype, copy=False)
+
+
+def _triangle(input: Tensor, diagonal: int, name: str, lower: bool) -> Tensor:
+    if input.ndim < 2:
+        raise ValueError(f"{name}: expected a tensor with at least 2 dimensions, got shape "
+                         f"{tuple(input.shape)}")
+    rows, cols = input.shape[-2:]
+    mask = (np.tri(rows, cols, diagonal, dtype=bool) if lower
+            else ~np.tri(rows, cols, diagonal - 1, dtype=bool))
+    return _Masked.apply(input, mask=mask)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (``j <= i + diagonal``), zeros above."""
+    return _triangle(input, diagonal, "tril", lower=True)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (``j >= i + diagonal``), zeros below."""
+    return _triangle(input, diagonal, "triu", lower=False)
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.axes = axes
+        return np.flip(a, axes).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(g, ctx.axes)
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx, a, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        return np.roll(a, shifts, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        # rolling back by the same amounts undoes the permutation
+        return np.roll(g, tuple(-s for s in ctx.shifts) if ctx.axes is not None else -ctx.shifts,
+                       ctx.axes)
+
+
+def _dims(dims, ndim: int, name: str) -> tuple:
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    return tuple(_check_dim(d, ndim, name) for d in dims)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (an int or a tuple)."""
+    return Flip.apply(input, axes=_dims(dims, input.ndim, "flip"))
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically by ``shifts`` along ``dims`` (flattened when ``dims`` is None)."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+        return Roll.apply(input, shifts=int(shifts), axes=None)
+    axes = _dims(dims, input.ndim, "roll")
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if len(shifts) != len(axes):
+        raise ValueError(f"roll: shifts {shifts} and dims {axes} must have the same length")
+    return Roll.apply(input, shifts=tuple(int(s) for s in shifts), axes=axes)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``input`` restricted to ``start <= i < start + length`` along ``dim``."""
+    axis = _check_dim(dim, input.ndim, "narrow")
+    size = input.shape[axis]
+    if start < 0:
+        start += size
+    if not (0 <= start <= size and 0 <= length and start + length <= size):
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {dim} of "
+                         f"size {size}")
+    index = [slice(None)] * input.ndim
+    index[axis] = slice(start, start + length)
+    return getitem(input, tuple(index))
