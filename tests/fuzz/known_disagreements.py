@@ -83,37 +83,14 @@ U8 = "uint8"
 
 KNOWN: list[Known] = [
     # ---- dtype promotion (NumPy's rules, not PyTorch's) ----
-    Known(BINARY, "dtype", PROMO,
-          "promotion follows NumPy: int/bool with a Python float, int / int, and float32 with a "
-          "0-d float64 give float64 (PyTorch: the default float32, or the tensor's dtype)",
-          C(A(3, "int32"), 2.5)),
-    Known(BINARY, "value", PROMO,
-          "computed in the promoted NumPy dtype, so values differ where PyTorch's narrower "
-          "result dtype overflows", C(A(60000.0, "float32"), A([60000.0], "float16"))),
     Known(("F.cat", "F.concatenate", "F.stack"), "dtype", PROMO,
           "cat of int and float tensors: float64 (PyTorch: the float tensor's dtype)",
           C([A([5, 5], "int32"), A([1.5], "float32")], dim=0)),
-    Known(FT("clamp", "clip"), "dtype", INT,
-          "an integer tensor clamped with float bounds: float64 (PyTorch: float32)",
-          C(A([3, -4], "int64"), min=-1.0, max=1.0)),
     Known(T("__pow__", "__rpow__", "pow") + ("F.pow",), "raises", INT,
           "an integer to a negative integer power: NumPy's ValueError (PyTorch computes)",
           C(A(2, "int32"), A([-1], "int64"))),
-    Known(FT("exp", "log", "sqrt", "tanh", "sigmoid"), "dtype", INT,
-          "integer input: float64 (or the int dtype for sigmoid, uint8 -> float16) instead of "
-          "the default float32", C(A(3, "int32"))),
-    Known(FT("exp", "log", "tanh", "sqrt"), "value", lambda c: U8 in c.dtypes or BOOL(c),
-          "uint8 input computes in float16 (NumPy), PyTorch in float32",
-          C(A(1, U8))),
-    Known(FT("sigmoid"), "value", INT, "sigmoid of integers is computed in integers: zeros",
-          C(A(3, "int64"))),
-    Known(FT("sigmoid"), "raises", BOOL, "sigmoid of a bool tensor fails inside NumPy",
-          C(A([True, False], "bool"))),
     Known(FT("sum"), "dtype", lambda c: U8 in c.dtypes, "sum of uint8 is uint64 (PyTorch int64)",
           C(A([1, 2], U8))),
-    Known(("F.where",), "dtype", PROMO, "where of int64 0-d and int32 tensors: int64 (PyTorch "
-          "keeps the dimensioned tensor's int32)",
-          C(A([True, False], "bool"), A(2, "int64"), A([4, 5], "int32"))),
     Known(COMPARE, "value", lambda c: U8 in c.dtypes and c.has_int,
           "uint8 compared with a negative int64 0-d tensor: NumPy compares values, PyTorch "
           "first casts -3 to uint8 (253)", C(A([1, 5], U8), A(-3, "int64"))),
@@ -135,23 +112,15 @@ KNOWN: list[Known] = [
           + T("__sub__", "__rsub__", "sub_", "__rpow__"),
           "accepts", BOOL, "bool input accepted (PyTorch refuses abs, relu, unary + and - on "
           "bool)", C(A([True, False], "bool"))),
-    Known(("F.elu", "F.leaky_relu"), "accepts", INT,
-          "elu/leaky_relu of integers truncate to integers (PyTorch refuses integer input)",
-          C(A([-1, 2], "int64"), alpha=0.5)),
     Known(("F.sign",), "raises", BOOL, "sign of bool fails inside NumPy (PyTorch: bool)",
           C(A([True, False], "bool"))),
     Known(("F.local_response_norm",), "accepts", lambda c: "float16" in c.dtypes,
           "float16 computed (PyTorch CPU has no float16 kernel for it)",
           C(A(np.ones((1, 2, 2, 2)), "float16"), 2)),
     # ---- NaN, inf, special values ----
-    Known(FT("relu"), "value", NAN_OR_INF, "relu(-inf) is NaN (and negatives -0.0) on some "
-          "paths", C(A(-np.inf, "float16"))),
     Known(("F.kl_div",), "value", lambda c: c.has_nan or _negative(c),
           "negative or NaN targets: striate treats target*log(target) as 0, PyTorch gives NaN",
           C(A(0.3), A(-1e-30), reduction="sum")),
-    Known(("F.max_unpool2d",), "raises", NAN_OR_INF,
-          "max_pool2d returns a negative index for a window holding NaN, so unpool refuses it",
-          C(A([[[[-1.0, np.nan]]]]), 1)),
     Known(("F.layer_norm",), "value", lambda c: NAN_OR_INF(c) or _scale_over(c, 1e18),
           "float32 rows above ~1.8e19: PyTorch's variance overflows to NaN, striate returns "
           "finite values (the normalised row, or the bias); decide which is wanted",
@@ -159,81 +128,28 @@ KNOWN: list[Known] = [
     Known(("F.multi_margin_loss",), "value", NAN_OR_INF,
           "NaN/inf scores: striate's loss is NaN where PyTorch's is finite",
           C(A([[np.nan, 1.0, 2.0]]), A([0], "int64"), reduction="sum")),
-    Known(FT("sort", "topk"), "value", lambda c: c.has_nan,
-          "sort puts NaN last when descending, topk skips NaN (PyTorch: NaN is the largest)",
-          C(A([1.0, np.nan, 3.0]), descending=True, stable=True)),
     Known(("F.group_norm",), "accepts", ANY,
           "group_norm with one value per group is accepted (PyTorch refuses it)",
           C(A(np.ones((1, 2, 1, 1))), 2, None, None)),
     Known(("F.group_norm",), "grad", EMPTY,
           "empty input: PyTorch's weight gradient is NaN, striate's 0",
           C(A(np.zeros((1, 2, 0, 1))), 2, A([1.0, 2.0]), A([0.0, 0.0])), grad=True),
-    Known(FT("permute"), "accepts", ANY, "permute takes dims modulo ndim (PyTorch refuses "
-          "out-of-range dims)", C(A(np.zeros((2, 3))), 0, 3)),
     Known(FT("std", "var"), "accepts", lambda c: "dim" not in c.kwargs,
           "std/var accept unbiased= with keepdim= and no dim (PyTorch has no such overload)",
           C(A([1.0, 2.0]), keepdim=True, unbiased=False)),
     Known(T("clamp_"), "error", INT, "clamp_ of an integer tensor with float bounds: NumPy's "
           "casting error", C(A([3, -4], "int64"), min=-1.0, max=1.0)),
-    Known(("F.max_unpool2d",), "value", NAN_OR_INF,
-          "max_pool2d's indices differ from PyTorch's when a window holds NaN",
-          C(A([[[[-1.081, 0.06], [np.nan, 0.5303]]]], "float16"), 1)),
     # ---- gradients ----
-    Known(FT("maximum", "minimum"), "grad", ANY,
-          "at ties the whole gradient goes to the first input (PyTorch splits it in half)",
-          C(A(0.5), A(0.5)), grad=True),
-    Known(("F.cross_entropy", "F.nll_loss"), "grad", lambda c: "ignore_index" in c.kwargs,
-          "every target ignored (mean over nothing): NaN gradient (PyTorch: 0)",
-          C(A([[0.5]]), A([0], "int64"), reduction="mean", ignore_index=0), grad=True),
-    Known(FT("std"), "grad", ANY, "std of a constant row has a NaN gradient (PyTorch: 0)",
-          C(A([[1.0, 1.0]]), dim=1), grad=True),
-    Known(("F.sign",), "grad", ANY, "sign has no gradient (PyTorch: zero)",
-          C(A([1.0, -2.0])), grad=True),
-    Known(T("add_", "sub_", "mul_", "div_", "copy_", "fill_", "zero_", "masked_fill_", "clamp_",
-            "__setitem__"), "grad", ANY,
-          "in-place ops on a non-leaf tensor are not recorded by autograd",
-          C(A([1.0, 2.0]), A([3.0, 4.0])), grad=True),
-    Known(("F.linear", "F.embedding", "F.rnn_cell", "F.lstm_cell", "F.gru_cell", "F.matmul",
-           "F.einsum",
-           "Tensor.matmul", "Tensor.__matmul__"), "grad", EMPTY,
-          "backward fails inside NumPy on size-0 inputs",
-          C(A(np.zeros((2, 2))), A(np.zeros((0, 2))), None), grad=True),
     # ---- shapes ----
-    Known(REDUCE, "shape", DIMS(lambda d, c: d == ()),
-          "dim=() reduces nothing (PyTorch: everything)", C(A([[1.0, 2.0]]), dim=())),
     Known(FT("argmax", "argmin"), "shape",
           lambda c: c.kwargs.get("dim") is None and c.kwargs.get("keepdim"),
           "argmax(dim=None, keepdim=True) is 0-d (PyTorch keeps every dim, as size 1)",
           C(A([1.0, 2.0]), dim=None, keepdim=True)),
-    Known(FT("split"), "shape", EMPTY, "split of an empty dim returns no chunk (PyTorch: one "
-          "empty chunk)", C(A(np.zeros(0)), 1, dim=0)),
     # ---- raises where PyTorch computes ----
-    Known(REDUCE + FT("squeeze", "transpose", "softmax", "log_softmax"), "raises", ZERO_D,
-          "dim=0 (or -1) on a 0-d tensor is refused (PyTorch accepts it)",
-          C(A(1.5), dim=0)),
     Known(FT("std", "var"), "raises", ANY, "std/var with no more elements per reduction than "
           "the correction raise (PyTorch: NaN)", C(A(np.zeros((0, 2))), dim=0)),
-    Known(FT("softmax", "log_softmax"), "raises", EMPTY,
-          "softmax over an empty tensor fails inside NumPy", C(A(np.zeros(0)), dim=-1)),
-    Known(("F.linear", "F.layer_norm", "F.batch_norm", "F.group_norm", "F.adaptive_avg_pool2d",
-           "F.adaptive_max_pool2d"), "raises", EMPTY,
-          "empty tensors crash inside NumPy where PyTorch returns empty results",
-          C(A(np.zeros((2, 0))), A(np.zeros((3, 0))), None)),
-    Known(FT("max", "min"), "raises", EMPTY, "max/min over a dim of a tensor with another "
-          "size-0 dim raise (PyTorch returns empty results)",
-          C(A(np.zeros((4, 0, 3))), dim=2)),
-    Known(("F.amax", "F.amin"), "accepts", lambda c: EMPTY(c) and c.kwargs.get("dim") == (),
-          "amax/amin of an empty tensor with dim=() are accepted (PyTorch asks for a dim)",
-          C(A(np.zeros(0)), dim=())),
-    Known(("F.nll_loss", "F.cross_entropy"), "value", NAN_OR_INF,
-          "ignored rows (ignore_index) holding NaN/inf make the loss NaN (PyTorch skips them)",
-          C(A([[np.nan, 1.0]]), A([0], "int64"), reduction="sum", ignore_index=0)),
-    Known(("F.sign",), "value", lambda c: c.has_nan, "sign(NaN) is NaN (PyTorch: 0)",
-          C(A([np.nan, 1.0]))),
     Known(T("sub_"), "raises", INT, "uint8 sub_ fails in NumPy (it adds the negated operand)",
           C(A([4], U8), A([2], U8))),
-    Known(FT("chunk"), "raises", EMPTY, "chunk of an empty dim raises (PyTorch: one chunk)",
-          C(A(np.zeros(0)), 1, dim=0)),
     Known(("F.interpolate",), "raises", lambda c: c.kwargs.get("mode") == "bilinear",
           "bilinear interpolation is not implemented (clear error)",
           C(A(np.ones((1, 1, 2, 2))), mode="bilinear", size=3, align_corners=False)),
@@ -245,8 +161,6 @@ KNOWN: list[Known] = [
     # ---- accepts what PyTorch refuses ----
     Known(T("copy_"), "accepts", ANY, "copy_ broadcasts a source larger than the destination "
           "(PyTorch refuses)", C(A(1.0), A([2.0]))),
-    Known(T("t"), "accepts", lambda c: c.first().ndim > 2, "t() of a 3-d tensor returns it "
-          "unchanged (PyTorch refuses)", C(A(np.zeros((1, 2, 3))))),
     # ---- errors that are NumPy's or name nothing ----
     Known(T("add_", "sub_", "mul_", "div_"), "error", ANY,
           "a non-broadcastable or uncastable in-place operand surfaces NumPy's message",
@@ -258,10 +172,20 @@ KNOWN: list[Known] = [
           C(A(1.0), -1)),
     Known(FT("view") + T("view_as"), "error", ANY,
           "view's errors say 'reshape', not 'view'", C(A(1.0), 2)),
-    Known(FT("std", "var", "sum", "mean", "argmax", "argmin") + ("F.amax", "F.amin"), "error",
-          lambda c: EMPTY(c) or ZERO_D(c) or DIMS(_dup)(c),
-          "duplicate dims, an empty dim for argmax/amax, or a dim tuple on a 0-d tensor: "
-          "NumPy's error", C(A(np.zeros((2, 2))), dim=(0, 0))),
+    # ---- still failing after merging main at the deadline (other ops of removed entries) ----
+    Known(FT("softmax", "log_softmax", "squeeze", "transpose"), "raises", ZERO_D,
+          "dim 0 on a 0-d tensor is refused (PyTorch accepts it)", C(A(1.5), dim=0)),
+    Known(("F.embedding", "F.rnn_cell", "F.lstm_cell", "F.gru_cell"), "grad", EMPTY,
+          "backward fails inside NumPy on size-0 inputs",
+          C(A(0, "int64"), A(np.zeros((1, 0))), padding_idx=None), grad=True),
+    Known(("F.batch_norm",), "raises", EMPTY,
+          "batch_norm of an empty batch crashes inside NumPy (PyTorch returns it empty)",
+          C(A(np.zeros((0, 1, 0, 0))), A([0.1]), A([1.3]), None, None, training=True)),
+    Known(("F.sign",), "raises", ZERO_D, "sign of a 0-d tensor that requires grad fails "
+          "('numpy.float64' does not support item assignment)", C(A(0.5)), grad=True),
+    Known(T("__rtruediv__", "__truediv__"), "dtype", PROMO,
+          "an int64 tensor divided with a 0-d float16 tensor: float16 (PyTorch: float32)",
+          C(A([4], "int64"), A(0.1257, "float16"))),
 ]
 
 
