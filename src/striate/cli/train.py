@@ -90,6 +90,7 @@ def train(args) -> int:
     import striate
 
     from ..train import Trainer, load
+    from ..train import history as plots
 
     if args.resume:
         ckpt = load(_checkpoint_path(args.resume))
@@ -132,6 +133,7 @@ def train(args) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
     print(f"run folder: {out_dir}")
+    plots.start_plot_worker()  # matplotlib loads on another core while training runs
     trainer.fit(_train_loader(data.train, norm, config),
                 _loader(data.val, norm, 512), epochs=config["epochs"],
                 resume=_checkpoint_path(args.resume) if args.resume else None)
@@ -148,6 +150,8 @@ def train(args) -> int:
     (out_dir / "test_metrics.json").write_text(json.dumps(test, indent=2) + "\n")
     print(f"test accuracy: {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, "
           f"{len(data.test)} images, {test_with} checkpoint)")
+    sys.stdout.flush()
+    plots.wait_for_plots()  # the answer first, then the plots the run folder promises
     return 0
 
 
