@@ -4,8 +4,8 @@ against the same job in PyTorch (``bench/digits_torch.py``).
 Each command runs as a fresh process, alternating, ``--runs`` times each (default 3); the script
 prints each run's wall time (from start to exit: imports, data, training, test accuracy, the
 written run folder with its plots), its CPU time, its peak resident memory (the child's
-``ru_maxrss``) and test
-accuracy, then the medians and the ratios striate / PyTorch (below 1: striate is faster / leaner).
+``ru_maxrss``) and test accuracy, then the medians and the ratios striate / PyTorch (below 1:
+striate is faster / leaner).
 
     python bench/bench_main_job.py
     python bench/bench_main_job.py --runs 5 --env STRIATE_COMPILED=1
