@@ -97,6 +97,19 @@ def _matplotlib_missing() -> bool:
     return True
 
 
+def _figure():
+    """A fresh Agg-backed matplotlib Figure, or None (with one warning) without matplotlib; for
+    other modules' plots (``search.py``)."""
+    if _matplotlib_missing():
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 # ---- the plots off the critical path: a helper process -------------------------------------
 # Importing matplotlib and drawing three figures takes longer than the digits' whole test
 # evaluation. A helper process started with the run imports matplotlib on another core while
