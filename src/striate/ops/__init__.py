@@ -30,6 +30,8 @@ from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling
 from .pooling_extra import *  # noqa: F403
 from .pooling_extra import __all__ as _pooling_extra
+from .random import *  # noqa: F403
+from .random import __all__ as _random
 from .recurrent import *  # noqa: F403
 from .recurrent import __all__ as _recurrent
 from .reduction import *  # noqa: F403
@@ -49,4 +51,9 @@ __all__ = (
     + _einsum + _indexing
     + _embedding + _recurrent + _temporal
     + _local_response_norm + _pooling_extra + _regularization + _upsample
+    + _random
 )
+
+from .tensor_methods import setup_tensor as _setup_tensor  # noqa: E402
+
+_setup_tensor()
