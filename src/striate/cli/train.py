@@ -104,6 +104,7 @@ def train(args) -> int:
     import striate
 
     from ..train import Trainer, load
+    from ..train import history as plots
 
     if args.resume:
         resume_path = _checkpoint_path(args.resume, prefer=("checkpoint_last.npz",))
@@ -150,6 +151,7 @@ def train(args) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
     print(f"run folder: {out_dir}")
+    plots.start_plot_worker()  # matplotlib loads on another core while training runs
     trainer.fit(train_loader, _loader(data.val, norm, 512), epochs=config["epochs"],
                 resume=resume_path if args.resume else None)
 
@@ -165,6 +167,8 @@ def train(args) -> int:
     (out_dir / "test_metrics.json").write_text(json.dumps(test, indent=2) + "\n")
     print(f"test accuracy: {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, "
           f"{len(data.test)} images, {test_with} checkpoint)")
+    sys.stdout.flush()
+    plots.wait_for_plots()  # the answer first, then the plots the run folder promises
     return 0
 
 
