@@ -4,9 +4,9 @@ Run: python examples/autograd_tour.py
 """
 
 import numpy as np
+import striate.functional as F
 
 import striate
-import striate.functional as F
 
 striate.manual_seed(0)
 

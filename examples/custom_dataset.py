@@ -8,9 +8,9 @@ Run: python examples/custom_dataset.py
 """
 
 import numpy as np
+import striate.functional as F
 
 import striate
-import striate.functional as F
 from striate import nn, optim
 from striate.data import DataLoader, Dataset
 

@@ -5,8 +5,9 @@ Run: python examples/training_loop.py [--epochs N]
 
 import argparse
 
-import striate
 import striate.functional as F
+
+import striate
 from striate import nn, optim
 from striate.data import DataLoader, digits
 

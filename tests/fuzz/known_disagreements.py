@@ -181,8 +181,6 @@ KNOWN: list[Known] = [
     Known(("F.batch_norm",), "raises", EMPTY,
           "batch_norm of an empty batch crashes inside NumPy (PyTorch returns it empty)",
           C(A(np.zeros((0, 1, 0, 0))), A([0.1]), A([1.3]), None, None, training=True)),
-    Known(("F.sign",), "raises", ZERO_D, "sign of a 0-d tensor that requires grad fails "
-          "('numpy.float64' does not support item assignment)", C(A(0.5)), grad=True),
     Known(T("__rtruediv__", "__truediv__"), "dtype", PROMO,
           "an int64 tensor divided with a 0-d float16 tensor: float16 (PyTorch: float32)",
           C(A([4], "int64"), A(0.1257, "float16"))),

@@ -88,7 +88,7 @@ def reduce(dtypes=ALL, tuple_dims=True, none=True, extra=None, min_side=0):
             kw = {}
         if kw and draw(st.booleans()):  # PyTorch has no keepdim= without dim=
             kw["keepdim"] = draw(st.booleans())
-        if extra:
+        if extra is not None:
             kw.update(draw(extra))
         return Case((x,), kw)
     return gen_
@@ -99,7 +99,7 @@ def along_dim(dtypes=FLOATS, extra=None, min_dims=0):
     def gen_(draw, grad):
         x = draw(tensors(shape=draw(shapes(min_dims=min_dims)), dtypes=dtypes, grad=grad))
         kw = {"dim": draw(st.integers(-max(x.a.ndim, 1), max(x.a.ndim, 1) - 1))}
-        if extra:
+        if extra is not None:
             kw.update(draw(extra))
         return Case((x,), kw)
     return gen_

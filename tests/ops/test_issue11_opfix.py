@@ -315,3 +315,10 @@ def test_einsum_with_size_0_dims(shape):
     x = np.ones(shape)
     _both(lambda m, f, a: m.einsum("ij,kj->ik", a, a * 2), [x])
     _both(lambda m, f, a: m.einsum("ij->j", a), [x])
+
+
+def test_sign_of_a_0d_tensor_and_its_zero_gradient():
+    x = striate.tensor(-1.5, requires_grad=True)
+    y = striate.sign(x)
+    y.backward()
+    assert y.item() == -1.0 and x.grad.item() == 0.0

@@ -234,7 +234,7 @@ class Cast(Function):
 class Sign(Function):
     @staticmethod
     def forward(ctx, a):
-        y = np.sign(a)
+        y = np.asarray(np.sign(a))  # a 0-d input gives a NumPy scalar: make it an array
         if y.dtype.kind == "f":
             y[np.isnan(y)] = 0  # PyTorch's sign(NaN) is 0 (NumPy's is NaN)
         return y
