@@ -2,7 +2,7 @@
 imports this module before anything else (and before NumPy).
 
 OpenBLAS's worker threads spin after each call and steal the core that the next kernel needs on
-small machines; a passive wait policy measured 130 -> 92 ms per ConvNet step (PERFORMANCE.md).
+small machines; a passive wait policy makes a ConvNet step much faster (docs/performance.md).
 Both variables are read once, when NumPy loads OpenBLAS. A value already in the environment is
 never overridden.
 

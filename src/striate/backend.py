@@ -13,10 +13,10 @@ import sys
 import numpy as np
 
 # glibc gives every freed array of more than a few MiB back to the OS, so the next step's arrays
-# of the same size come back as fresh pages, each zeroed on its first touch (a page fault): 34,000
-# faults and ~60 ms of a 490 ms ResNet-20 training step (one thread, batch 128). Keeping freed
-# memory up to a bound in the heap for reuse (as PyTorch's caching allocators do) removes them:
-# 490 -> 430 ms. Set STRIATE_KEEP_FREED_MEMORY=0 to leave the C allocator as it is.
+# of the same size come back as fresh pages, each zeroed on its first touch (a page fault), a
+# visible share of a ResNet-20 training step. Keeping freed memory up to a bound in the heap for
+# reuse (as PyTorch's caching allocators do) removes them (docs/performance.md). Set
+# STRIATE_KEEP_FREED_MEMORY=0 to leave the C allocator as it is.
 KEEP_FREED_MEMORY = 256 << 20  # bytes the heap may keep free before trimming
 _MMAP_THRESHOLD = 32 << 20  # arrays up to this size come from the heap (glibc's maximum)
 

@@ -355,8 +355,7 @@ def run_from_args(args) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if threads > 1 and load > 0.5:
         # a thread pool waits at every barrier for its slowest thread; on a busy machine that
-        # thread is often descheduled for a whole time slice (measured: a 128x3072x100 SGEMM on
-        # 2 threads, 0.36 ms idle, 8 ms beside one busy process)
+        # thread is often descheduled for a whole time slice (docs/performance.md)
         print(f"note: load average {load:.1f} on {os.cpu_count()} cores: {threads}-thread "
               f"timings include waits for descheduled threads; compare with --threads 1")
     rows = run(models, args.batch_size, threads, args.rounds, args.steps, args.warmup,

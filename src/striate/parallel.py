@@ -4,8 +4,8 @@ A multi-threaded BLAS parallelises each matrix multiply, but the work around it 
 im2col copies, batch norm, ReLU, pooling) runs on one core. :func:`parallel_for` instead splits a
 kernel's batch into one part per thread and runs the parts on a persistent pool, each part with
 single-threaded BLAS and with the compiled loops (which release the GIL), so the copies and loops
-run in parallel too. Two cores, batch 128, float32, 3x3 convolution forward of 32 channels at
-16x16: 6.0 ms on one thread, 3.65 ms with two BLAS threads, 3.2 ms as two parts.
+run in parallel too: on two cores a convolution split into two parts beats one call with two
+BLAS threads (docs/performance.md).
 
 BLAS runs one thread inside a split (two parts each calling a two-threaded BLAS would oversubscribe
 the cores, which OpenBLAS punishes badly) and its own count again outside, where plain matrix

@@ -8,8 +8,8 @@ Show, Attend and Tell's attention at one decoding step, for N images with L loca
     z     = sum_l alpha_l f_l    context (N, C)
 
 As one node instead of eight: the captioner calls it at every step, so fewer, fatter nodes are
-less Python per step (PERFORMANCE.md). A bias on the scores would cancel in the softmax, so there
-is none.
+less Python per step (docs/performance.md). A bias on the scores would cancel in the softmax, so
+there is none.
 """
 
 from __future__ import annotations

@@ -172,8 +172,9 @@ def digits(split_seed: int = 0, val_fraction: float = 0.1, test_fraction: float 
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """The digits' (1797, 64) pixel levels 0..16 and (1797,) labels, read straight from the
     CSV that scikit-learn ships (``sklearn/datasets/data/digits.csv.gz``, 64 pixels and the
-    label per line): importing ``sklearn.datasets`` to call ``load_digits`` costs 0.8 s, a fifth
-    of a default ``striate train``. Falls back to ``load_digits`` if the file is not there."""
+    label per line): importing ``sklearn.datasets`` to call ``load_digits`` costs a large share
+    of a default ``striate train`` (docs/performance.md). Falls back to ``load_digits`` if the
+    file is not there."""
     spec = importlib.util.find_spec("sklearn")
     if spec is None:
         raise ImportError(

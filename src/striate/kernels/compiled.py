@@ -11,9 +11,8 @@ single-threaded; :func:`striate.parallel.parallel_for` splits their work over th
 
 - Depthwise convolution: one pass over the output per kernel offset in NumPy (a multiply and an
   add over the whole map, kh*kw times, each a trip through memory) becomes one pass in total, the
-  kh*kw taps summed in registers. Measured on one core (process CPU time), 3x3 on
-  (32, 64, 16, 16) float32, forward and backward: 7.0 ms in NumPy, 2.0 ms compiled, 1.7 ms in
-  PyTorch (``python bench/bench_layers.py --threads 1 --cpu``).
+  kh*kw taps summed in registers: several times faster than NumPy, close to PyTorch
+  (docs/performance.md; ``python bench/bench_layers.py --threads 1 --cpu``).
 - Batch norm over channels-last activations (training): statistics, output, gradient sums and
   dx in two passes each way instead of NumPy's ten or so; used by ``kernels/batchnorm.py``.
 - ReLU: forward in one pass writing the output and the mask (NumPy: a compare, then a
@@ -98,7 +97,8 @@ def enabled(*arrays) -> bool:
     return available()
 
 
-# parts of fewer values than this stay on one thread (a hand-off to the pool costs ~20 us)
+# parts of fewer values than this stay on one thread (the hand-off to the pool would cost more
+# than splitting them saves; docs/performance.md)
 _MIN_PART = 1 << 17
 
 
@@ -149,7 +149,7 @@ def _depthwise_forward(xp, w, sh, sw, dh, dw, out):
 def _depthwise_backward(xp, w, d, sh, sw, dh, dw, dxp, dwt, need_dx, need_dw):
     # every output gradient d[n, i, j, f] flows to the tap (times the input it read: dwt,
     # accumulated in float64) and to that input (times the tap: dxp); two separate loop nests,
-    # each vectorised over f (one nest with both branches inside runs 2x slower)
+    # each vectorised over f (one nest with both branches inside is slower: docs/performance.md)
     N, Ho, Wo, F = d.shape
     HH, WW = w.shape[0], w.shape[1]
     if need_dw:
@@ -336,7 +336,7 @@ def _max_pool2x2_forward(x, out, code):
 
 
 def _max_pool2x2_backward(d, code, dx):
-    # dx is written in memory order, row by row (10x faster than window by window), each value
+    # dx is written in memory order, row by row (far faster than window by window), each value
     # a multiply by the code test, which vectorises where a branch would not
     N, Ho, Wo, C = d.shape
     H, W = dx.shape[1], dx.shape[2]

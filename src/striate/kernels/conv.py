@@ -9,21 +9,18 @@ Forward: ``out = im2col(x) @ W + b`` with W the filters as a (kh*kw*C, F) matrix
 
 The patch matrix ``cols`` is never built whole: forward and dW pad and unfold a few images at a
 time (about 4 MiB of patches) in one reused buffer and multiply while it is in cache; the cache
-keeps only a view of the input. One thread, batch 128, 3x3, padding 1, forward: 16 -> 16
-channels at 32x32 19.5 -> 8.5 ms, 32 -> 32 at 16x16 11.6 -> 6.3 ms; dW costs the same as from a
-saved matrix. A stride-1 dx with at least 8 input channels is itself such a convolution: the
-gradient, padded, correlated with the kernel flipped in space and transposed in channels
-(:func:`_dx_as_convolution`; 16 channels at 32x32: 8.5 ms against 15.2 for the path below),
+keeps only a view of the input, which about halves the forward's time; dW costs the same as
+from a saved matrix (docs/performance.md). A stride-1 dx with at least 8 input channels is itself
+such a convolution: the gradient, padded, correlated with the kernel flipped in space and
+transposed in channels (:func:`_dx_as_convolution`, faster than the path below),
 and the same patches of the gradient then give dW too (``x^T patches``), so a stride-1 backward
 unfolds only the gradient. All of these split the batch over striate's threads
 (:mod:`striate.parallel`), each thread with its own chunk buffer.
 
 Otherwise, below 128 input channels dx skips the big (N*Ho*Wo, kh*kw*C) matrix ``d W^T``, whose
 short rows make the scatter crawl: it sums one thin GEMM per kernel offset,
-``d @ W[i, j]^T`` (N*Ho*Wo, C), each added to its shifted slice of dx. Measured on 2 cores,
-batch 128, 3x3, padding 1 (dx only): C=3 at 32x32 11 ms against 19; C=16 at 32x32 24 against
-51; C=32 at 16x16 21 against 28; C=64 at 8x8 about even; C=128 at 4x4 5.8 against 4.0, where
-col2im wins. Everything runs NHWC inside; see
+``d @ W[i, j]^T`` (N*Ho*Wo, C), each added to its shifted slice of dx; its advantage over col2im
+shrinks as C grows (docs/performance.md). Everything runs NHWC inside; see
 :mod:`striate.kernels.im2col`.
 
 A 1x1 convolution without padding needs no im2col at all: its patches are the (strided) pixels
@@ -68,10 +65,8 @@ _CHUNK_ELEMS = 1 << 20
 _SCRATCH = threading.local()
 _SCRATCH_MAX = 1 << 24  # values; a bigger buffer is allocated per call and not kept
 # from this many input channels a stride-1 dx is a convolution of the padded gradient with the
-# flipped kernel (chunked GEMMs, no scatter); below, its C output columns make too thin a GEMM.
-# 1 thread, batch 128, 3x3 pad 1, dx only, as convolution / per offset / col2im: C=F=16 at 32x32
-# 9.4 / 15.2 / 58 ms; 32 at 16x16 6.6 / 8.3 / 19; 64 at 8x8 5.5 / 6.4 / 7.7; 128 at 4x4
-# 5.2 / 5.5 / 5.7; C=3, F=32 at 32x32 14.1 / 9.7 / 15.8
+# flipped kernel (chunked GEMMs, no scatter); below, its C output columns make too thin a GEMM
+# (docs/performance.md)
 _DX_CONV_MIN_C = 8
 
 
@@ -306,8 +301,8 @@ def _dx_as_convolution(d, w_mat, x_shape, kernel, pad, xn=None):
     With xn, the forward's (N, H, W, C) input, the same patches of the gradient also give dW:
     row (n, h, w) of them holds d[n, h - i + ph, w - j + pw] under the flipped tap (kh-1-i,
     kw-1-j), exactly what x[n, h, w] multiplies in dW[i, j], so dW = x^T patches, flipped back;
-    no im2col of x. Returns (dx, dw (F, C, kh, kw) or None). ResNet-20 training step, batch 128:
-    442 -> 427 ms on one thread, 274 -> 262 on two."""
+    no im2col of x, a few percent off a ResNet-20 training step (docs/performance.md). Returns
+    (dx, dw (F, C, kh, kw) or None)."""
     N, C, H, W = x_shape
     (HH, WW), (ph, pw) = kernel, pad
     F = w_mat.shape[1]

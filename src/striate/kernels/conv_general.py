@@ -7,13 +7,13 @@
   contiguous, and one batched GEMM ``np.matmul`` runs all groups: (G, M, K) @ (G, K, F/G). The
   copies that move groups to the front (and back) treat a group's C/G channel values as one
   opaque item (a void/uint dtype of C/G * itemsize bytes): NumPy then moves whole runs instead of
-  looping over a 4-long inner axis, 1.5x faster for ResNeXt's 4 channels per group.
+  looping over a 4-long inner axis, faster for ResNeXt's 4 channels per group.
 - Depthwise (G = C, one input channel per group, MobileNet's and Xception's) makes those GEMMs
   (M, kh*kw) @ (kh*kw, m), far too thin for BLAS; instead the output is accumulated over the
   kh*kw kernel offsets, each a vectorised multiply of a shifted view of the input by one tap per
   channel, which runs on contiguous channel vectors in NHWC. A channel multiplier m > 1 (output
   channel c m + k reads input channel c) repeats each input channel m times first, so the inner
-  loops always run over one contiguous channel axis (a trailing axis of length m is ~10x slower).
+  loops always run over one contiguous channel axis (a trailing axis of length m is far slower).
   With numba installed, compiled loops (:mod:`striate.kernels.compiled`) do it in one pass.
 
 Shapes as in :mod:`striate.kernels.conv`; x (N, C, H, W), w (F, C/G, HH, WW), out (N, F, Ho, Wo)
@@ -167,8 +167,8 @@ def _dx_as_convolution(dout, w_mat, x_shape, kernel, pad, dilation, G):
     """dx of a stride-1 (grouped, dilated) convolution as such a convolution itself: dout padded
     by ``d (k - 1) - p`` on each side, correlated with each group's kernel flipped in space and
     transposed in channels (F/G in, C/G out per group); w_mat (G, HH*WW*C/G, F/G). No per-offset
-    scatter: one thread, 3x3, (32, 128, 16, 16) with 32 groups 17.7 -> 10 ms. (For a dilated
-    dense convolution the per-offset GEMMs measured faster: 6.0 against 7.0 ms.)"""
+    scatter, which is faster for grouped convolutions; for a dilated dense convolution the
+    per-offset GEMMs were faster (docs/performance.md)."""
     N, C, H, W = x_shape
     HH, WW = kernel
     Fg, Cg = w_mat.shape[2], C // G

@@ -6,10 +6,8 @@ a patch is then ``kh * kw`` runs of ``C`` contiguous values, ``cols @ W`` comes 
 NHWC order, and the col2im scatter adds contiguous channel vectors. A result that is NHWC in memory
 is handed back as an NCHW-shaped *view* (``a.transpose(0, 3, 1, 2)``), so the next kernel finds it
 channels-last again at no cost; NumPy's elementwise ops in between (ReLU, ...) keep that layout.
-Measured on a 2-core AVX-512 machine, conv 3x3 + 2x2 max-pool, forward and backward: batch 128,
-3x32x32 -> 32 channels, 24 ms with these kernels, 44 ms with the same kernels handing NCHW-
-contiguous arrays to each other, 93 ms with the course's NCHW im2col layers; 32x16x16 -> 64:
-47 / 53 / 87 ms; 8x8 digits, 1 -> 16 channels, batch 64: 0.26 / 0.32 / 1.4 ms.
+Handing channels-last arrays on beats handing NCHW-contiguous ones, and both beat NCHW im2col
+layers (docs/performance.md).
 
 Shapes use the course's letters: x (N, C, H, W), patches of kh x kw, output (N, F, Ho, Wo).
 """
@@ -85,7 +83,8 @@ def window_view(
 
     Patch (ho, wo) starts at pixel (ho*sh, wo*sw); moving along kh / kw steps ``dilation`` pixels,
     so the view is ``xp`` with the H and W strides reused. (``sliding_window_view`` builds the
-    same view but costs ~28 us a call against ~8 us, which shows on 8x8 digits.)
+    same view but costs several times more per call, which shows on 8x8 digits;
+    docs/performance.md.)
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     N, Hp, Wp, C = xp.shape

@@ -5,9 +5,8 @@ the kernels loop over the kh*kw offsets (i, j) and combine whole strided slices
 ``x[:, i::sh, j::sw]`` of the input — one vectorised NumPy call per offset, never a loop over
 pixels. This is also the "reshape" form of the common non-overlapping case (kernel == stride):
 splitting H into (Ho, kh) and W into (Wo, kw) is a free view whose (i, j) entries are exactly these
-slices. Measured for a 2x2 pool on (128, 32, 32, 32) float32, channels-last, 2 cores: 1.2 ms
-against 4.9 ms for ``reshape(...).max(axis=(2, 4))``, and 62 ms for the same reshape-max on NCHW
-memory.
+slices, and on channels-last memory they beat ``reshape(...).max(axis=(2, 4))``, which is
+slower still on NCHW memory (docs/performance.md).
 
 Max pooling remembers which element won for backward, and ties go to the first one in row-major
 order within the window (as PyTorch does): forward sets bit k of a per-output code when offset k
@@ -112,8 +111,7 @@ def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=Fa
         out (N, C, Ho, Wo), an NCHW view of NHWC memory; cache for :func:`max_pool_backward`.
     """
     # one pass over x suffices without grad; with grad the compares make several, and they run
-    # faster over contiguous channels-last memory than the copy costs (NCHW 128x32x32x32 input:
-    # 8.1 ms with the copy, 12.5 without)
+    # faster over contiguous channels-last memory than the copy costs (docs/performance.md)
     xv, (kh, kw), stride, pad, extra, Ho, Wo = _prepare(x, kernel, stride, pad, -np.inf,
                                                         need_grad, ceil_mode)
     sh, sw = stride
@@ -184,8 +182,8 @@ def _real_masks(x_shape, kernel, stride, pad, Ho, Wo):
 def _compiled_2x2(kernel, stride, pad, extra, data, saved):
     """Whether the compiled 2x2 / stride-2 loops take a pooling: no padding, floor mode, float32
     or float64 ``data``, and ``saved`` (the NHWC input forward reads, or the codes backward
-    reads) contiguous. One thread, (128, 32, 32, 32) float32, channels-last: forward 0.45 /
-    backward 0.36 ms compiled, 3.5 / 1.6 ms for the slices below."""
+    reads) contiguous: they are several times faster than the slices below, both ways
+    (docs/performance.md)."""
     return (kernel == stride == (2, 2) and pad == extra == (0, 0) and saved.flags.c_contiguous
             and compiled.enabled(data))
 

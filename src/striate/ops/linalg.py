@@ -64,7 +64,7 @@ class Linear(Function):
         g2 = g.reshape(int(np.prod(ctx.lead)), g.shape[-1])
         dx = (g2 @ w).reshape(ctx.lead + (w.shape[1],)) if need[0] else None
         dw = g2.T @ x2 if need[1] else None
-        # a ones-vector product is much faster than g.sum(0) for the bias (PERFORMANCE.md)
+        # a ones-vector product beats g.sum(0) for the bias (docs/performance.md)
         db = np.ones(g2.shape[0], dtype=g.dtype) @ g2 if ctx.has_bias and need[2] else None
         return dx, dw, db
 

@@ -33,9 +33,9 @@ __all__ = [
 
 #: BLAS threads for the small per-step GEMMs inside the time loops (None: leave BLAS alone, the
 #: default). With OpenBLAS's workers sleeping soon after each call (the package's thread policy,
-#: ``striate/_env.py``), all threads win even for a (64, 256) x (256, 1024) product: 2 cores,
-#: ``bench_lstm.py``, 42 ms a step against 51 ms on one BLAS thread (PyTorch 40 ms). Set 1 on a
-#: machine shared with other work, where a multi-threaded call waits for a core every step.
+#: ``striate/_env.py``), all threads win even for a (64, 256) x (256, 1024) product
+#: (docs/performance.md). Set 1 on a machine shared with other work, where a multi-threaded call
+#: waits for a core every step.
 LOOP_BLAS_THREADS: int | None = None
 
 
@@ -78,7 +78,7 @@ def _input_grads(ctx, da, x, w_ih, h0, hs, w_hh_rows=None):
         dh2 = da2 if w_hh_rows is None else w_hh_rows.reshape(t * n, g)
         dw_hh = dh2.T @ h_prev
     if need[-2] or need[-1]:
-        db = np.ones(t * n, dtype=da.dtype) @ da2  # faster than da2.sum(0) (PERFORMANCE.md)
+        db = np.ones(t * n, dtype=da.dtype) @ da2  # faster than da2.sum(0) (docs/performance.md)
     return dx, dw_ih, dw_hh, db
 
 
