@@ -20,7 +20,7 @@ from .. import backend
 from .. import ops as F
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..nn import LSTM, Embedding, Linear, Module
+from ..nn import LSTM, Embedding, Linear, Module, init
 from ..text import CharVocab
 
 __all__ = ["CharRNN", "sample", "train_charnn", "load_charnn", "CHECKPOINT"]
@@ -34,6 +34,7 @@ class CharRNN(Module):
     ``forward(idx (N, T) int, state=None) -> (logits (N, T, V), (h, c))``.
     """
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256,
                  num_layers: int = 2, dropout: float = 0.0):
         super().__init__()

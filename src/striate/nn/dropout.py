@@ -88,8 +88,8 @@ class DropConnectLinear(Linear):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, p: float = 0.5,
-                 dtype=None):
-        super().__init__(in_features, out_features, bias=bias, dtype=dtype)
+                 device=None, dtype=None):
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         self.p = _check_p("DropConnectLinear", p)
 
     def forward(self, input: Tensor) -> Tensor:
