@@ -7,8 +7,8 @@ import striate.functional as F
 
 import striate
 from striate import nn, optim
-from striate.nn import init
 from striate.autograd import gradcheck
+from striate.nn import init
 
 D, H, T, N = 3, 4, 5, 2
 

@@ -4,6 +4,8 @@ feature maps), ``StochasticDepth`` (whole residual branches, as torchvision's) a
 
 from __future__ import annotations
 
+import warnings
+
 from .. import ops as F
 from ..autograd.tensor import Tensor
 from .linear import Linear
@@ -45,6 +47,7 @@ class Dropout2d(Module):
     and scale the rest by ``1 / (1 - p)``; in eval mode, the identity.
 
     Input (N, C, H, W) (or (N, C, L)); output of the same shape. The mask has shape (N, C, 1, 1).
+    A 2-D input warns and is dropped elementwise, as PyTorch 2.13 does.
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
@@ -53,6 +56,12 @@ class Dropout2d(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
+        if input.ndim == 2:  # PyTorch warns, then drops elementwise
+            warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
+                          "will result in an error in a future release. To retain the behavior "
+                          "and silence this warning, please use dropout instead.", UserWarning,
+                          stacklevel=2)
+            return F.dropout(input, self.p, self.training)
         return F.dropout2d(input, self.p, self.training)
 
     def extra_repr(self) -> str:
