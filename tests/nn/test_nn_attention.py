@@ -4,10 +4,10 @@ attention node."""
 
 import numpy as np
 import pytest
+import striate.functional as F
 from opcheck import check_nn, check_op
 
 import striate
-import striate.functional as F
 from striate import nn
 
 torch = pytest.importorskip("torch")
