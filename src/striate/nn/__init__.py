@@ -45,6 +45,7 @@ from .normalization import (
     LayerNorm,
     LocalResponseNorm,
 )
+from .parallel import DataParallel
 from .parameter import Parameter
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .recurrent import (
@@ -137,6 +138,7 @@ __all__ = [
     "AvgPool1d",
     "Conv1d",
     "ConvTranspose1d",
+    "DataParallel",
     "GELU",
     "MaxPool1d",
     "MultiheadAttention",

@@ -92,10 +92,16 @@ class MultiheadAttention(Module):
             self.bias_v = param(1, 1, E)
         else:
             self.bias_k = self.bias_v = None
-        self.reset_parameters()
+        self._reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's ``_reset_parameters``; ``out_proj.weight`` keeps Linear's default draw."""
+        """Redraw every parameter: ``out_proj`` as a Linear, then :meth:`_reset_parameters`."""
+        self.out_proj.reset_parameters()
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        """PyTorch's: Xavier-uniform input projections, zero biases, Xavier-normal bias_k/v
+        (``out_proj.weight`` keeps Linear's default draw)."""
         if self._qkv_same_embed_dim:
             init.xavier_uniform_(self.in_proj_weight)
         else:
