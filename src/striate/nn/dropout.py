@@ -4,8 +4,6 @@ feature maps), ``StochasticDepth`` (whole residual branches, as torchvision's) a
 
 from __future__ import annotations
 
-import warnings
-
 from .. import ops as F
 from ..autograd.tensor import Tensor
 from .linear import Linear
@@ -56,12 +54,6 @@ class Dropout2d(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim == 2:  # PyTorch warns, then drops elementwise
-            warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
-                          "will result in an error in a future release. To retain the behavior "
-                          "and silence this warning, please use dropout instead.", UserWarning,
-                          stacklevel=2)
-            return F.dropout(input, self.p, self.training)
         return F.dropout2d(input, self.p, self.training)
 
     def extra_repr(self) -> str:
