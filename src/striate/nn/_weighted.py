@@ -10,17 +10,24 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["WeightedLayer", "check_device"]
+__all__ = ["WeightedLayer", "check_device", "place"]
 
 
 def check_device(device, owner: str) -> None:
-    """Accept PyTorch's ``device=`` argument: None, "cpu" (or a device object naming it), or
-    "cuda" where the GPU backend is available; anything else is an error naming ``owner``."""
+    """Accept PyTorch's ``device=`` argument: None, "cpu" or "cuda" (a string or a device object
+    naming it, with an optional ":index"); anything else is an error naming ``owner``."""
     if device is None:
         return
     kind = str(getattr(device, "type", device)).split(":")[0]
-    if kind not in ("cpu", "cuda", "meta"):
+    if kind not in ("cpu", "cuda"):
         raise ValueError(f"{owner}: device must be 'cpu' or 'cuda', got {device!r}")
+
+
+def place(module: Module, device) -> None:
+    """Move a freshly built module's arrays to ``device`` when that is the GPU (they are made
+    on the CPU, where the initialisers draw)."""
+    if device is not None and str(getattr(device, "type", device)).startswith("cuda"):
+        module.to(device)
 
 
 class WeightedLayer(Module):
@@ -44,8 +51,7 @@ class WeightedLayer(Module):
             self.register_parameter("bias", None)
         object.__setattr__(self, "_course_init", init.using_course_defaults())
         self.reset_parameters()
-        if device is not None and str(getattr(device, "type", device)).startswith("cuda"):
-            self.to(device)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         """PyTorch's default (or He-normal weight and zero bias for a layer built inside

@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
+from ._weighted import check_device, place
 from .module import Module
 from .parameter import Parameter
 
@@ -68,6 +69,8 @@ class PReLU(Module):
         self.init = init
         dt = backend.get_default_dtype() if dtype is None else dtype
         self.weight = Parameter(np.full((self.num_parameters,), init, dtype=dt))
+        check_device(device, "PReLU")
+        place(self, device)
 
     def reset_parameters(self) -> None:
         self.weight.array[...] = self.init

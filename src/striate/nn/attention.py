@@ -13,7 +13,7 @@ from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
 from . import init
-from ._weighted import check_device
+from ._weighted import check_device, place
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
@@ -93,6 +93,7 @@ class MultiheadAttention(Module):
         else:
             self.bias_k = self.bias_v = None
         self._reset_parameters()
+        place(self, device)
 
     def reset_parameters(self) -> None:
         """Redraw every parameter: ``out_proj`` as a Linear, then :meth:`_reset_parameters`."""

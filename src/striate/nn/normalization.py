@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
-from ._weighted import check_device
+from ._weighted import check_device, place
 from .module import Module
 from .parameter import Parameter
 
@@ -60,6 +60,7 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        place(self, device)
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
@@ -180,6 +181,7 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         if self.weight is not None:
@@ -237,6 +239,7 @@ class GroupNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         if self.weight is not None:

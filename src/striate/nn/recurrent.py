@@ -28,7 +28,7 @@ from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
 from . import init
-from ._weighted import check_device
+from ._weighted import check_device, place
 from .module import Module
 from .parameter import Parameter
 
@@ -102,6 +102,7 @@ class _RNNBase(Module):
                     setattr(self, f"bias_ih_l{k}{sfx}", _param((g,), dtype))
                     setattr(self, f"bias_hh_l{k}{sfx}", _param((g,), dtype))
         self.reset_parameters()
+        place(self, device)
 
     @property
     def _dirs(self) -> int:
@@ -319,6 +320,7 @@ class _CellBase(Module):
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
+        place(self, device)
 
     def reset_parameters(self) -> None:
         _init_recurrent(self, None, self.hidden_size)
@@ -431,6 +433,7 @@ class Embedding(Module):
                                  f"{(self.num_embeddings, self.embedding_dim)}, got {w.shape}")
             self.weight.array[...] = w
         self.weight.requires_grad_(not _freeze)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
