@@ -108,3 +108,15 @@ def check_nn(f, inputs, **kw):
 
     return check_op(lambda *t: f(F, *t), inputs,
                     lambda *t: f(importlib.import_module("torch.nn.functional"), *t), **kw)
+
+
+def torch_or_skip():
+    """PyTorch, imported when first needed; the calling test is skipped where it is missing."""
+    import pytest
+
+    return pytest.importorskip("torch")
+
+
+def functional_or_skip():
+    """``torch.nn.functional``, as :func:`torch_or_skip`."""
+    return torch_or_skip().nn.functional

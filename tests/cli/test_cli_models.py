@@ -41,3 +41,21 @@ def test_models_rejects_a_bad_input_size(capsys):
     with pytest.raises(SystemExit):
         main(["models", "--input-size", "3x0x5"])
     assert "expected CxHxW" in capsys.readouterr().err
+
+
+def test_a_bad_model_name_gets_a_short_error_with_the_nearest_names(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--model", "resnet2"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("striate train: error: argument --model: unknown model 'resnet2'")
+    assert "resnet20" in err and "`striate models` lists them" in err
+    assert "densenet121" not in err  # the zoo is not listed in full
+
+
+def test_train_help_lists_no_model_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "--model MODEL" in out and "striate models" in out
+    assert "densenet121" not in out

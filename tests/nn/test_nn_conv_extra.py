@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from opcheck import torch_or_skip as _torch
 
 import striate
 from striate import nn
 
 RNG = np.random.default_rng(4)
-
-
-def _torch():
-    return pytest.importorskip("torch")
 
 
 def _parity(ours, theirs, x_np, atol=1e-10):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import functional_or_skip as _tf
 
 import striate
 from striate import functional as F
 from striate.kernels import conv_forward_naive
 
 RNG = np.random.default_rng(3)
-
-
-def _tf():
-    return importlib.import_module("torch.nn.functional")
 
 
 CASES = [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 from opcheck import check_both as check
@@ -13,10 +11,6 @@ import striate
 from striate import functional as F
 
 RNG = np.random.default_rng(0)
-
-
-def _torch():
-    return importlib.import_module("torch")
 
 
 def randn(*shape):

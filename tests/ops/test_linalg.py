@@ -7,15 +7,12 @@ import importlib
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import torch_or_skip as _torch
 
 import striate
 from striate import functional as F
 
 RNG = np.random.default_rng(3)
-
-
-def _torch():
-    return importlib.import_module("torch")
 
 
 def randn(*shape):

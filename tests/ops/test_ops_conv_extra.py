@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import functional_or_skip as _tf
 
 import striate
 from striate import functional as F
@@ -15,10 +16,6 @@ from striate.kernels import conv_backward, conv_forward, conv_transpose_forward_
 from striate.kernels.naive import conv_backward_naive, conv_forward_naive
 
 RNG = np.random.default_rng(11)
-
-
-def _tf():
-    return pytest.importorskip("torch").nn.functional
 
 
 # (x shape, w shape, stride, padding, dilation, groups)

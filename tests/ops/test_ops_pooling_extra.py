@@ -6,16 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import torch_or_skip as _torch
 
 import striate
 from striate import functional as F
 from striate.kernels import max_pool_forward_naive
 
 RNG = np.random.default_rng(5)
-
-
-def _torch():
-    return pytest.importorskip("torch")
 
 
 def _distinct(shape):

@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import functional_or_skip as _tf
 
 import striate
 from striate import functional as F
 
 RNG = np.random.default_rng(2)
-
-
-def _tf():
-    return pytest.importorskip("torch").nn.functional
 
 
 def test_dropout2d_drops_whole_maps_and_scales_the_rest():

@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import functional_or_skip as _tf
 
 import striate
 from striate import functional as F
 
 RNG = np.random.default_rng(8)
-
-
-def _tf():
-    return pytest.importorskip("torch").nn.functional
 
 
 @pytest.mark.parametrize("size,scale_factor", [

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import functional_or_skip as _tf
 
 import striate
 from striate import functional as F
 
 RNG = np.random.default_rng(4)
-
-
-def _tf():
-    return importlib.import_module("torch.nn.functional")
 
 
 POOLS = [

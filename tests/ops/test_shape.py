@@ -3,8 +3,6 @@ indexing, cat/stack/split/chunk and pad."""
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 from opcheck import check_both as check
@@ -14,10 +12,6 @@ import striate
 from striate import functional as F
 
 RNG = np.random.default_rng(2)
-
-
-def _torch():
-    return importlib.import_module("torch")
 
 
 def randn(*shape):

@@ -5,14 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from opcheck import check_op
+from opcheck import torch_or_skip as _torch
 
 import striate
 
 RNG = np.random.default_rng(6)
-
-
-def _torch():
-    return pytest.importorskip("torch")
 
 
 def check(f, inputs, **kw):

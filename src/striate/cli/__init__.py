@@ -18,13 +18,28 @@ import sys
 from pathlib import Path
 
 __all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative_float",
-           "run_dir"]
+           "model_name", "run_dir"]
 
 COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption"]
 
 
 class CommandError(Exception):
     """An error caused by the command's input, reported as one line without a traceback."""
+
+
+def model_name(text: str) -> str:
+    """argparse type: a name of the model zoo; a wrong one gets a short error with the nearest
+    names, and `striate models` lists them all (with parameters and multiply-adds)."""
+    import difflib
+
+    from ..models import list_models
+
+    names = list_models()
+    if text in names:
+        return text
+    close = difflib.get_close_matches(text, names, n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise argparse.ArgumentTypeError(f"unknown model {text!r}{hint}; `striate models` lists them")
 
 
 def positive_int(text: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import CommandError, positive_int
+from . import CommandError, model_name, positive_int
 
 
 def input_size(text: str) -> tuple[int, int, int]:
@@ -33,10 +33,11 @@ def models(args) -> int:
     from ..models.zoo import TORCHVISION_PARAMS
 
     names = args.names or list_models()
-    unknown = [n for n in names if n not in list_models()]
-    if unknown:
-        raise CommandError(
-            f"unknown model {unknown[0]!r}; known models: {', '.join(list_models())}")
+    for name in names:
+        try:
+            model_name(name)
+        except argparse.ArgumentTypeError as e:
+            raise CommandError(str(e).replace("; `striate models` lists them", "")) from None
     shape = args.input_size
     rows = []
     for name in names:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..optim import OPTIMIZERS, create_optimizer
-from . import CommandError, non_negative_float, positive_int, run_dir
+from . import CommandError, model_name, non_negative_float, positive_int, run_dir
 
 DEFAULT_EPOCHS = 20
 SCHEDULES = {"none", "cosine", "step", "exponential", "invtime"}
@@ -260,16 +260,15 @@ def add_optimizer_options(parser) -> None:
 
 def add_parsers(sub) -> None:
     """``striate train``, ``striate eval`` and ``striate predict``."""
-    from ..models import list_models
-
     t = sub.add_parser(
         "train",
         help="train a model (by default a small ConvNet on the bundled digits)",
         description="Train a model, show progress, print the test accuracy, and write a run "
         "folder (config, metrics CSV, best and last checkpoints, plots).",
     )
-    t.add_argument("--model", default="convnet", choices=list_models(),
-                   help="architecture (default: %(default)s)")
+    t.add_argument("--model", default="convnet", type=model_name, metavar="MODEL",
+                   help="architecture of the zoo, listed by `striate models` "
+                   "(default: %(default)s)")
     t.add_argument("--data", default="digits",
                    help="dataset: digits (bundled, default), cifar10:PATH, cifar100:PATH, "
                    "mnist:PATH, fashion-mnist:PATH, folder:PATH[?size=32&channels=3]")
