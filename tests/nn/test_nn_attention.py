@@ -146,3 +146,25 @@ def test_mha_dropout_only_in_training_and_init():
     assert not m.in_proj_bias.array.any() and not m.out_proj.bias.array.any()
     with pytest.raises(ValueError, match="divisible by num_heads"):
         nn.MultiheadAttention(10, 3)
+
+
+def test_multi_head_attention_forward_gradcheck():
+    rng = np.random.default_rng(6)
+    L, S, N, E = 3, 4, 2, 4
+    mask = np.zeros((L, S))
+    mask[0, 3] = -np.inf
+
+    def fn(F, q, k, v, w, b, wo, bo):
+        return F.multi_head_attention_forward(
+            q, k, v, E, 2, w, b, None, None, False, 0.0, wo, bo, training=False,
+            attn_mask=_mask_like(F, q), need_weights=False)[0]
+
+    def _mask_like(F, q):
+        if F is striate.functional:
+            return striate.tensor(mask.astype(q.dtype))
+        return torch.tensor(mask, dtype=q.dtype)
+
+    check_nn(fn, [rng.standard_normal((L, N, E)), rng.standard_normal((S, N, E)),
+                  rng.standard_normal((S, N, E)), rng.standard_normal((3 * E, E)),
+                  rng.standard_normal(3 * E), rng.standard_normal((E, E)),
+                  rng.standard_normal(E)])
