@@ -155,7 +155,7 @@ def test_dtype_conversions():
 def test_repr_mentions_grad():
     x = striate.tensor([1.0], requires_grad=True)
     assert "requires_grad=True" in repr(x)
-    assert "grad_fn=<Mul>" in repr(x * 2.0)
+    assert "grad_fn=<MulBackward>" in repr(x * 2.0)
     assert "float64" in repr(striate.tensor(np.array([1.0])))
 
 

@@ -38,9 +38,10 @@ def test_conv2d_shapes_settings_and_repr():
     rect = nn.Conv2d(1, 2, (1, 3), bias=False)
     assert rect.weight.shape == (2, 1, 1, 3) and rect.bias is None
     assert repr(rect) == "Conv2d(1, 2, kernel_size=(1, 3), stride=(1, 1), bias=False)"
-    with pytest.raises(ValueError, match="Conv2d: kernel_size must be an int >= 1"):
+    with pytest.raises(ValueError, match="Conv2d: kernel_size must be >= 1, got 0"):
         nn.Conv2d(1, 2, 0)
-    with pytest.raises(ValueError, match="Conv2d: padding must be an int >= 0"):
+    with pytest.raises(TypeError, match=r"Conv2d: padding must be an int or a pair of ints, "
+                                        r"got \(1, 2, 3\)"):
         nn.Conv2d(1, 2, 3, padding=(1, 2, 3))
     with pytest.raises(ValueError, match="Conv2d: in_channels must be a positive int"):
         nn.Conv2d(-1, 2, 3)
@@ -68,7 +69,7 @@ def test_pools():
     assert nn.MaxPool2d(3, stride=1)(x).tolist() == [[[[10.0, 11.0], [14.0, 15.0]]]]
     assert nn.MaxPool2d(2, padding=1)(x).shape == (1, 1, 3, 3)
     assert repr(mp) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
-    with pytest.raises(ValueError, match="AvgPool2d: stride must be an int >= 1"):
+    with pytest.raises(ValueError, match="AvgPool2d: stride must be >= 1, got 0"):
         nn.AvgPool2d(2, stride=0)
 
 
@@ -189,7 +190,8 @@ def test_layernorm():
     assert list(ln2.parameters()) == []
     np.testing.assert_allclose(ln2(x).array.reshape(3, -1).mean(-1), 0, atol=1e-5)
     assert repr(ln) == "LayerNorm((5,), eps=1e-05, elementwise_affine=True, bias=True)"
-    with pytest.raises(ValueError, match=r"last 1 dims should be \(5,\), got input shape"):
+    with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(5,\) must match the last "
+                                         r"dims of input shape \(3, 4\)"):
         ln(_rand(3, 4))
 
 

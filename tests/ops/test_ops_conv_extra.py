@@ -146,7 +146,7 @@ def test_conv2d_frozen_weight_with_groups_keeps_no_patches():
     x = striate.tensor(RNG.standard_normal((1, 4, 5, 5)), requires_grad=True)
     w = striate.tensor(RNG.standard_normal((4, 2, 3, 3)))
     y = F.conv2d(x, w, padding=1, groups=2)
-    assert y._ctx.cache.patches is None
+    assert y.grad_fn.cache.patches is None
     y.sum().backward()
     ref, cache = conv_forward_naive(x.array, w.array, None, 1, 1, 1, 2)
     dx = conv_backward_naive(np.ones_like(ref), cache)[0]

@@ -8,7 +8,7 @@ import pytest
 import striate.functional as F
 
 import striate
-from striate.ops import activation
+from striate.kernels import compiled
 
 RNG = np.random.default_rng(3)
 
@@ -17,11 +17,11 @@ def is_channels_last(a):
     return np.moveaxis(a, 1, -1).flags.c_contiguous
 
 
-@pytest.mark.parametrize("on", [True, False])
+@pytest.mark.parametrize("path", ["numpy"] + (["compiled"] if compiled.available() else []))
 @pytest.mark.parametrize("x_layout", ["contiguous", "channels-last"])
 @pytest.mark.parametrize("g_layout", ["contiguous", "channels-last"])
-def test_relu_any_layout(on, x_layout, g_layout, monkeypatch):
-    monkeypatch.setattr(activation, "CHANNELS_LAST", on)
+def test_relu_any_layout(path, x_layout, g_layout, monkeypatch):
+    monkeypatch.setattr(compiled, "USE_COMPILED", path == "compiled")
     x0 = RNG.standard_normal((3, 4, 5, 6)).astype(np.float32)
     g0 = RNG.standard_normal(x0.shape).astype(np.float32)
 
@@ -36,8 +36,7 @@ def test_relu_any_layout(on, x_layout, g_layout, monkeypatch):
     (y * striate.tensor(lay(g0, g_layout))).sum().backward()
     np.testing.assert_array_equal(y.array, np.maximum(x0, 0))
     np.testing.assert_array_equal(seen[0], g0 * (x0 > 0))
-    if on:
-        assert is_channels_last(y.array) and is_channels_last(seen[0])
+    assert is_channels_last(y.array) and is_channels_last(seen[0])
 
 
 def test_relu_other_shapes_unchanged():

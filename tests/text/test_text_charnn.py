@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 import striate
-from striate.models.charnn import CharRNN, load_charnn, sample, train_charnn
-from striate.text import CharVocab, read_corpus, read_text, stdlib_corpus, stdlib_files
+from striate.text import (
+    CharRNN,
+    CharVocab,
+    load_charnn,
+    read_corpus,
+    read_text,
+    sample,
+    stdlib_corpus,
+    stdlib_files,
+    train_charnn,
+)
 
 PYTHONISH = "def f(x):\n    return x + 1\n\n\nclass A:\n    def g(self):\n        pass\n" * 40
 

@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from striate.classic import run_trial  # every kind: the classic ones, and models via train
 from striate.data import digits
+from striate.train import search_trials
 from striate.train.search import (
     Choice,
     LogUniform,
@@ -21,7 +23,6 @@ from striate.train.search import (
     load_space,
     narrow,
     parse_range,
-    run_trial,
     sample_configs,
     search,
 )
@@ -140,7 +141,8 @@ def test_early_abandonment_of_a_diverging_trial(data):
     assert ok["status"] == "ok" and ok["steps"] == 200 and ok["val_acc"] > 0.9
     # a search reports it, and never picks it
     result = search({"lr": Choice([0.1, 1e4]), "reg": Choice([1e-3])}, data,
-                    {"kind": "linear-svm", "num_iters": 300}, trials=4, seed=1)
+                    {"kind": "linear-svm", "num_iters": 300}, trials=4, seed=1,
+                    trial_fn=run_trial)
     bad = [r for r in result.rows if r["lr"] == 1e4]
     assert bad and all(r["status"] == "abandoned" for r in bad)
     assert result.best["lr"] == 0.1
@@ -149,8 +151,8 @@ def test_early_abandonment_of_a_diverging_trial(data):
 def test_workers_give_the_same_table_as_inline(data):
     space = {"lr": LogUniform(1e-2, 1e0), "reg": LogUniform(1e-5, 1e-1)}
     base = {"kind": "softmax", "num_iters": 100}
-    one = search(space, data, base, trials=4, stages=2, seed=3, workers=1)
-    two = search(space, data, base, trials=4, stages=2, seed=3, workers=2)
+    one = search(space, data, base, trials=4, stages=2, seed=3, workers=1, trial_fn=run_trial)
+    two = search(space, data, base, trials=4, stages=2, seed=3, workers=2, trial_fn=run_trial)
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in one.rows]
     assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in two.rows]
 
@@ -165,7 +167,8 @@ def test_model_trials_through_the_trainer(data):
 
 def test_test_set_is_used_once_and_results_are_written(data, tmp_path):
     result = search({"lr": LogUniform(1e-2, 1e0), "reg": LogUniform(1e-5, 1e-2)}, data,
-                    {"kind": "linear-svm", "num_iters": 200}, trials=3, seed=0)
+                    {"kind": "linear-svm", "num_iters": 200}, trials=3, seed=0,
+                    trial_fn=run_trial)
     best = result.best_config
     assert best["kind"] == "linear-svm" and best["seed"] == result.best["seed"]
     acc = result.evaluate_test(data)
@@ -200,7 +203,7 @@ def test_kfold_indices_partition():
 
 def test_cross_validate_a_config(data):
     cv = cross_validate({"kind": "softmax", "lr": 0.5, "reg": 1e-4, "num_iters": 100}, data,
-                        k=3)
+                        k=3, trial_fn=run_trial)
     assert len(cv["fold_acc"]) == 3 and 0.85 < cv["val_acc"] <= 1
     assert cv["val_acc_std"] == pytest.approx(np.std(cv["fold_acc"]))
 
@@ -213,6 +216,8 @@ def test_errors(data):
         run_trial({"kind": "softmax", "lr": 0.1, "epochs": 3}, d)
     with pytest.raises(ValueError, match="needs a learning rate"):
         run_trial({"kind": "softmax"}, d)
+    with pytest.raises(ValueError, match="classic classifier.*striate.classic.search.run_trial"):
+        search_trials.run_trial({"kind": "softmax", "lr": 0.1}, d)
     with pytest.raises(ValueError, match="method must be"):
         search({"lr": 0.1}, data, method="bayes")
     with pytest.raises(ValueError, match="trials must be a positive int"):
@@ -224,10 +229,11 @@ def test_errors(data):
 def test_search_by_cross_validation(data):
     space = {"lr": LogUniform(1e-2, 1e0), "reg": LogUniform(1e-5, 1e-2)}
     base = {"kind": "softmax", "num_iters": 100}
-    result = search(space, data, base, trials=2, seed=0, folds=3)
+    result = search(space, data, base, trials=2, seed=0, folds=3, trial_fn=run_trial)
     assert all("val_acc_std" in r for r in result.rows)
     again = cross_validate({**base, "lr": result.rows[1]["lr"], "reg": result.rows[1]["reg"],
-                            "seed": result.rows[1]["seed"]}, data, k=3, seed=0)
+                            "seed": result.rows[1]["seed"]}, data, k=3, seed=0,
+                           trial_fn=run_trial)
     assert result.rows[1]["val_acc"] == pytest.approx(again["val_acc"])
     assert "folds" not in result.best_config
     with pytest.raises(ValueError, match="k must be between 2"):

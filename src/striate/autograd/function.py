@@ -2,33 +2,81 @@
 
 An operation is a subclass with two static methods on raw arrays::
 
-    forward(ctx, *arrays, **params) -> array     # saves what backward needs on ctx
-    backward(ctx, grad_out) -> grad per input     # local gradient times upstream gradient
+    forward(ctx, *arrays, **params) -> array, or a tuple of arrays   # saves what backward needs
+    backward(ctx, *grad_outputs) -> grad per input    # one gradient per output of forward
 
 ``Function.apply(*inputs, **params)`` runs forward on the inputs' arrays and, when grad mode is on
-and an input requires grad, records the node on the output tensor. ``backward`` below walks the
-graph once in reverse topological order with an explicit stack (no recursion: a graph 10,000 nodes
-deep is fine), sums the gradients that meet at a node, undoes broadcasting in one place
-(:func:`sum_to`), and frees each node's saved arrays as soon as it is done.
+and an input requires grad, records the node: the ``ctx`` itself becomes the outputs' ``grad_fn``
+(as in PyTorch), with ``next_functions`` pointing at the nodes that made the inputs (an
+:class:`AccumulateGrad` for a leaf). A forward that returns a tuple gives a tuple of Tensors; its
+backward receives one gradient per output, zeros for an output no gradient reached (PyTorch's
+``materialize_grads`` default).
+
+The engine (:func:`backward`, :func:`grad`) orders the nodes once with an explicit stack (no
+recursion: a graph 10,000 nodes deep is fine), sums the gradients that meet at a node's output,
+undoes broadcasting in one place (:func:`sum_to`), runs tensor hooks, accumulates into leaves out
+of place, and frees each node's saved arrays as soon as it is done (unless ``retain_graph``).
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
 from .grad_mode import is_grad_enabled
 
-__all__ = ["Function", "Context", "sum_to", "backward"]
+__all__ = ["Function", "Context", "Node", "AccumulateGrad", "sum_to", "backward", "grad"]
 
 
-class Context:
-    """What a ``forward`` leaves for its ``backward``: saved arrays and any other attributes.
+class Node:
+    """One node of the backward graph: ``Tensor.grad_fn`` (PyTorch's ``torch.autograd.graph.Node``).
 
-    ``needs_input_grad`` is a tuple of bools, one per positional input, so a backward can skip the
-    gradients nobody asked for.
+    ``next_functions`` is a tuple with one ``(node, output_index)`` pair per input of the operation:
+    the node that made that input (an :class:`AccumulateGrad` for a leaf), or ``(None, 0)`` for an
+    input that needs no gradient.
     """
 
-    __slots__ = ("saved", "needs_input_grad", "__dict__")
+    __slots__ = ()
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf tensor that requires grad: backward adds its gradient into
+    ``variable.grad``."""
+
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @property
+    def _meta(self):
+        a = self.variable.array
+        return ((a.shape, a.dtype),)
+
+
+class Context(Node):
+    """What a ``forward`` leaves for its ``backward``, and, once recorded, the graph node itself
+    (as in PyTorch, a custom Function's ``ctx`` is its ``grad_fn``).
+
+    ``needs_input_grad`` is a tuple of bools, one per positional input, so a backward can skip the
+    gradients nobody asked for. Anything else a forward sets on ctx lives in ``__dict__``, which
+    backward clears (with ``saved``) when it is done unless asked to retain the graph.
+    """
+
+    __slots__ = ("saved", "needs_input_grad", "next_functions", "_fn", "_meta", "_versions",
+                 "__dict__", "__weakref__")
+    # rarely set, so class-level defaults (an instance sets them in its __dict__)
+    _hooks = None  # {output index: hooks of the tensor that is that output}
+    _retain = None  # {output index: weak reference to a tensor that retains its grad}
+    _freed = False  # backward has run and dropped the saved arrays
 
     def __init__(self):
         self.saved = ()
@@ -36,6 +84,9 @@ class Context:
 
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
+
+    def name(self) -> str:
+        return self._fn.__name__ + "Backward"
 
 
 class Function:
@@ -46,21 +97,24 @@ class Function:
         raise NotImplementedError("a Function subclass must define forward")
 
     @staticmethod
-    def backward(ctx: Context, grad_out):  # pragma: no cover - abstract
+    def backward(ctx: Context, *grad_outputs):  # pragma: no cover - abstract
         raise NotImplementedError("a Function subclass must define backward")
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run forward on the inputs (Tensors, arrays or scalars) and record the node if needed."""
-        from .tensor import Tensor
+        """Run forward on the inputs (Tensors, arrays or scalars) and record the node if needed.
 
+        Returns a Tensor, or a tuple of Tensors when forward returned a tuple of arrays.
+        """
         arrays = []
         needs = []
         any_grad = False
         record = is_grad_enabled()
+        tensors = []
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.array)
+                tensors.append(x)
                 rg = record and x.requires_grad
                 needs.append(rg)
                 any_grad = any_grad or rg
@@ -70,27 +124,54 @@ class Function:
         ctx = Context()
         ctx.needs_input_grad = tuple(needs)
         out = cls.forward(ctx, *arrays, **params)
-        result = Tensor(out)
-        tensors = [x for x in inputs if isinstance(x, Tensor)]
-        if out.base is not None:  # a view of an input shares its version counter
-            root = _root(out)
-            for x in tensors:
-                if _root(x.array) is root:
-                    result._version = x._version
-                    break
-        # an integer or bool output (a cast to int64, say) has no gradient: it is not recorded
-        if any_grad and result.array.dtype.kind in "fc":
-            result.requires_grad = True
-            result._fn = cls
-            result._ctx = ctx
-            result._parents = tuple(
-                x if isinstance(x, Tensor) and n else None for x, n in zip(inputs, needs)
-            )
+        multi = type(out) is tuple
+        results = tuple(Tensor(o) for o in out) if multi else (Tensor(out),)
+        for r in results:
+            if r.array.base is not None:  # a view of an input shares its version counter
+                root = _root(r.array)
+                for x in tensors:
+                    if _root(x.array) is root:
+                        r._version = x._version
+                        r._is_view = True
+                        break
+        if any_grad:
+            ctx._fn = cls
+            ctx.next_functions = tuple([_edge(x) if n else _NO_EDGE
+                                        for x, n in zip(inputs, needs)])
+            ctx._meta = tuple([(r.array.shape, r.array.dtype) for r in results])
+            for i, r in enumerate(results):
+                # an integer or bool output (a cast, argmax indices) has no gradient
+                if r.array.dtype.kind in "fc":
+                    r.requires_grad = True
+                    r._node = ctx
+                    r._out_index = i
             # each tensor's version now; backward compares (cheap), and only on a change looks
             # whether the context kept that tensor's memory
-            ctx._versions = tuple((t._version, t._version[0], t.array)
-                                  for t in (*tensors, result))
-        return result
+            ctx._versions = tuple([(t._version, t._version[0], t.array)
+                                   for t in (*tensors, *results)])
+        return results if multi else results[0]
+
+
+_NO_EDGE = (None, 0)
+
+
+def _edge(t) -> tuple:
+    """The ``(node, output_index)`` a gradient for tensor ``t`` flows into."""
+    node = t._node
+    if node is not None:
+        return (node, t._out_index)
+    return (_accumulator(t), 0)
+
+
+def _accumulator(t) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node: one per leaf while a graph holds it (the leaf keeps only a
+    weak reference, so no cycle outlives the graph)."""
+    ref = t._acc
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._acc = weakref.ref(acc)
+    return acc
 
 
 def _root(a):
@@ -116,22 +197,21 @@ def _collect(obj, roots: set, depth: int) -> None:
             _collect(o, roots, depth - 1)
 
 
-def _check_versions(t) -> None:
-    """Raise if a tensor whose memory t's node kept for its backward changed in place since
+def _check_versions(ctx) -> None:
+    """Raise if a tensor whose memory ctx's node kept for its backward changed in place since
     (PyTorch raises the same way)."""
-    ctx = t._ctx
-    changed = [a for counter, version, a in getattr(ctx, "_versions", ())
-               if counter[0] != version]
+    changed = [a for counter, version, a in ctx._versions if counter[0] != version]
     if not changed:
         return
     kept: set = set()
     _collect(ctx.saved, kept, 1)
-    _collect({k: v for k, v in ctx.__dict__.items() if k != "_versions"}, kept, 2)
+    _collect({k: v for k, v in ctx.__dict__.items() if k not in ("_hooks", "_retain")}, kept, 2)
     if any(id(_root(a)) in kept for a in changed):
         raise RuntimeError(
-            f"backward: an array that {t._fn.__name__} saved for its gradient was changed by an "
-            "in-place operation (add_, mul_, copy_, item assignment, ...) after the forward; "
-            "change a copy (clone()) instead, or change it after backward"
+            f"backward: one of the variables needed for gradient computation has been modified "
+            f"by an inplace operation: an array that {ctx._fn.__name__} saved for its gradient "
+            "was changed by an in-place write (add_, mul_, copy_, an optimizer step, ...) after "
+            "the forward; change a copy (clone()) instead, or change it after backward"
         )
 
 
@@ -149,94 +229,223 @@ def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return g.reshape(shape)
 
 
-def _topological_order(root) -> list:
-    """Tensors reachable from ``root`` that require grad, each after every tensor it feeds."""
+def _topological_order(roots) -> list:
+    """Nodes reachable from ``roots``, each before every node it feeds a gradient to."""
     order = []
     visited = set()
-    stack = [(root, False)]
+    stack = [(n, False) for n in roots]
     while stack:
-        t, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(t)
+            order.append(node)
             continue
-        if id(t) in visited:
+        if node in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
-        for p in t._parents:
-            if p is not None and id(p) not in visited:
-                stack.append((p, False))
+        visited.add(node)
+        stack.append((node, True))
+        for nxt, _ in node.next_functions:
+            if nxt is not None and nxt not in visited:
+                stack.append((nxt, False))
     order.reverse()  # post-order reversed: outputs first, leaves last
     return order
 
 
-def backward(root, grad=None, retain_graph: bool = False) -> None:
-    """Backpropagate from ``root``: accumulate d(root)/d(leaf) into each leaf's ``.grad``."""
-    from .tensor import Tensor
-
-    if not root.requires_grad:
+def _root_gradient(t, g, fname: str) -> np.ndarray:
+    if not t.requires_grad:
         raise RuntimeError(
-            "backward: the tensor does not require grad and has no graph; "
+            f"{fname}: the tensor does not require grad and has no graph; "
             "did you compute it under no_grad() or from tensors without requires_grad=True?"
         )
-    if grad is None:
-        if root.array.size != 1:
+    if g is None:
+        if t.array.size != 1:
             raise RuntimeError(
-                f"backward: grad can be implicitly created only for a tensor with one element, "
-                f"got shape {tuple(root.shape)}; pass grad= of that shape"
+                f"{fname}: grad can be implicitly created only for a tensor with one element, "
+                f"got shape {tuple(t.shape)}; pass a gradient of that shape"
             )
-        g0 = np.ones_like(root.array)
-    else:
-        g0 = grad.array if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.dtype)
-        if g0.shape != root.shape:
-            raise ValueError(
-                f"backward: grad has shape {g0.shape} but the tensor has shape {root.shape}"
-            )
+        return np.ones_like(t.array)
+    g = g.array if isinstance(g, Tensor) else np.asarray(g, dtype=t.dtype)
+    if g.shape != t.shape:
+        raise ValueError(f"{fname}: grad has shape {g.shape} but the tensor has shape {t.shape}")
+    return g
 
-    grads = {id(root): g0}
-    handed = {id(g0)}  # arrays someone else holds: the caller's gradient, earlier .grad's
-    for t in _topological_order(root):
-        g = grads.pop(id(t), None)
-        if g is None:
+
+def _run(roots, root_grads, retain_graph: bool, capture=None) -> None:
+    """The backward engine: walk the graph from ``roots`` (tensors) once, outputs first.
+
+    Gradients meeting at a node's output are summed (undoing broadcasting with :func:`sum_to`
+    as they arrive), the output's hooks run, then the node's backward. Leaves accumulate into
+    ``.grad``; with ``capture`` (a dict ``(node, index) -> None``, for :func:`grad`) the
+    gradients reaching those outputs are stored there instead and no ``.grad`` is touched.
+    """
+    grads = {}  # node -> list with one summed gradient (or None) per output
+    handed = set()  # ids of arrays someone else holds: the caller's gradients, earlier .grad's
+    for t, g in zip(roots, root_grads):
+        node, i = _edge(t)
+        handed.add(id(g))
+        gl = grads.setdefault(node, [None] * len(node._meta))
+        gl[i] = g if gl[i] is None else gl[i] + g
+    for node in _topological_order(list(grads)):
+        gl = grads.pop(node, None)
+        if gl is None:
             continue
-        for hook in t._hooks:
-            r = hook(Tensor(g))
-            if r is not None:
-                g = r.array if isinstance(r, Tensor) else np.asarray(r)
-        if t._fn is None or t._retains_grad:
-            # a leaf (or a tensor asked to retain its grad): accumulate, never in place, so that
-            # one array returned by a backward for two inputs is never aliased into two .grad's
-            if t.grad is None:
-                # optimizers and clipping update .grad in place, so it must be an array of its
-                # own: not a read-only broadcast view, not a view of another array, and not the
-                # one array a backward returned for two inputs (Add's g, g)
-                if id(g) in handed or g.base is not None or not g.flags.writeable:
-                    g = g.copy()
-                handed.add(id(g))
-                t.grad = Tensor(g)
-            else:
-                t.grad = Tensor(t.grad.array + g)
-        if t._fn is None:
+        if type(node) is AccumulateGrad:
+            t = node.variable
+            g = gl[0]
+            for hook in t._hooks:
+                r = hook(Tensor(g))
+                if r is not None:
+                    g = r.array if isinstance(r, Tensor) else np.asarray(r)
+            if capture is not None:
+                if (node, 0) in capture:
+                    capture[(node, 0)] = g
+                continue
+            _accumulate(t, g, handed)
             continue
-        if t._ctx is None:
+        if node._hooks is not None or node._retain is not None:
+            _output_hooks(node, gl, handed, capture is None)
+        if capture is not None:
+            for i, g in enumerate(gl):
+                if (node, i) in capture:
+                    capture[(node, i)] = g
+        if node._freed:
             raise RuntimeError(
                 "backward: trying to backward through the graph a second time; the saved arrays "
                 "were freed after the first backward. Use backward(retain_graph=True) the "
                 "first time"
             )
-        _check_versions(t)
-        in_grads = t._fn.backward(t._ctx, g)
+        _check_versions(node)
+        meta = node._meta
+        if len(meta) == 1:
+            in_grads = node._fn.backward(node, gl[0])
+        else:
+            # as PyTorch (materialize_grads): an output no gradient reached gets zeros
+            in_grads = node._fn.backward(node, *(
+                np.zeros(m[0], m[1]) if g is None else g for g, m in zip(gl, meta)))
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for p, pg in zip(t._parents, in_grads):
-            if p is None or pg is None:
+        for (nxt, i), pg in zip(node.next_functions, in_grads):
+            if nxt is None or pg is None:
                 continue
-            if pg.shape != p.array.shape:
-                pg = sum_to(pg, p.array.shape)
-            if pg.dtype != p.array.dtype:
-                pg = pg.astype(p.array.dtype, copy=False)
-            k = id(p)
-            prev = grads.get(k)
-            grads[k] = pg if prev is None else prev + pg
+            shape, dtype = nxt._meta[i]
+            if pg.shape != shape:
+                pg = sum_to(pg, shape)
+            if pg.dtype != dtype:
+                pg = pg.astype(dtype, copy=False)
+            ngl = grads.get(nxt)
+            if ngl is None:
+                ngl = grads[nxt] = [None] * len(nxt._meta)
+                ngl[i] = pg
+            else:
+                prev = ngl[i]
+                ngl[i] = pg if prev is None else prev + pg
         if not retain_graph:
-            t._ctx = None
+            node.saved = None
+            node.__dict__.clear()
+            node._versions = ()
+            node._freed = True
+
+
+def _output_hooks(node, gl, handed, keep: bool) -> None:
+    """Run the hooks registered on a non-leaf tensor's gradient, and retain it if asked."""
+    for i in range(len(gl)):
+        g = gl[i]
+        if g is None:
+            continue
+        for hook in (node._hooks or {}).get(i, ()):
+            r = hook(Tensor(g))
+            if r is not None:
+                g = r.array if isinstance(r, Tensor) else np.asarray(r)
+        gl[i] = g
+        ref = (node._retain or {}).get(i)
+        t = ref() if ref is not None else None
+        if t is not None and keep:
+            _accumulate(t, g, handed)
+
+
+def _accumulate(t, g, handed: set) -> None:
+    """Add g into t.grad, never in place, so that one array returned by a backward for two
+    inputs is never aliased into two .grad's."""
+    if t.grad is None:
+        # optimizers and clipping update .grad in place, so it must be an array of its own: not a
+        # read-only broadcast view, not a view of another array, and not the one array a
+        # backward returned for two inputs (Add's g, g)
+        if id(g) in handed or g.base is not None or not g.flags.writeable:
+            g = g.copy()
+        handed.add(id(g))
+        t.grad = Tensor(g)
+    else:
+        t.grad = Tensor(t.grad.array + g)
+
+
+def _as_tuple(x) -> tuple:
+    if x is None:
+        return ()
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None) -> None:
+    """Backpropagate from ``tensors``: accumulate d(sum of tensors . grads)/d(leaf) into each
+    leaf's ``.grad`` (``torch.autograd.backward``)."""
+    tensors = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
+    if len(grads) != len(tensors):
+        raise ValueError(f"backward: got {len(tensors)} tensors but {len(grads)} gradients")
+    root_grads = [_root_gradient(t, g, "backward") for t, g in zip(tensors, grads)]
+    _run(tensors, root_grads, bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated
+    (``torch.autograd.grad``, first order): no tensor's ``.grad`` changes.
+
+    Args:
+        outputs: a tensor or sequence of tensors to differentiate.
+        inputs: a tensor or sequence of tensors that require grad (leaves or not).
+        grad_outputs: the vector of the vector-Jacobian product, one per output (None: ones, for
+            one-element outputs).
+        retain_graph: keep the saved arrays for another backward (default: False).
+        create_graph: must be False: higher-order gradients are not supported.
+        allow_unused: return None for an input the outputs do not depend on instead of raising.
+        materialize_grads: return zeros instead of None for unused inputs.
+
+    Returns:
+        A tuple with one Tensor (or None) per input.
+    """
+    if create_graph:
+        raise RuntimeError(
+            "grad: create_graph=True asks for a differentiable gradient (higher-order "
+            "derivatives), which striate does not support; gradients are computed on arrays"
+        )
+    if materialize_grads:
+        allow_unused = True
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad (requires_grad=False)")
+    gos = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(gos) != len(outputs):
+        raise ValueError(f"grad: got {len(outputs)} outputs but {len(gos)} grad_outputs")
+    root_grads = [_root_gradient(t, g, "grad") for t, g in zip(outputs, gos)]
+    edges = [_edge(t) for t in inputs]
+    capture = dict.fromkeys(edges)
+    _run(outputs, root_grads, bool(retain_graph), capture)
+    result = []
+    for i, (t, e) in enumerate(zip(inputs, edges)):
+        g = capture[e]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: one of the differentiated Tensors (input {i}) appears to not have "
+                    "been used in the graph. Set allow_unused=True if this is the desired "
+                    "behavior."
+                )
+            result.append(Tensor(np.zeros_like(t.array)) if materialize_grads else None)
+        else:
+            result.append(Tensor(g.copy() if g.base is not None or not g.flags.writeable else g))
+    return tuple(result)
+
+
+from .tensor import Tensor  # noqa: E402 - tensor.py builds on this module

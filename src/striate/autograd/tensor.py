@@ -8,10 +8,12 @@ Tensor sharing that array. Operators and methods call the differentiable operati
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 
 from .. import backend
+from .function import Function
 from .function import backward as _run_backward
 
 __all__ = [
@@ -72,9 +74,10 @@ class Tensor:
         "array",
         "requires_grad",
         "grad",
-        "_fn",
-        "_ctx",
-        "_parents",
+        "_node",
+        "_out_index",
+        "_acc",
+        "_is_view",
         "_hooks",
         "_retains_grad",
         "_version",
@@ -95,9 +98,10 @@ class Tensor:
             )
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
-        self._fn = None
-        self._ctx = None
-        self._parents = ()
+        self._node = None  # the grad_fn: the graph node that made this tensor (None for a leaf)
+        self._out_index = 0  # which output of that node this tensor is
+        self._acc = None  # a weak reference to the leaf's AccumulateGrad node
+        self._is_view = False  # made by an op as a view of another tensor's memory
         self._hooks = ()
         self._retains_grad = False
         # bumped by every in-place change; shared by views and detach() (not by .data, as in
@@ -106,18 +110,26 @@ class Tensor:
 
     # ---- autograd -----------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 inputs=None) -> None:
         """Accumulate the gradient of this tensor into every leaf's ``.grad``."""
-        _run_backward(self, gradient, retain_graph=retain_graph)
+        if inputs is not None:
+            raise NotImplementedError("backward: inputs= is not supported; use autograd.grad")
+        _run_backward((self,), (gradient,), retain_graph=retain_graph)
 
     @property
     def is_leaf(self) -> bool:
-        return self._fn is None
+        return self._node is None
 
     @property
     def grad_fn(self):
-        """The Function class that produced this tensor, or None for a leaf."""
-        return self._fn
+        """The graph node that produced this tensor (with ``next_functions`` and ``name()``), or
+        None for a leaf."""
+        return self._node
+
+    @property
+    def _version_number(self) -> int:
+        return self._version[0]
 
     def detach(self) -> Tensor:
         """A new leaf sharing this array (and its version counter), cut from the graph."""
@@ -126,8 +138,8 @@ class Tensor:
         return out
 
     def detach_(self) -> Tensor:
-        self._fn = self._ctx = None
-        self._parents = ()
+        self._node = None
+        self._out_index = 0
         self.requires_grad = False
         return self
 
@@ -146,14 +158,31 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: the tensor does not require grad")
         self._retains_grad = True
+        node = self._node
+        if node is not None:
+            if node._retain is None:
+                node._retain = {}
+            node._retain[self._out_index] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad and self._node is not None
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces
         the gradient. Returns a handle whose ``remove()`` unregisters it."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad")
-        self._hooks = self._hooks + (hook,)
-        return _HookHandle(self, hook)
+        node = self._node
+        if node is None:
+            self._hooks = self._hooks + (hook,)
+            return _HookHandle(self, hook)
+        # a non-leaf's hooks live on its node's output, so they run even if the tensor is gone
+        if node._hooks is None:
+            node._hooks = {}
+        i = self._out_index
+        node._hooks[i] = node._hooks.get(i, ()) + (hook,)
+        return _NodeHookHandle(node, i, hook)
 
     # ---- data access --------------------------------------------------------------------------
 
@@ -227,8 +256,8 @@ class Tensor:
         extra = ""
         if self.array.dtype != backend.get_default_dtype() and self.array.dtype.kind == "f":
             extra += f", dtype={self.array.dtype}"
-        if self._fn is not None:
-            extra += f", grad_fn=<{self._fn.__name__}>"
+        if self._node is not None:
+            extra += f", grad_fn=<{self._node.name()}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
@@ -258,23 +287,6 @@ class Tensor:
 
     # ---- dtype and device ---------------------------------------------------------------------
 
-    def to(self, *args, dtype=None, device=None) -> Tensor:
-        """Convert to a dtype and/or move to a device: ``t.to(striate.float64)``, ``t.to("cpu")``.
-        """
-        for a in args:
-            if isinstance(a, str):
-                device = a
-            else:
-                dtype = a
-        out = self
-        if dtype is not None and np.dtype(dtype) != self.dtype:
-            out = ops.cast(out, np.dtype(dtype))
-        if device is not None:
-            moved = backend.to_device(out.array, device)
-            if moved is not out.array:
-                out = Tensor(moved, requires_grad=out.requires_grad and out.is_leaf)
-        return out
-
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
@@ -299,33 +311,82 @@ class Tensor:
     def type(self, dtype) -> Tensor:
         return self.to(dtype)
 
-    def clone(self) -> Tensor:
-        return ops.clone(self)
+    # ---- in-place -----------------------------------------------------------------------------
+    # Every write to the array bumps the version counter (views and detach() share it), so a
+    # backward that saved this memory raises instead of reading changed values. While the graph
+    # is recorded and the tensor (or the value written) requires grad, the write is also recorded
+    # as PyTorch does: the tensor's grad_fn becomes the in-place op's node, whose input is the
+    # tensor's old history. The arithmetic in-place methods (add_, mul_, ...) are attached by
+    # striate.ops (ops/tensor_methods.py), which they compute with.
 
-    def contiguous(self) -> Tensor:
-        return ops.contiguous(self)
-
-    # ---- in-place (on the array; not recorded in the graph) -----------------------------------
+    def _bump_version(self) -> None:
+        """Record that the array was written in place (for code that writes ``t.array``
+        directly: optimizers, running statistics, loaders)."""
+        self._version[0] += 1
 
     def _check_inplace(self, name):
         if self.requires_grad and self.is_leaf and _grad_enabled():
             raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
-                "do it under striate.no_grad()"
+                f"{name}: a leaf Variable that requires grad is being used in an in-place "
+                "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         self._version[0] += 1
 
+    def _records_inplace(self, *others) -> bool:
+        """Whether an in-place op on self with these operands must be recorded in the graph."""
+        if not _grad_enabled():
+            return False
+        return self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
+                                         for o in others)
+
+    def _record_inplace(self, name, compute) -> Tensor:
+        """Write ``compute(old)`` (an out-of-place, recorded op on a tensor holding self's old
+        values and history) into self's array, and make its node self's grad_fn."""
+        if self.requires_grad and self._node is None:
+            raise RuntimeError(
+                f"{name}: a leaf Variable that requires grad is being used in an in-place "
+                "operation (change a leaf tensor that requires grad under striate.no_grad())"
+            )
+        if self._is_view:
+            raise RuntimeError(
+                f"{name}: in-place change of a view while the graph is recorded is not supported "
+                "(the gradient of the tensor it views would be wrong); change a clone() of it, "
+                "or apply the operation out of place to the whole tensor"
+            )
+        # the op's backward may read the old values, which the write below replaces: give it a
+        # copy of its own
+        old = Tensor(self.array.copy())
+        old.requires_grad = self.requires_grad
+        old._node, old._out_index = self._node, self._out_index
+        r = compute(old)
+        if r.shape != self.shape:
+            raise RuntimeError(
+                f"{name}: the result has shape {tuple(r.shape)} but the tensor written in place "
+                f"has shape {tuple(self.shape)}"
+            )
+        self.array[...] = r.array
+        self._version[0] += 1
+        self._node, self._out_index = r._node, r._out_index
+        self.requires_grad = r.requires_grad
+        return self
+
     def zero_(self) -> Tensor:
+        if self._records_inplace():
+            return self._record_inplace("zero_", lambda old: _Copy.apply(old, 0))
         self._check_inplace("zero_")
         self.array[...] = 0
         return self
 
     def fill_(self, value) -> Tensor:
+        if self._records_inplace(value):
+            return self._record_inplace("fill_", lambda old: _Copy.apply(old, value))
         self._check_inplace("fill_")
-        self.array[...] = value
+        self.array[...] = value.array if isinstance(value, Tensor) else value
         return self
 
     def copy_(self, src) -> Tensor:
+        if self._records_inplace(src):
+            return self._record_inplace("copy_", lambda old: _Copy.apply(old, src))
         self._check_inplace("copy_")
         src = src.array if isinstance(src, Tensor) else np.asarray(src)
         try:
@@ -336,289 +397,43 @@ class Tensor:
             ) from e
         return self
 
-    def add_(self, other, alpha=1) -> Tensor:
-        self._check_inplace("add_")
-        o = other.array if isinstance(other, Tensor) else other
-        self.array += o * alpha if alpha != 1 else o
-        return self
-
-    def sub_(self, other, alpha=1) -> Tensor:
-        return self.add_(other, alpha=-alpha)
-
-    def mul_(self, other) -> Tensor:
-        self._check_inplace("mul_")
-        self.array *= other.array if isinstance(other, Tensor) else other
-        return self
-
-    def div_(self, other) -> Tensor:
-        self._check_inplace("div_")
-        self.array /= other.array if isinstance(other, Tensor) else other
-        return self
-
-    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
-        self._check_inplace("clamp_")
-        np.clip(self.array, min, max, out=self.array)
-        return self
-
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        new = backend.get_rng().uniform(a, b, self.shape)
+        if self._records_inplace():
+            return self._record_inplace("uniform_", lambda old: _Copy.apply(old, new))
         self._check_inplace("uniform_")
-        self.array[...] = backend.get_rng().uniform(a, b, self.shape)
+        self.array[...] = new
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        new = backend.get_rng().normal(mean, std, self.shape)
+        if self._records_inplace():
+            return self._record_inplace("normal_", lambda old: _Copy.apply(old, new))
         self._check_inplace("normal_")
-        self.array[...] = backend.get_rng().normal(mean, std, self.shape)
+        self.array[...] = new
         return self
 
-    # ---- operators ----------------------------------------------------------------------------
 
-    def __add__(self, o):
-        return ops.add(self, o)
-
-    def __radd__(self, o):
-        return ops.add(o, self)
-
-    def __sub__(self, o):
-        return ops.sub(self, o)
-
-    def __rsub__(self, o):
-        return ops.sub(o, self)
-
-    def __mul__(self, o):
-        return ops.mul(self, o)
-
-    def __rmul__(self, o):
-        return ops.mul(o, self)
-
-    def __truediv__(self, o):
-        return ops.div(self, o)
-
-    def __rtruediv__(self, o):
-        return ops.div(o, self)
-
-    def __pow__(self, o):
-        return ops.pow(self, o)
-
-    def __rpow__(self, o):
-        return ops.pow(o, self)
-
-    def __neg__(self):
-        return ops.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return ops.abs(self)
-
-    def __matmul__(self, o):
-        return ops.matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return ops.matmul(o, self)
-
-    def __getitem__(self, index):
-        return ops.getitem(self, index)
-
-    def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
-        if isinstance(index, Tensor):
-            index = index.array
-        elif isinstance(index, tuple):
-            index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
-        self.array[index] = value.array if isinstance(value, Tensor) else value
-
-    def __lt__(self, o):
-        return ops.lt(self, o)
-
-    def __le__(self, o):
-        return ops.le(self, o)
-
-    def __gt__(self, o):
-        return ops.gt(self, o)
-
-    def __ge__(self, o):
-        return ops.ge(self, o)
-
-    def __eq__(self, o):  # noqa: D105 - elementwise, as in PyTorch
-        return ops.eq(self, o)
-
-    def __ne__(self, o):
-        return ops.ne(self, o)
-
-    def __invert__(self):
-        return ops.logical_not(self)
-
-    def __and__(self, o):
-        return ops.logical_and(self, o)
-
-    def __or__(self, o):
-        return ops.logical_or(self, o)
-
-    # ---- methods that forward to striate.ops --------------------------------------------------
-
-    def exp(self):
-        return ops.exp(self)
-
-    def log(self):
-        return ops.log(self)
-
-    def sqrt(self):
-        return ops.sqrt(self)
-
-    def abs(self):
-        return ops.abs(self)
-
-    def pow(self, exponent):
-        return ops.pow(self, exponent)
-
-    def clip(self, min=None, max=None):  # noqa: A002
-        return ops.clip(self, min, max)
-
-    clamp = clip
-
-    def sigmoid(self):
-        return ops.sigmoid(self)
-
-    def tanh(self):
-        return ops.tanh(self)
-
-    def relu(self):
-        return ops.relu(self)
-
-    def softmax(self, dim):
-        return ops.softmax(self, dim)
-
-    def log_softmax(self, dim):
-        return ops.log_softmax(self, dim)
-
-    def sum(self, dim=None, keepdim=False):
-        return ops.sum(self, dim, keepdim)
-
-    def mean(self, dim=None, keepdim=False):
-        return ops.mean(self, dim, keepdim)
-
-    def var(self, dim=None, keepdim=False, unbiased=True):
-        return ops.var(self, dim, keepdim=keepdim, unbiased=unbiased)
-
-    def std(self, dim=None, keepdim=False, unbiased=True):
-        return ops.std(self, dim, keepdim=keepdim, unbiased=unbiased)
-
-    def max(self, dim=None, keepdim=False):
-        return ops.max(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        return ops.min(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False):
-        return ops.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return ops.argmin(self, dim, keepdim)
-
-    def reshape(self, *shape):
-        return ops.reshape(self, *shape)
-
-    def view(self, *shape):
-        return ops.view(self, *shape)
-
-    def view_as(self, other):
-        return ops.reshape(self, other.shape)
-
-    def expand(self, *shape):
-        return ops.expand(self, *shape)
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        return ops.flatten(self, start_dim, end_dim)
-
-    def transpose(self, dim0, dim1):
-        return ops.transpose(self, dim0, dim1)
-
-    def t(self):
-        return ops.transpose(self, 0, 1) if self.ndim == 2 else self
-
-    def permute(self, *dims):
-        return ops.permute(self, *dims)
-
-    def squeeze(self, dim=None):
-        return ops.squeeze(self, dim)
-
-    def unsqueeze(self, dim):
-        return ops.unsqueeze(self, dim)
-
-    def split(self, split_size_or_sections, dim=0):
-        return ops.split(self, split_size_or_sections, dim)
-
-    def chunk(self, chunks, dim=0):
-        return ops.chunk(self, chunks, dim)
-
-    def repeat(self, *sizes):
-        return ops.repeat(self, *sizes)
-
-    def matmul(self, other):
-        return ops.matmul(self, other)
-
-    def maximum(self, other):
-        return ops.maximum(self, other)
-
-    def minimum(self, other):
-        return ops.minimum(self, other)
-
-    # ---- indexing ops and comparisons as methods (striate.ops.indexing, .einsum) ---------------
-
-    def gather(self, dim, index):
-        return ops.gather(self, dim, index)
-
-    def scatter_add(self, dim, index, src):
-        return ops.scatter_add(self, dim, index, src)
-
-    def masked_fill(self, mask, value):
-        return ops.masked_fill(self, mask, value)
-
-    def masked_fill_(self, mask, value) -> Tensor:
-        """In place on the array (not recorded in the graph), as the other ``*_`` methods."""
-        self._check_inplace("masked_fill_")
-        m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
-        if m.dtype != np.bool_:
-            raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}")
-        self.array[np.broadcast_to(m, self.shape)] = value.item() if isinstance(
-            value, Tensor) else value
-        return self
-
-    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
-        return ops.topk(self, k, dim, largest, sorted)
-
-    def sort(self, dim=-1, descending=False, stable=False):
-        return ops.sort(self, dim, descending, stable)
-
-    def argsort(self, dim=-1, descending=False, stable=False):
-        return ops.argsort(self, dim, descending, stable)
-
-    def all(self, dim=None, keepdim=False) -> Tensor:
-        """Whether every element (along ``dim``) is non-zero, as a bool tensor."""
-        return Tensor(np.asarray(np.all(self.array, axis=dim, keepdims=keepdim)))
-
-    def any(self, dim=None, keepdim=False) -> Tensor:
-        """Whether some element (along ``dim``) is non-zero, as a bool tensor."""
-        return Tensor(np.asarray(np.any(self.array, axis=dim, keepdims=keepdim)))
-
-    def eq(self, other):
-        return ops.eq(self, other)
-
-    def ne(self, other):
-        return ops.ne(self, other)
-
-    def lt(self, other):
-        return ops.lt(self, other)
-
-    def le(self, other):
-        return ops.le(self, other)
-
-    def gt(self, other):
-        return ops.gt(self, other)
-
-    def ge(self, other):
-        return ops.ge(self, other)
+class _Copy(Function):
+    """``old.copy_(src)`` out of place: src broadcast to old's shape and dtype."""
+
+    @staticmethod
+    def forward(ctx, old, src):
+        out = np.empty_like(old)
+        try:
+            out[...] = src
+        except ValueError as e:
+            raise ValueError(
+                f"copy_: src of shape {np.shape(src)} can't be copied into shape {old.shape}"
+            ) from e
+        return out
+
+    # the old values are overwritten: they get a zero gradient (PyTorch's too); src gets g,
+    # summed over the broadcast dimensions by the engine
+    @staticmethod
+    def backward(ctx, g):
+        return (np.zeros_like(g) if ctx.needs_input_grad[0] else None,
+                g if ctx.needs_input_grad[1] else None)
 
 
 def _grad_enabled() -> bool:
@@ -634,6 +449,15 @@ class _HookHandle:
 
     def remove(self) -> None:
         self._tensor._hooks = tuple(h for h in self._tensor._hooks if h is not self._hook)
+
+
+class _NodeHookHandle:
+    def __init__(self, node, index: int, hook):
+        self._node, self._index, self._hook = node, index, hook
+
+    def remove(self) -> None:
+        hooks = self._node._hooks or {}
+        hooks[self._index] = tuple(h for h in hooks.get(self._index, ()) if h is not self._hook)
 
 
 # ---- creation -----------------------------------------------------------------------------------
@@ -744,6 +568,3 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) ->
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
-
-# ops builds on Tensor, so it is imported last; methods above resolve it at call time.
-from .. import ops  # noqa: E402

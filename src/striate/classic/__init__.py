@@ -32,8 +32,10 @@ from .linear import (
 )
 from .pipeline import FeaturePipeline, FeatureRun, train_on_features
 from .preprocess import PCA, ZCA, Standardize
+from .search import run_trial
 
 __all__ = [
+    "run_trial",
     "CrossValidationResult",
     "KNearestNeighbor",
     "LinearClassifier",

@@ -14,8 +14,8 @@ from . import CommandError, non_negative_float, positive_int, run_dir
 
 
 def _train(args) -> int:
-    from ..models.charnn import train_charnn
     from ..text import read_corpus
+    from ..text.charnn import train_charnn
 
     if args.minutes is None and args.steps is None:
         args.minutes = 5.0
@@ -39,7 +39,7 @@ def _train(args) -> int:
 
 def _sample(args) -> int:
     from .. import backend
-    from ..models.charnn import load_charnn, sample
+    from ..text.charnn import load_charnn, sample
 
     try:
         model, vocab, _ = load_charnn(args.run)

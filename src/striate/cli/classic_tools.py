@@ -110,8 +110,8 @@ def features(args) -> int:
 
 
 def _space_from_args(args):
+    from ..classic.search import CLASSIC_KINDS
     from ..train.search import Choice, LogUniform, Uniform, load_space, parse_range
-    from ..train.search_trials import CLASSIC_KINDS
 
     classic = args.model in CLASSIC_KINDS
     space, fixed = ({}, {}) if args.config is None else load_space(args.config)
@@ -145,10 +145,10 @@ def _space_from_args(args):
 
 
 def search_command(args) -> int:
+    from ..classic.search import CLASSIC_KINDS, run_trial
     from ..models import list_models
     from ..train.history import write_json
     from ..train.search import search
-    from ..train.search_trials import CLASSIC_KINDS
 
     if args.model not in CLASSIC_KINDS and args.model not in list_models():
         raise CommandError(f"--model must be linear-svm, softmax or one of "
@@ -168,7 +168,7 @@ def search_command(args) -> int:
         print(f"  {k}: {v}")
     result = search(space, data, base, trials=args.trials, stages=args.stages,
                     method=args.method, workers=args.workers, seed=args.seed,
-                    folds=args.folds, log=print)
+                    folds=args.folds, log=print, trial_fn=run_trial)
     result.to_csv(out_dir / "trials.csv")
     result.plot(out_dir / "search.png")
     best = result.best

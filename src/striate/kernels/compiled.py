@@ -11,9 +11,9 @@ next to BLAS's costs more than it gives (docs: PERFORMANCE.md).
   (32, 64, 16, 16) float32, forward and backward: 7.0 ms in NumPy, 2.0 ms compiled, 1.7 ms in
   PyTorch (``python bench/bench_layers.py --threads 1 --cpu``).
 - Batch norm over channels-last activations (training): statistics, output, gradient sums and
-  dx in two passes each way instead of NumPy's ten or so; used by ``ops/normalization.py``.
+  dx in two passes each way instead of NumPy's ten or so; used by ``kernels/batchnorm.py``.
 - ReLU: forward in one pass writing the output and the mask (NumPy: a compare, then a
-  multiply), backward in one pass; used by ``ops/activation.py``.
+  multiply), backward in one pass; used by ``kernels/relu.py``.
 - 2x2 / stride-2 max pooling over channels-last activations: forward writes the maxima and the
   first-max bit codes in one pass, backward writes every pixel of dx once; used by
   ``kernels/pool.py``.
@@ -151,7 +151,7 @@ def _depthwise_backward(xp, w, d, sh, sw, dh, dw, dxp, dwt, need_dx, need_dw):
 # ---- batch norm over channels-last rows: x (P, C), P = N*H*W pixels of C channels ------------
 # NumPy's version makes about ten passes over the activations (centre, square, sum, scale,
 # shift, each its own trip through memory); these make two in forward and two in backward.
-# One thread, (128, 16, 32, 32) float32, forward + backward: see ops/normalization.py.
+# (kernels/batchnorm.py calls these)
 
 
 def batch_norm_stats(x, mean, var):

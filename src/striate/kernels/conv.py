@@ -47,7 +47,8 @@ from .conv_general import (
     conv_forward_general,
     weight_matrix,
 )
-from .im2col import col2im, output_size, pair, to_nhwc, window_view
+from .im2col import as_pair, col2im, output_size, window_view
+from .layout import to_nhwc
 
 __all__ = [
     "ConvCache",
@@ -75,16 +76,22 @@ _DX_CONV_MIN_C = 8
 
 
 class ConvCache(NamedTuple):
-    """What :func:`conv_backward` needs: the patches (for dW) and the weight matrix (for dx)."""
+    """What :func:`conv_backward` needs: what the patches come from (for dW) and the weight
+    matrix (for dx)."""
 
-    # the patches: (N*Ho*Wo, C) pixels of a 1x1 convolution, else the input as an (N, H, W, C)
-    # view, unfolded again a chunk at a time for dW; None when no dW will be asked for
-    cols: np.ndarray | None
+    # a 1x1 convolution without padding: its patch matrix, the (strided) pixels (N*Ho*Wo, C)
+    pixels: np.ndarray | None
+    # any other kernel: the input as an (N, H, W, C) view, unfolded again a chunk at a time for dW
+    x_nhwc: np.ndarray | None
     w_mat: np.ndarray  # (kh*kw*C, F)
     x_shape: tuple
     kernel: tuple
     stride: tuple
     pad: tuple
+
+    def drop_patches(self) -> ConvCache:
+        """The cache without what only dW reads (when the weight is frozen)."""
+        return self._replace(pixels=None, x_nhwc=None)
 
 
 def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
@@ -102,8 +109,8 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
         out (N, F, Ho, Wo) with ``Ho = (H + 2 ph - dh (HH - 1) - 1) // sh + 1`` (likewise Wo): an
         NCHW view of NHWC memory. cache: for :func:`conv_backward`.
     """
-    stride, pad = pair(stride, "stride"), pair(pad, "pad")
-    dilation = pair(dilation, "dilation")
+    stride, pad = as_pair(stride), as_pair(pad)
+    dilation = as_pair(dilation)
     if groups != 1 or dilation != (1, 1):
         return conv_forward_general(x, w, b, stride, pad, dilation, groups)
     F, C, HH, WW = w.shape
@@ -117,7 +124,7 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
         out = cols @ w_mat
         if b is not None:
             out += b
-        cache = ConvCache(cols, w_mat, x.shape, (1, 1), stride, pad)
+        cache = ConvCache(cols, None, w_mat, x.shape, (1, 1), stride, pad)
         return out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), cache
     xn = x.transpose(0, 2, 3, 1)  # NHWC view; the chunks below pad and copy it
     Ho, Wo = output_size(x.shape[2], HH, stride[0], pad[0]), output_size(x.shape[3], WW,
@@ -130,7 +137,7 @@ def conv_forward(x, w, b, stride=1, pad=0, dilation=1, groups=1):
     _over_patches(xn, (HH, WW), stride, pad, w_mat, out)
     if b is not None:
         out += b
-    cache = ConvCache(xn, w_mat, x.shape, (HH, WW), stride, pad)
+    cache = ConvCache(None, xn, w_mat, x.shape, (HH, WW), stride, pad)
     return out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), cache
 
 
@@ -248,26 +255,26 @@ def conv_backward(dout, cache: ConvCache, need_dx=True, need_dw=True, need_db=Tr
     """
     if isinstance(cache, GeneralConvCache):
         return conv_backward_general(dout, cache, need_dx, need_dw, need_db)
-    cols, w_mat, x_shape, (HH, WW), (sh, sw), (ph, pw) = cache
+    pixels, xn, w_mat, x_shape, (HH, WW), (sh, sw), (ph, pw) = cache
     N, C, H, W = x_shape
     _, F, Ho, Wo = dout.shape
     d = to_nhwc(dout).reshape(N * Ho * Wo, F)
     dx = dw = db = None
     if need_db:
         db = np.ones(d.shape[0], dtype=d.dtype) @ d
-    if need_dw and cols is None:
+    if need_dw and pixels is None and xn is None:
         raise ValueError("conv_backward: dw was asked for but the cache holds no patches")
     pointwise = HH == WW == 1 and (ph, pw) == (0, 0)
     if (need_dx and not pointwise and (sh, sw) == (1, 1) and ph < HH and pw < WW
             and C >= _DX_CONV_MIN_C):
         # one im2col of the gradient serves dx and, with x's own rows, dW
         dx, dw = _dx_as_convolution(d, w_mat, x_shape, (HH, WW), (ph, pw),
-                                    cols if need_dw and cols.ndim == 4 else None)
+                                    xn if need_dw else None)
     if need_dw and dw is None:
         # d^T im2col(x), the patches rebuilt a chunk at a time (cache-resident chunks cost no
         # more than reading one big saved patch matrix)
-        dwm = d.T @ cols if cols.ndim == 2 else _over_patches(cols, (HH, WW), (sh, sw),
-                                                               (ph, pw), rows_t=d)
+        dwm = d.T @ pixels if pixels is not None else _over_patches(xn, (HH, WW), (sh, sw),
+                                                                     (ph, pw), rows_t=d)
         dw = np.ascontiguousarray(dwm.reshape(F, HH, WW, C).transpose(0, 3, 1, 2))
     if need_dx and dx is None:
         if pointwise:
@@ -319,7 +326,7 @@ def _dx_as_convolution(d, w_mat, x_shape, kernel, pad, xn=None):
 
 def conv_output_shape(x_shape, w_shape, stride, pad, dilation=1) -> tuple:
     """(N, F, Ho, Wo) for an input of ``x_shape`` and filters of ``w_shape``."""
-    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(pad), pair(dilation)
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(pad), as_pair(dilation)
     N, _, H, W = x_shape
     F, _, HH, WW = w_shape
     return N, F, output_size(H, HH, sh, ph, dh), output_size(W, WW, sw, pw, dw)
@@ -329,8 +336,8 @@ def conv_transpose_output_shape(x_shape, w_shape, stride, pad, output_pad=0, dil
                                 groups=1) -> tuple:
     """(N, F, Ho, Wo) of a transposed convolution: x (N, C, H, W), w (C, F / groups, HH, WW),
     ``Ho = (H - 1) sh - 2 ph + dh (HH - 1) + oph + 1``, likewise Wo."""
-    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(pad), pair(dilation)
-    oph, opw = pair(output_pad)
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(pad), as_pair(dilation)
+    oph, opw = as_pair(output_pad)
     N, _, H, W = x_shape
     _, Fg, HH, WW = w_shape
     return (N, Fg * groups, (H - 1) * sh - 2 * ph + dh * (HH - 1) + oph + 1,
@@ -348,7 +355,7 @@ def conv_transpose_forward(x, w, b, stride=1, pad=0, output_pad=0, dilation=1, g
         out (N, F, Ho, Wo) (see :func:`conv_transpose_output_shape`), an NCHW view of NHWC
         memory; cache for :func:`conv_transpose_backward`.
     """
-    stride, pad, dilation = pair(stride, "stride"), pair(pad, "pad"), pair(dilation, "dilation")
+    stride, pad, dilation = as_pair(stride), as_pair(pad), as_pair(dilation)
     out_shape = conv_transpose_output_shape(x.shape, w.shape, stride, pad, output_pad, dilation,
                                             groups)
     C, Fg, HH, WW = w.shape
@@ -360,14 +367,14 @@ def conv_transpose_forward(x, w, b, stride=1, pad=0, output_pad=0, dilation=1, g
                                 groups)
         out = conv_backward_general(x, fake, need_dx=True, need_dw=False, need_db=False)[0]
     else:
-        fake = ConvCache(None, w.transpose(2, 3, 1, 0).reshape(HH * WW * Fg, C), out_shape,
+        fake = ConvCache(None, None, w.transpose(2, 3, 1, 0).reshape(HH * WW * Fg, C), out_shape,
                          (HH, WW), stride, pad)
         out = conv_backward(x, fake, need_dx=True, need_dw=False, need_db=False)[0]
     if b is not None:
         out = to_nhwc(out)
         out += b
         out = out.transpose(0, 3, 1, 2)
-    return out, (x, w, stride, pad, pair(output_pad), dilation, groups)
+    return out, (x, w, stride, pad, as_pair(output_pad), dilation, groups)
 
 
 def conv_transpose_backward(dout, cache, need_dx=True, need_dw=True, need_db=True):

@@ -27,7 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import compiled
-from .im2col import pad_nhwc, to_nhwc, window_view
+from .im2col import pad_nhwc, window_view
+from .layout import to_nhwc
 
 __all__ = ["GeneralConvCache", "conv_backward_general", "conv_forward_general", "weight_matrix"]
 
@@ -45,6 +46,10 @@ class GeneralConvCache(NamedTuple):
     pad: tuple
     dilation: tuple
     groups: int
+
+    def drop_patches(self) -> GeneralConvCache:
+        """The cache without what only dW reads (when the weight is frozen)."""
+        return self._replace(patches=None)
 
 
 def _items(a, n):

@@ -1,6 +1,7 @@
 """im2col / col2im: turn a convolution into one matrix multiply, and scatter its gradient back.
 
-Layout. The API is NCHW, as PyTorch's, but these kernels work in NHWC ("channels last") inside:
+Layout (the convention is :mod:`striate.kernels.layout`). The API is NCHW, as PyTorch's, but
+these kernels work in NHWC ("channels last") inside:
 a patch is then ``kh * kw`` runs of ``C`` contiguous values, ``cols @ W`` comes out already in
 NHWC order, and the col2im scatter adds contiguous channel vectors. A result that is NHWC in memory
 is handed back as an NCHW-shaped *view* (``a.transpose(0, 3, 1, 2)``), so the next kernel finds it
@@ -18,7 +19,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .layout import to_nhwc  # the channels-last convention (re-exported here)
+
 __all__ = [
+    "as_pair",
     "col2im",
     "im2col",
     "output_size",
@@ -42,17 +46,16 @@ def pair(v, name: str = "value") -> tuple[int, int]:
     raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
 
 
+def as_pair(v) -> tuple:
+    """``(v, v)`` for an int, a pair as it is; no checks: the public functions (``striate.ops``)
+    checked the arguments once, in the user's terms, and the kernels trust them."""
+    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+
+
 def output_size(size: int, k: int, stride: int, pad: int, dilation: int = 1) -> int:
     """Output length of a sliding window: ``(size + 2 pad - dilation (k - 1) - 1) // stride + 1``
     (``(size + 2 pad - k) // stride + 1`` without dilation)."""
     return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
-
-
-def to_nhwc(x: np.ndarray) -> np.ndarray:
-    """The (N, H, W, C) view of an NCHW-shaped array: free when x is channels-last in memory,
-    a copy otherwise (one transpose pass)."""
-    v = x.transpose(0, 2, 3, 1)
-    return v if v.flags.c_contiguous else np.ascontiguousarray(v)
 
 
 def pad_nhwc(x: np.ndarray, pad: tuple[int, int], value: float = 0.0) -> np.ndarray:

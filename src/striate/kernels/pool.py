@@ -30,7 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import compiled
-from .im2col import output_size, pad_nhwc, pair, to_nhwc, window_view
+from .im2col import as_pair, output_size, pad_nhwc, window_view
+from .layout import to_nhwc
 
 __all__ = [
     "PoolCache",
@@ -75,8 +76,8 @@ def _code_dtype(k: int):
 def _prepare(x, kernel, stride, pad, fill, contiguous=False, ceil_mode=False):
     """Pairs, output size, extra bottom/right padding, and x as (N, Hp, Wp, C): a padded copy,
     or without padding a view (made contiguous if asked: a copy unless x is channels-last)."""
-    (kh, kw), (ph, pw) = pair(kernel, "kernel"), pair(pad, "pad")
-    sh, sw = pair(kh if stride is None else stride, "stride")
+    (kh, kw), (ph, pw) = as_pair(kernel), as_pair(pad)
+    sh, sw = as_pair(kh if stride is None else stride)
     N, C, H, W = x.shape
     Ho, Wo = pool_output_size(H, kh, sh, ph, ceil_mode), pool_output_size(W, kw, sw, pw, ceil_mode)
     eh = max(0, (Ho - 1) * sh + kh - H - 2 * ph)

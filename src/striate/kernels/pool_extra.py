@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import compiled
-from .im2col import to_nhwc
+from .layout import to_nhwc
 from .pool import PoolCache
 
 __all__ = [

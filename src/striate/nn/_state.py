@@ -54,4 +54,5 @@ def load_into(module, state_dict: Mapping, strict: bool) -> IncompatibleKeys:
     for target, value in pending:
         value = backend.to_device(value, target.device)  # a GPU checkpoint into a CPU model
         target.array[...] = value.astype(target.array.dtype, copy=False)
+        target._bump_version()
     return IncompatibleKeys(missing, unexpected)

@@ -9,22 +9,11 @@ import numbers
 
 from .. import ops as F
 from ..autograd.tensor import Tensor
+from ..ops._helpers import pair_arg
 from ._weighted import WeightedLayer
 from .module import Module
 
 __all__ = ["AvgPool2d", "Conv2d", "MaxPool2d"]
-
-
-def _pair(value, name: str, owner: str, minimum: int) -> tuple[int, int]:
-    """``(v, v)`` from an int, or the pair itself; each ``>= minimum``."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
-    if len(pair) != 2 or not all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in pair
-    ):
-        raise ValueError(
-            f"{owner}: {name} must be an int >= {minimum} or a pair of them, got {value!r}"
-        )
-    return int(pair[0]), int(pair[1])
 
 
 class Conv2d(WeightedLayer):
@@ -68,15 +57,15 @@ class Conv2d(WeightedLayer):
                              f"{padding_mode!r}")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
-        self.stride = _pair(stride, "stride", "Conv2d", 1)
+        self.kernel_size = pair_arg(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = pair_arg(stride, "stride", "Conv2d", 1)
         if padding in ("same", "valid"):
             if padding == "same" and self.stride != (1, 1):
                 raise ValueError(f"Conv2d: padding='same' needs stride 1, got {self.stride}")
             self.padding = padding
         else:
-            self.padding = _pair(padding, "padding", "Conv2d", 0)
-        self.dilation = _pair(dilation, "dilation", "Conv2d", 1)
+            self.padding = pair_arg(padding, "padding", "Conv2d", 0)
+        self.dilation = pair_arg(dilation, "dilation", "Conv2d", 1)
         self.groups = int(groups)
         self.padding_mode = padding_mode
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
@@ -107,10 +96,10 @@ class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         owner = type(self).__name__
-        _pair(kernel_size, "kernel_size", owner, 1)
+        pair_arg(kernel_size, "kernel_size", owner, 1)
         if stride is not None:
-            _pair(stride, "stride", owner, 1)
-        _pair(padding, "padding", owner, 0)
+            pair_arg(stride, "stride", owner, 1)
+        pair_arg(padding, "padding", owner, 0)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride  # PyTorch's default
         self.padding = padding

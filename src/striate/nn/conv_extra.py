@@ -9,8 +9,8 @@ import numbers
 
 from .. import ops as F
 from ..autograd.tensor import Tensor
+from ..ops._helpers import pair_arg
 from ._weighted import WeightedLayer
-from .conv import _pair
 from .module import Module
 
 __all__ = [
@@ -63,11 +63,11 @@ class ConvTranspose2d(WeightedLayer):
             )
         self.in_channels, self.out_channels, self.groups = (
             int(in_channels), int(out_channels), int(groups))
-        self.kernel_size = _pair(kernel_size, "kernel_size", "ConvTranspose2d", 1)
-        self.stride = _pair(stride, "stride", "ConvTranspose2d", 1)
-        self.padding = _pair(padding, "padding", "ConvTranspose2d", 0)
-        self.output_padding = _pair(output_padding, "output_padding", "ConvTranspose2d", 0)
-        self.dilation = _pair(dilation, "dilation", "ConvTranspose2d", 1)
+        self.kernel_size = pair_arg(kernel_size, "kernel_size", "ConvTranspose2d", 1)
+        self.stride = pair_arg(stride, "stride", "ConvTranspose2d", 1)
+        self.padding = pair_arg(padding, "padding", "ConvTranspose2d", 0)
+        self.output_padding = pair_arg(output_padding, "output_padding", "ConvTranspose2d", 0)
+        self.dilation = pair_arg(dilation, "dilation", "ConvTranspose2d", 1)
         self.padding_mode = padding_mode
         shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
         self._make_weight_and_bias(shape, self.out_channels, bias, dtype, device)
@@ -225,7 +225,7 @@ class BedOfNails(Module):
 
     def __init__(self, scale):
         super().__init__()
-        self.scale = _pair(scale, "scale", "BedOfNails", 1)
+        self.scale = pair_arg(scale, "scale", "BedOfNails", 1)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.bed_of_nails(input, self.scale)

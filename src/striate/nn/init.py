@@ -53,6 +53,7 @@ def _write(tensor: Tensor, values) -> Tensor:
     arr = tensor.array
     xp = backend.get_array_module(arr)
     arr[...] = xp.asarray(values).astype(arr.dtype, copy=False)
+    tensor._bump_version()
     return tensor
 
 
@@ -137,6 +138,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with the value ``val``."""
     _check(tensor, "constant_").array[...] = val
+    tensor._bump_version()
     return tensor
 
 

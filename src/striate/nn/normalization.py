@@ -95,7 +95,7 @@ class _BatchNorm(Module):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.array += 1
+            self.num_batches_tracked.add_(1)  # in place: bumps its version
             if self.momentum is None:  # a cumulative moving average over all batches seen
                 factor = 1.0 / float(self.num_batches_tracked.item())
         # without running statistics the batch's own statistics are used in eval mode too
@@ -190,12 +190,6 @@ class LayerNorm(Module):
             self.bias.array[...] = 0
 
     def forward(self, input: Tensor) -> Tensor:
-        k = len(self.normalized_shape)
-        if tuple(input.shape[-k:]) != self.normalized_shape or input.ndim < k:
-            raise ValueError(
-                f"LayerNorm: input's last {k} dims should be {self.normalized_shape}, "
-                f"got input shape {tuple(input.shape)}"
-            )
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -99,7 +99,7 @@ def tbptt_train(model: Callable, inputs, targets, loss_fn: Callable, optimizer, 
         ``(losses, state)``: each chunk's loss as a float, and the final state (detached), to
         continue with the next stretch of the sequence.
     """
-    from ..optim import clip_grad_norm_
+    from .utils.clip_grad import clip_grad_norm_
 
     losses = []
     for chunk in tbptt_chunks(model, inputs, chunk_len, state, targets, time_dim):

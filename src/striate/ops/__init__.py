@@ -59,3 +59,7 @@ __all__ = (
     + _local_response_norm + _pooling_extra + _regularization + _upsample
     + _attention + _gelu + _onedim + _pixel_shuffle
 )
+
+from .tensor_methods import setup_tensor as _setup_tensor  # noqa: E402
+
+_setup_tensor()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..kernels import compiled
+from ..kernels.relu import relu_backward, relu_forward
 
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "maxout", "softmax", "log_softmax",
@@ -44,76 +45,18 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
-def _channels_last(x):
-    """An NCHW-contiguous 4-D x copied into channels-last memory (returned as its NCHW view);
-    any other x as it is."""
-    if x.ndim == 4 and x.flags.c_contiguous and x.shape[1] > 1 and x.shape[2] * x.shape[3] > 1:
-        return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    return x
-
-
-# relu hands 4-D activations on in channels-last memory, the layout the convolution kernels work
-# in. An NCHW-contiguous input (a residual sum of a channels-last branch and an NCHW shortcut:
-# NumPy picks C order when its operands' layouts disagree) is transposed once here, instead of
-# by every convolution that reads it, and the gradient keeps the mask's layout for the same
-# reason. One thread, ResNet-20 training step, batch 128: 525 -> 494 ms.
-CHANNELS_LAST = True
-
-
-def _like(layout, a):
-    """a copied into an array with layout's memory layout."""
-    out = np.empty_like(layout, dtype=a.dtype)
-    np.copyto(out, a)
-    return out
-
-
-def _flat(a):
-    """a's memory as a flat view when it is one dense block (C order, channels-last, ...),
-    else None."""
-    v = a.ravel(order="K")
-    return v if np.may_share_memory(v, a) else None
-
-
-# With numba (the 'fast' extra) relu is one compiled pass each way: (128, 32, 32, 32) float32,
-# one thread, forward + backward through autograd 5.4 -> 4.5 ms. Backward reads a private
-# boolean mask, not the output, which the caller may change in place.
 class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
-        if CHANNELS_LAST:
-            x = _channels_last(x)
-        if compiled.enabled(x):
-            y = np.empty_like(x)  # x's layout
-            mask = np.empty_like(x, dtype=np.bool_)
-            xf, yf, mf = _flat(x), _flat(y), _flat(mask)
-            if xf is not None and yf is not None and mf is not None:
-                compiled.relu_forward(xf, yf, mf)
-                ctx.save_for_backward(mask)
-                return y
-        mask = x > 0
+        out, mask = relu_forward(x)  # mask = x > 0; how (layout, compiled loop): kernels.relu
         ctx.save_for_backward(mask)
-        # x * mask is ~8x faster than np.where(mask, x, 0) (PERFORMANCE.md)
-        return x * mask
+        return out
 
     @staticmethod
     def backward(ctx, g):
         # d relu(x)/dx = 1 where x > 0, else 0
         (mask,) = ctx.saved
-        if g.shape == mask.shape and compiled.enabled(g):
-            if g.strides != tuple(s * g.itemsize for s in mask.strides):
-                # another layout (a residual sum with an NCHW shortcut gradient): one
-                # transposing copy, then the compiled pass, 5x faster than a strided
-                # multiply: (128, 16, 32, 32) float32 1.9 against 9.2 ms
-                g = _like(mask, g)
-            dx = np.empty_like(mask, dtype=g.dtype)
-            gf, mf, df = _flat(g), _flat(mask), _flat(dx)
-            if gf is not None and mf is not None and df is not None:
-                compiled.relu_backward(gf, mf, df)
-                return dx
-        if CHANNELS_LAST and g.ndim == 4 and g.dtype.kind == "f":
-            # in the mask's memory layout, whatever g's
-            return np.multiply(g, mask, out=np.empty_like(mask, dtype=g.dtype))
-        return g * mask
+        return relu_backward(g, mask)
 
 
 class LeakyReLU(Function):
@@ -174,8 +117,8 @@ class ELU(Function):
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        # subtract the max before exp: same result, no overflow
-        z = x - x.max(axis=axis, keepdims=True)
+        # subtract the max before exp: same result, no overflow (initial: a size-0 dim is fine)
+        z = x - x.max(axis=axis, keepdims=True, initial=-np.inf)
         e = np.exp(z)
         y = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(y)
@@ -192,7 +135,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        z = x - x.max(axis=axis, keepdims=True)
+        z = x - x.max(axis=axis, keepdims=True, initial=-np.inf)
         lse = np.log(np.exp(z).sum(axis=axis, keepdims=True))
         y = z - lse
         ctx.save_for_backward(y)
@@ -214,28 +157,49 @@ def _dim(dim, ndim, name):
     return dim % ndim
 
 
+def _to_float(input: Tensor) -> Tensor:
+    """An integer or bool input as the default float dtype (PyTorch's sigmoid, tanh, ... of
+    integers give floats); a floating input as it is."""
+    if input.array.dtype.kind in "fc":
+        return input
+    return Tensor(input.array.astype(backend.get_default_dtype()))
+
+
+def _require_float(input: Tensor, name: str) -> None:
+    """Refuse integer and bool input, as PyTorch does (these ops would truncate)."""
+    if input.array.dtype.kind not in "fc":
+        raise TypeError(
+            f"{name}: input must be a floating tensor, got dtype {input.array.dtype} "
+            f"(convert it with .float() first)"
+        )
+
+
 def sigmoid(input: Tensor) -> Tensor:
-    """Elementwise logistic function ``1 / (1 + exp(-x))``."""
-    return Sigmoid.apply(input)
+    """Elementwise logistic function ``1 / (1 + exp(-x))`` (integer input gives floats)."""
+    return Sigmoid.apply(_to_float(input))
 
 
 def tanh(input: Tensor) -> Tensor:
-    """Elementwise hyperbolic tangent."""
-    return Tanh.apply(input)
+    """Elementwise hyperbolic tangent (integer input gives floats)."""
+    return Tanh.apply(_to_float(input))
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """Elementwise ``max(0, x)``."""
+    """Elementwise ``max(0, x)`` (NaN stays NaN); integer input stays integer, as in PyTorch."""
+    if input.array.dtype == np.bool_:
+        raise TypeError("relu: bool input is not supported (as in PyTorch); convert it first")
     return ReLU.apply(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """Elementwise ``x`` for x > 0, ``negative_slope * x`` otherwise."""
+    _require_float(input, "leaky_relu")
     return LeakyReLU.apply(input, slope=negative_slope)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU with a learned slope: one per channel (dim 1), or one shared value."""
+    _require_float(input, "prelu")
     if weight.array.size not in (1, input.shape[1] if input.ndim > 1 else 1):
         raise ValueError(
             f"prelu: weight has {weight.array.size} values but input has "
@@ -246,6 +210,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """Elementwise ``x`` for x > 0, ``alpha (exp(x) - 1)`` otherwise."""
+    _require_float(input, "elu")
     return ELU.apply(input, alpha=alpha)
 
 
@@ -267,9 +232,11 @@ def maxout(input: Tensor, pool_size: int, dim: int = 1) -> Tensor:
 
 def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``."""
+    _require_float(input, "softmax")
     return Softmax.apply(input, axis=_dim(dim, input.ndim, "softmax"))
 
 
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed stably."""
+    _require_float(input, "log_softmax")
     return LogSoftmax.apply(input, axis=_dim(dim, input.ndim, "log_softmax"))

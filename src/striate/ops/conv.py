@@ -8,8 +8,6 @@ that fast (im2col, one GEMM each way, col2im) lives in :mod:`striate.kernels.con
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels.conv import (
@@ -18,7 +16,8 @@ from ..kernels.conv import (
     conv_transpose_backward,
     conv_transpose_forward,
 )
-from ..kernels.im2col import output_size, pair
+from ..kernels.im2col import output_size
+from ._helpers import array_of, check_groups, pair_arg, require_ndim
 from .shape import pad as _pad
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -32,8 +31,7 @@ class Conv2d(Function):
         if any(need):
             # the patches are only needed for dW; don't hold them when the weight is frozen
             if not need[1]:
-                cache = cache._replace(**{"patches" if "patches" in cache._fields else "cols":
-                                          None})
+                cache = cache.drop_patches()
             ctx.cache = cache
         return out
 
@@ -67,20 +65,6 @@ def _grads(kernel_backward, ctx, g):
         g, ctx.cache, need_dx=need[0], need_dw=need[1], need_db=has_bias and need[2]
     )
     return (dx, dw, db) if has_bias else (dx, dw)
-
-
-def _array(t):
-    return t.array if isinstance(t, Tensor) else np.asarray(t)
-
-
-def _check_pair(v, name, fn, minimum):
-    try:
-        p = pair(v, name)
-    except TypeError:
-        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}") from None
-    if min(p) < minimum:
-        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {v!r}")
-    return p
 
 
 def conv2d(
@@ -119,14 +103,9 @@ def conv2d(
         >>> F.conv2d(x, striate.randn(16, 3, 3, 3), padding=1).shape
         (8, 16, 32, 32)
     """
-    x, w = _array(input), _array(weight)
-    if x.ndim != 4:
-        raise ValueError(
-            f"conv2d: input must be 4-D (N, C, H, W), got shape {x.shape}"
-            + (" (add a batch dimension with unsqueeze(0))" if x.ndim == 3 else "")
-        )
-    if w.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (F, C, HH, WW), got shape {w.shape}")
+    x, w = array_of(input), array_of(weight)
+    require_ndim("conv2d", x, 4)
+    require_ndim("conv2d", w, 4, "weight", "(F, C, HH, WW)")
     if x.dtype.kind != "f":
         raise TypeError(f"conv2d: input must be a floating tensor, got dtype {x.dtype}")
     if w.dtype != x.dtype:
@@ -134,7 +113,7 @@ def conv2d(
             f"conv2d: input and weight must have the same dtype, got input {x.dtype} and "
             f"weight {w.dtype}"
         )
-    groups = _check_groups("conv2d", groups, x.shape[1], w.shape[0])
+    groups = check_groups("conv2d", groups, x.shape[1], w.shape[0])
     if x.shape[1] != w.shape[1] * groups:
         per_group = f" ({w.shape[1]} per group x {groups} groups)" if groups > 1 else ""
         raise ValueError(
@@ -142,7 +121,7 @@ def conv2d(
             f"{w.shape[1] * groups}{per_group} (input shape {x.shape}, weight shape {w.shape})"
         )
     if bias is not None:
-        b = _array(bias)
+        b = array_of(bias)
         if b.shape != (w.shape[0],):
             raise ValueError(
                 f"conv2d: bias must have shape ({w.shape[0]},), one value per filter of weight "
@@ -150,14 +129,14 @@ def conv2d(
             )
         if b.dtype != x.dtype:
             raise TypeError(f"conv2d: bias must have the input's dtype {x.dtype}, got {b.dtype}")
-    stride = _check_pair(stride, "stride", "conv2d", 1)
-    dilation = _check_pair(dilation, "dilation", "conv2d", 1)
+    stride = pair_arg(stride, "stride", "conv2d", 1)
+    dilation = pair_arg(dilation, "dilation", "conv2d", 1)
     H, W = x.shape[2:]
     HH, WW = w.shape[2:]
     if isinstance(padding, str):
         padding, input = _string_padding(padding, input, stride, dilation, (HH, WW))
         H, W = input.shape[2:]
-    padding = _check_pair(padding, "padding", "conv2d", 0)
+    padding = pair_arg(padding, "padding", "conv2d", 0)
     Ho = output_size(H, HH, stride[0], padding[0], dilation[0])
     Wo = output_size(W, WW, stride[1], padding[1], dilation[1])
     if Ho < 1 or Wo < 1:
@@ -173,17 +152,6 @@ def conv2d(
     if bias is None:
         return Conv2d.apply(input, weight, **params)
     return Conv2d.apply(input, weight, bias, **params)
-
-
-def _check_groups(fn, groups, c_in, c_out):
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"{fn}: groups {groups} must divide both the input channels {c_in} and the "
-            f"output channels {c_out}"
-        )
-    return int(groups)
 
 
 def _string_padding(padding, input, stride, dilation, kernel):
@@ -234,17 +202,15 @@ def conv_transpose2d(
         (1, 1, 4, 4)
     """
     fn = "conv_transpose2d"
-    x, w = _array(input), _array(weight)
-    if x.ndim != 4:
-        raise ValueError(f"{fn}: input must be 4-D (N, C, H, W), got shape {x.shape}")
-    if w.ndim != 4:
-        raise ValueError(f"{fn}: weight must be 4-D (C, F / groups, HH, WW), got shape {w.shape}")
+    x, w = array_of(input), array_of(weight)
+    require_ndim(fn, x, 4)
+    require_ndim(fn, w, 4, "weight", "(C, F / groups, HH, WW)")
     if x.dtype.kind != "f":
         raise TypeError(f"{fn}: input must be a floating tensor, got dtype {x.dtype}")
     if w.dtype != x.dtype:
         raise TypeError(f"{fn}: input and weight must have the same dtype, got input {x.dtype} "
                         f"and weight {w.dtype}")
-    groups = _check_groups(fn, groups, x.shape[1], w.shape[1] * groups)
+    groups = check_groups(fn, groups, x.shape[1], w.shape[1] * groups)
     if x.shape[1] != w.shape[0]:
         raise ValueError(
             f"{fn}: input has {x.shape[1]} channels but weight expects {w.shape[0]} (weight is "
@@ -252,15 +218,15 @@ def conv_transpose2d(
         )
     F = w.shape[1] * groups
     if bias is not None:
-        b = _array(bias)
+        b = array_of(bias)
         if b.shape != (F,):
             raise ValueError(f"{fn}: bias must have shape ({F},), got {b.shape}")
         if b.dtype != x.dtype:
             raise TypeError(f"{fn}: bias must have the input's dtype {x.dtype}, got {b.dtype}")
-    stride = _check_pair(stride, "stride", fn, 1)
-    padding = _check_pair(padding, "padding", fn, 0)
-    dilation = _check_pair(dilation, "dilation", fn, 1)
-    output_padding = _check_pair(output_padding, "output_padding", fn, 0)
+    stride = pair_arg(stride, "stride", fn, 1)
+    padding = pair_arg(padding, "padding", fn, 0)
+    dilation = pair_arg(dilation, "dilation", fn, 1)
+    output_padding = pair_arg(output_padding, "output_padding", fn, 0)
     for d in range(2):
         if output_padding[d] >= max(stride[d], dilation[d]):
             raise ValueError(

@@ -1,17 +1,7 @@
 """Normalization: batch_norm (1-D, spatial and volumetric), layer_norm and group_norm.
 
-Each is one fused ``Function`` with the closed-form backward of the course. batch_norm works on an
-(N, C*H*W) view of NCHW input (no transposed copies): per-channel sums are two matrix-vector
-products (``ones @ a`` is several times faster than ``a.sum(0)``, PERFORMANCE.md) and per-channel
-constants are repeated into one (C*H*W,) row. The arithmetic stays in the input's dtype.
-
-Channels-last input (the NCHW view of NHWC memory that the convolution kernels return) is worked
-on as (R, K*C) rows of whole pixels instead, and its output and gradient keep that layout: a
-reshape to (N, C*H*W) would copy it and hand the next convolution an NCHW array to transpose
-back. Such input goes to compiled loops when numba is installed (in training two passes over
-the activations each way instead of about ten; in eval one). One thread, (128, 16, 32, 32)
-float32, training forward / backward / eval forward: 1.69 / 2.13 / 0.63 ms in NumPy, 1.03 / 1.19
-/ 0.22 compiled; ResNet-20's training step 508 -> 460 ms.
+Each is one fused ``Function`` with the closed-form backward of the course. How batch norm is
+computed fast (the layouts, the compiled loops) lives in :mod:`striate.kernels.batchnorm`.
 """
 
 from __future__ import annotations
@@ -22,51 +12,17 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..kernels import compiled
+from ..kernels.batchnorm import (
+    batch_stats,
+    batchnorm_backward,
+    batchnorm_forward,
+    channel_plane,
+    channel_sum,
+    fixed_stats,
+)
+from ._helpers import array_of
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
-
-
-def _channel_sum(a, c, last=False):
-    """Sum a 2-D array over its rows and, per channel, along them: shape (C,). Rows are
-    channel-major (N, C*M) or, with ``last``, channels-last (R, K*C): K pixels of C channels."""
-    n, cm = a.shape
-    s = np.ones(n, dtype=a.dtype) @ a
-    if cm == c:
-        return s
-    if last:
-        return np.ones(cm // c, dtype=a.dtype) @ s.reshape(cm // c, c)
-    return s.reshape(c, cm // c) @ np.ones(cm // c, dtype=a.dtype)
-
-
-def _plane(v, m, last=False):
-    """A per-channel (C,) vector laid out as one row of C*M values: each value repeated over the
-    M positions of its channel, or with ``last`` the whole vector tiled M times (channels-last).
-
-    ``x2 * _plane(v, m)`` broadcasts over rows only, with both operands contiguous; NumPy's
-    per-channel ``x3 * v[:, None]`` (a stride-0 inner operand) is about 2x slower."""
-    if m == 1:
-        return v
-    return np.tile(v, m) if last else np.repeat(v, m)
-
-
-def _channels_last_rows(x):
-    """For a 4/5-D x whose memory is channels-last (the NCHW view of NHWC memory that the
-    convolution kernels hand out): x as a (R, K*C) view, rows of K whole pixels (K*C about
-    1024 values, K dividing the pixel count), and K. None for any other layout, which then
-    works as (N, C*M) rows; reshaping a channels-last x that way would copy it, and hand the
-    next convolution an NCHW array to transpose back."""
-    if x.ndim < 3:
-        return None
-    v = np.moveaxis(x, 1, -1)
-    if not v.flags.c_contiguous or x.flags.c_contiguous:
-        return None
-    c = x.shape[1]
-    pixels = x.size // c
-    k = max(1, 1024 // c)
-    while pixels % k:
-        k -= 1
-    return v.reshape(pixels // k, k * c), k
 
 
 def _row_norm_backward(dxhat, xhat, inv_std):
@@ -83,154 +39,58 @@ def _row_norm_backward(dxhat, xhat, inv_std):
     return dx
 
 
-def _fused_forward(ctx, x, gamma, beta, rm, rv, momentum, eps):
-    """Training forward on channels-last x with the compiled loops: one pass for the statistics
-    (two reads), one to write y; x itself is saved instead of x - mean."""
-    c, dt = x.shape[1], x.dtype
-    v = np.moveaxis(x, 1, -1)
-    xp = v.reshape(-1, c)  # (P, C) view
-    cnt = xp.shape[0]
-    mean64, var64 = np.empty(c), np.empty(c)
-    compiled.batch_norm_stats(xp, mean64, var64)
-    mean, var = mean64.astype(dt), var64.astype(dt)
-    if rm is not None:
-        rm *= 1 - momentum
-        rm += (momentum * mean).astype(rm.dtype, copy=False)
-    if rv is not None:  # the running estimate uses the unbiased variance
-        rv *= 1 - momentum
-        rv += (momentum * cnt / (cnt - 1) * var).astype(rv.dtype, copy=False)
-    inv_std = (1 / np.sqrt(var + eps)).astype(dt, copy=False)
-    a = inv_std if gamma is None else gamma * inv_std
-    shift = -mean * a if beta is None else beta.astype(dt, copy=False) - mean * a
-    y = np.empty_like(xp)
-    compiled.batch_norm_apply(xp, a.astype(dt, copy=False), shift.astype(dt, copy=False), y)
-    ctx.save_for_backward(xp, inv_std, gamma, mean)
-    ctx.fused, ctx.cnt = True, cnt
-    return np.moveaxis(y.reshape(v.shape), -1, 1)
-
-
-def _fused_backward(ctx, g):
-    """Training backward of :func:`_fused_forward`: one pass for sum(dy) and sum(dy (x - mu)),
-    one to write dx = k dy - (x - mu) c1 - c2 (the compact form in BatchNorm.backward)."""
-    xp, inv_std, gamma, mean = ctx.saved
-    c, dt, cnt = xp.shape[1], xp.dtype, ctx.cnt
-    gp = np.moveaxis(g, 1, -1).astype(dt, copy=False).reshape(xp.shape)  # copies other layouts
-    need_x, need_w, need_b = ctx.needs_input_grad
-    sg, sgx = np.empty(c), np.empty(c)
-    compiled.batch_norm_grad_sums(gp, xp, mean, sg, sgx)
-    dbeta, dgamma = sg.astype(dt), (sgx * inv_std).astype(dt)
-    dx = None
-    if need_x:
-        k1 = inv_std if gamma is None else gamma * inv_std
-        dxp = np.empty_like(xp)
-        compiled.batch_norm_dx(gp, xp, mean, k1.astype(dt, copy=False),
-                               (k1 * inv_std * dgamma / cnt).astype(dt, copy=False),
-                               (k1 * dbeta / cnt).astype(dt, copy=False), dxp)
-        sh = g.shape
-        dx = np.moveaxis(dxp.reshape((sh[0],) + tuple(sh[2:]) + (c,)), -1, 1)
-    return dx, (dgamma if need_w else None), (dbeta if need_b else None)
-
-
 class BatchNorm(Function):
+    # forward, per channel c over the N*H*W = M values of the batch (the course's steps):
+    #   mu = mean(x), var = mean((x - mu)^2)       the batch's statistics (``stats``), or in eval
+    #                                              the running estimates
+    #   xhat = (x - mu) / sqrt(var + eps)
+    #   y = gamma xhat + beta
     @staticmethod
-    def forward(ctx, x, gamma, beta, rm, rv, training, momentum, eps):
-        c = x.shape[1]
-        cl = _channels_last_rows(x)
-        last = cl is not None
-        ctx.fused = False
-        gamma = None if gamma is None else gamma.astype(x.dtype, copy=False)
-        if last and training and compiled.enabled(x):
-            return _fused_forward(ctx, x, gamma, beta, rm, rv, momentum, eps)
-        # a view: (N, C*M) rows for contiguous input, (R, K*C) for channels-last memory
-        x2, m = cl if last else (x.reshape(x.shape[0], -1), int(np.prod(x.shape[2:])))
-        cnt = x.size // c
-        dt = x.dtype
-        if training:
-            mean = _channel_sum(x2, c, last) / cnt
-            xc = x2 - _plane(mean, m, last)
-            y = np.multiply(xc, xc)
-            var = _channel_sum(y, c, last) / cnt  # biased, as in PyTorch's forward
-            if rm is not None:
-                rm *= 1 - momentum
-                rm += (momentum * mean).astype(rm.dtype, copy=False)
-            if rv is not None:
-                # the running estimate uses the unbiased variance
-                rv *= 1 - momentum
-                rv += (momentum * cnt / (cnt - 1) * var).astype(rv.dtype, copy=False)
-        else:
-            xc = x2  # eval saves x itself; backward subtracts the (constant) mean in its sums
-            mean, var = rm.astype(dt, copy=False), rv.astype(dt, copy=False)
-            y = np.empty_like(x2)
-        inv_std = 1 / np.sqrt(var + eps)
-        a = inv_std if gamma is None else gamma * inv_std
-        ctx.save_for_backward(xc, inv_std, gamma, mean)
-        ctx.training, ctx.cnt, ctx.c, ctx.m, ctx.last = training, cnt, c, m, last
-        if last and not training and compiled.enabled(x):  # y = x a + (beta - mean a) in one pass
-            shift = -mean * a if beta is None else beta.astype(dt, copy=False) - mean * a
-            v = np.moveaxis(x, 1, -1)
-            yp = np.empty(v.shape, dtype=dt)
-            compiled.batch_norm_apply(v.reshape(-1, c), a.astype(dt, copy=False),
-                                      shift.astype(dt, copy=False), yp.reshape(-1, c))
-            return np.moveaxis(yp, -1, 1)
-        np.multiply(xc, _plane(a, m, last), out=y)  # gamma xhat (training: into the x^2 buffer)
-        shift = 0 if training else -mean * a
-        if beta is not None:
-            shift = shift + beta.astype(dt, copy=False)
-        if beta is not None or not training:
-            y += _plane(shift, m, last)
-        if last:  # the output keeps x's channels-last memory
-            return np.moveaxis(y.reshape(np.moveaxis(x, 1, -1).shape), -1, 1)
-        return y.reshape(x.shape)
+    def forward(ctx, x, gamma, beta, *, stats, eps):
+        out, ctx.cache = batchnorm_forward(x, gamma, beta, stats, eps)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        # training, with xhat = (x - mu) inv_std and gamma folded in (the course's compact form):
-        # dx = (gamma inv_std / M) (M dy - sum(dy) - xhat sum(dy xhat)), M = N*H*W per channel;
-        # dgamma = sum(dy xhat), dbeta = sum(dy). In eval mu, inv_std are constants: dx = k dy.
-        if ctx.fused:
-            return _fused_backward(ctx, g)
-        xc, inv_std, gamma, mean = ctx.saved
-        c, cnt, m, last = ctx.c, ctx.cnt, ctx.m, ctx.last
-        g2 = (np.moveaxis(g, 1, -1) if last else g).reshape(xc.shape)  # copies other layouts
+        # dbeta = sum(dy), dgamma = sum(dy xhat). In training mu and var depend on x, and with
+        # gamma folded in (the course's compact form):
+        #   dx = (gamma / (M sqrt(var + eps))) (M dy - sum(dy) - xhat sum(dy xhat));
+        # in eval they are constants: dx = gamma / sqrt(var + eps) dy
         need_x, need_w, need_b = ctx.needs_input_grad
-        train_x = ctx.training and need_x
-        k1 = inv_std if gamma is None else gamma * inv_std
-        dbeta = _channel_sum(g2, c, last) \
-            if (need_b or train_x or (need_w and not ctx.training)) else None
-        dgamma = dx = None
-        if need_w or train_x:
-            t = g2 * xc
-            s_gx = _channel_sum(t, c, last)
-            if not ctx.training:  # xc is x: sum(dy (x - mu)) = sum(dy x) - mu sum(dy)
-                s_gx -= mean * dbeta
-            dgamma = s_gx * inv_std
-        if need_x:
-            dx = g2 * _plane(k1, m, last)
-            if ctx.training:
-                np.multiply(xc, _plane(k1 * inv_std * dgamma / cnt, m, last), out=t)
-                t += _plane(k1 * dbeta / cnt, m, last)
-                dx -= t
-            if last:
-                sh = g.shape
-                dx = dx.reshape((sh[0],) + tuple(sh[2:]) + (c,))
-                dx = np.moveaxis(dx, -1, 1)
-            else:
-                dx = dx.reshape(g.shape)
-        return dx, (dgamma if need_w else None), (dbeta if need_b else None)
+        return batchnorm_backward(g, ctx.cache, need_x, need_w, need_b)
+
+
+def _normalize_rows(x2, eps):
+    """xhat = (x - mean) / sqrt(var + eps) per row of x2 (R, D), and inv_std (R, 1).
+
+    Float32 squares overflow above ~1.8e19 (var = inf would make xhat 0): rows whose statistics
+    are not finite are redone in float64, which holds any float32's square."""
+    d = x2.shape[1]
+    ones = np.ones(d, dtype=x2.dtype)
+    xhat = x2 - ((x2 @ ones) / d)[:, None]
+    with np.errstate(over="ignore"):  # checked below
+        var = ((xhat * xhat) @ ones) / d
+    inv_std = (1 / np.sqrt(var + eps))[:, None]
+    xhat *= inv_std
+    if x2.dtype.itemsize < 8 and not np.isfinite(var).all():
+        bad = ~np.isfinite(var)
+        r = x2[bad].astype(np.float64)  # rows holding inf or NaN stay NaN, as before
+        rc = r - r.mean(axis=1, keepdims=True)
+        r_inv = 1 / np.sqrt((rc * rc).mean(axis=1, keepdims=True) + eps)
+        xhat[bad] = rc * r_inv
+        inv_std[bad] = r_inv
+    return xhat, inv_std
 
 
 class LayerNorm(Function):
+    # per row of D = prod(normalized_shape) values: xhat = (x - mean) / sqrt(var + eps),
+    # y = gamma xhat + beta (gamma, beta elementwise over the row)
     @staticmethod
     def forward(ctx, x, gamma, beta, ns, eps):
         d = int(np.prod(ns))
-        x2 = x.reshape(-1, d)
+        x2 = x.reshape(x.size // d if d else 0, d)
         gamma = None if gamma is None else gamma.astype(x.dtype, copy=False).reshape(-1)
-        ones = np.ones(d, dtype=x.dtype)
-        xc = x2 - ((x2 @ ones) / d)[:, None]
-        var = ((xc * xc) @ ones) / d
-        inv_std = (1 / np.sqrt(var + eps))[:, None]
-        xhat = xc
-        xhat *= inv_std
+        xhat, inv_std = _normalize_rows(x2, eps)
         y = xhat if gamma is None else xhat * gamma
         if beta is not None:
             y = y + beta.astype(x.dtype, copy=False).reshape(-1)
@@ -258,23 +118,20 @@ class LayerNorm(Function):
 
 
 class GroupNorm(Function):
+    # per sample and group of C/G channels: xhat = (x - mean) / sqrt(var + eps) over the group's
+    # channels and positions, then y = gamma_c xhat + beta_c per channel
     @staticmethod
     def forward(ctx, x, gamma, beta, groups, eps):
-        n = x.shape[0]
-        m = x[0, 0].size
+        n, c = x.shape[:2]
+        m = int(np.prod(x.shape[2:]))
         gamma = None if gamma is None else gamma.astype(x.dtype, copy=False)
-        xg = x.reshape(n * groups, -1)  # each row: one group of C/G channels of one sample
-        d = xg.shape[1]
-        ones = np.ones(d, dtype=x.dtype)
-        xhat = xg - ((xg @ ones) / d)[:, None]
-        var = ((xhat * xhat) @ ones) / d
-        inv_std = (1 / np.sqrt(var + eps))[:, None]
-        xhat *= inv_std
-        y = xhat.reshape(n, -1)
+        # each row: one group of C/G channels of one sample
+        xhat, inv_std = _normalize_rows(x.reshape(n * groups, c // groups * m), eps)
+        y = xhat.reshape(n, c * m)
         if gamma is not None:
-            y = y * _plane(gamma, m)
+            y = y * channel_plane(gamma, m)
         if beta is not None:
-            y = y + _plane(beta.astype(x.dtype, copy=False), m)
+            y = y + channel_plane(beta.astype(x.dtype, copy=False), m)
         ctx.save_for_backward(xhat, inv_std, gamma)
         return y.reshape(x.shape)
 
@@ -284,22 +141,22 @@ class GroupNorm(Function):
         # dbeta_c = sum(dy) over the batch and the positions of channel c
         xhat, inv_std, gamma = ctx.saved
         n, c = g.shape[:2]
-        m = g[0, 0].size
-        g2 = g.reshape(n, -1)
+        m = int(np.prod(g.shape[2:]))
+        g2 = g.reshape(n, c * m)
         need_x, need_w, need_b = ctx.needs_input_grad
         dx = None
         if need_x:
-            dxhat = g2 if gamma is None else g2 * _plane(gamma, m)
+            dxhat = g2 if gamma is None else g2 * channel_plane(gamma, m)
             dx = _row_norm_backward(dxhat.reshape(xhat.shape), xhat, inv_std).reshape(g.shape)
-        dgamma = _channel_sum(g2 * xhat.reshape(g2.shape), c) if need_w else None
-        dbeta = _channel_sum(g2, c) if need_b else None
+        dgamma = channel_sum(g2 * xhat.reshape(g2.shape), c) if need_w else None
+        dbeta = channel_sum(g2, c) if need_b else None
         return dx, dgamma, dbeta
 
 
 def _per_channel(name, arg, value, c, shape):
     if value is None:
         return None
-    v = value.array if isinstance(value, Tensor) else np.asarray(value)
+    v = array_of(value)
     if v.shape != (c,):
         raise ValueError(
             f"{name}: {arg} has {v.size} elements (shape {v.shape}) but input has {c} channels "
@@ -344,8 +201,27 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
     elif rm is None or rv is None:
         raise ValueError("batch_norm: running_mean and running_var are needed in eval mode")
-    return BatchNorm.apply(input, weight, bias, rm=rm, rv=rv, training=bool(training),
-                           momentum=float(momentum), eps=float(eps))
+    if training:
+        stats = batch_stats(x)
+        _update_running_stats(running_mean, running_var, stats, float(momentum))
+    else:
+        stats = fixed_stats(rm, rv, x)
+    return BatchNorm.apply(input, weight, bias, stats=stats, eps=float(eps))
+
+
+def _update_running_stats(running_mean, running_var, stats, momentum):
+    """``r = (1 - momentum) r + momentum stat`` in place, the variance unbiased (times M/(M-1));
+    outside the Function: a running estimate is state, not part of the graph. Tensors are updated
+    through their in-place methods, which bump their version counters."""
+    cnt = stats.count
+    for r, stat in ((running_mean, stats.mean), (running_var, stats.var * (cnt / (cnt - 1)))):
+        if r is None:
+            continue
+        if isinstance(r, Tensor):
+            r.mul_(1 - momentum).add_((momentum * stat).astype(r.dtype, copy=False))
+        else:
+            r *= 1 - momentum
+            r += (momentum * stat).astype(r.dtype, copy=False)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,

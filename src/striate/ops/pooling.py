@@ -17,27 +17,27 @@ from ..kernels.pool import (
     pool_output_size,
 )
 from ..kernels.pool_extra import max_pool_indices
-from .conv import _array, _check_pair
+from ._helpers import array_of as _array  # the shared checks
+from ._helpers import pair_arg as _check_pair
 
 __all__ = ["avg_pool2d", "max_pool2d"]
 
 
 class MaxPool2d(Function):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, sink=None, ceil_mode=False):
-        # the winners are only recorded when a backward (or return_indices: a sink list to
-        # receive the cache) will ask for them
+    def forward(ctx, x, kernel, stride, padding, return_indices=False, ceil_mode=False):
+        # the winners are only recorded when a backward or return_indices will ask for them
         out, ctx.cache = max_pool_forward(
-            x, kernel, stride, padding, need_grad=ctx.needs_input_grad[0] or sink is not None,
-            ceil_mode=ceil_mode,
+            x, kernel, stride, padding,
+            need_grad=ctx.needs_input_grad[0] or return_indices, ceil_mode=ceil_mode,
         )
-        if sink is not None:
-            sink.append(ctx.cache)
+        if return_indices:  # a second output: the flat index of each winner in its plane
+            return out, max_pool_indices(ctx.cache)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        # d max(window)/d x = 1 for the (first) maximum, 0 for the others
+    def backward(ctx, g, g_indices=None):
+        # d max(window)/d x = 1 for the (first) maximum, 0 for the others; the indices have none
         return max_pool_backward(g, ctx.cache)
 
 
@@ -117,9 +117,7 @@ def max_pool2d(
     extra = {"ceil_mode": True} if ceil_mode else {}
     if not return_indices:
         return MaxPool2d.apply(input, kernel=k, stride=s, padding=p, **extra)
-    sink = []
-    out = MaxPool2d.apply(input, kernel=k, stride=s, padding=p, sink=sink, **extra)
-    return out, Tensor(max_pool_indices(sink[0]))
+    return MaxPool2d.apply(input, kernel=k, stride=s, padding=p, return_indices=True, **extra)
 
 
 def avg_pool2d(

@@ -18,7 +18,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels import pool_extra as K
-from .conv import _array, _check_pair
+from ._helpers import array_of as _array  # the shared checks
+from ._helpers import pair_arg as _check_pair
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -59,20 +60,45 @@ class AdaptiveAvgPool2d(Function):
         return K.adaptive_avg_pool_backward(g, ctx.cache)
 
 
-class _WithCache(Function):
-    """A node whose forward already ran (it also returned indices): keeps the result and the
-    cache; backward is ``backward_fn(g, cache)``."""
+class AdaptiveMaxPool2d(Function):
+    """Two outputs: the maxima and their int64 flat positions ``h * W + w``."""
 
     @staticmethod
-    def forward(ctx, x, result, cache, backward_fn):
-        ctx.cache, ctx.backward_fn = cache, backward_fn
-        return result
+    def forward(ctx, x, out_hw):
+        out, ctx.cache = K.adaptive_max_pool_forward(x, out_hw)
+        N, C, Ho, Wo = out.shape
+        return out, ctx.cache.arg.reshape(N, Ho, Wo, C).transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, g, g_indices):
+        # d max(window)/dx = 1 at the recorded winner, 0 elsewhere; the indices have no gradient
+        return K.adaptive_max_pool_backward(g, ctx.cache)
+
+
+class FractionalMaxPool2d(Function):
+    """Two outputs: the maxima and their int64 flat positions ``h * W + w``."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, out_hw, samples):
+        out, indices, ctx.cache = K.fractional_max_pool_forward(x, kernel, out_hw, samples)
+        return out, indices
+
+    @staticmethod
+    def backward(ctx, g, g_indices):
+        # d max(window)/dx = 1 at the recorded winner, 0 elsewhere
+        return K.fractional_max_pool_backward(g, ctx.cache)
+
+
+class MaxUnpool2d(Function):
+    @staticmethod
+    def forward(ctx, x, idx, out_hw):
+        ctx.idx = idx
+        return K.max_unpool_forward(x, idx, out_hw)
 
     @staticmethod
     def backward(ctx, g):
-        # d max(window)/dx = 1 at the recorded winner, 0 elsewhere (or, for unpooling, the
-        # transposed placement)
-        return ctx.backward_fn(g, ctx.cache)
+        # unpooling places each value at its index: its gradient reads g back at that index
+        return K.max_unpool_backward(g, ctx.idx)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
@@ -106,12 +132,8 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     """
     x = _check_4d("adaptive_max_pool2d", input)
     out_hw = _output_hw("adaptive_max_pool2d", output_size, x.shape[2:])
-    out, cache = K.adaptive_max_pool_forward(x, out_hw)
-    y = _WithCache.apply(input, result=out, cache=cache, backward_fn=K.adaptive_max_pool_backward)
-    if not return_indices:
-        return y
-    N, C, Ho, Wo = out.shape
-    return y, Tensor(cache.arg.reshape(N, Ho, Wo, C).transpose(0, 3, 1, 2))
+    y, indices = AdaptiveMaxPool2d.apply(input, out_hw=out_hw)
+    return (y, indices) if return_indices else y
 
 
 def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
@@ -158,10 +180,9 @@ def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_r
             )
         if samples.size and (samples.min() < 0 or samples.max() >= 1):
             raise ValueError(f"{fn}: _random_samples must lie in [0, 1)")
-    out, indices, cache = K.fractional_max_pool_forward(x, (kh, kw), (Ho, Wo), samples)
-    y = _WithCache.apply(input, result=out, cache=cache,
-                         backward_fn=K.fractional_max_pool_backward)
-    return (y, Tensor(indices)) if return_indices else y
+    y, indices = FractionalMaxPool2d.apply(input, kernel=(kh, kw), out_hw=(Ho, Wo),
+                                           samples=samples)
+    return (y, indices) if return_indices else y
 
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
@@ -206,5 +227,4 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
             f"in [{idx.min()}, {idx.max()}]"
         )
     idx = idx.astype(np.int64, copy=False)
-    out = K.max_unpool_forward(x, idx, out_hw)
-    return _WithCache.apply(input, result=out, cache=idx, backward_fn=K.max_unpool_backward)
+    return MaxUnpool2d.apply(input, idx=idx, out_hw=out_hw)

@@ -148,8 +148,8 @@ def _gate_scale(n_sig: int, n_tanh: int, h: int, dtype) -> np.ndarray:
 
 
 class LSTMLayer(Function):
-    """The LSTM recurrence over a sequence. Output: one flat array holding all h_t (in the input's
-    layout) followed by the last cell state c_T (N, H); ``lstm_layer`` splits it."""
+    """The LSTM recurrence over a sequence. Two outputs: every h_t (in the input's layout) and
+    the last cell state c_T (N, H)."""
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_first=False):
@@ -165,10 +165,9 @@ class LSTMLayer(Function):
         w_hh_t = np.ascontiguousarray((w_hh_p * s[:, None]).T)
         cs = np.empty((nt, n, h), dtype=x.dtype)
         tc = np.empty_like(cs)
-        packed = np.empty(nt * n * h + n * h, dtype=x.dtype)
-        hs = packed[: nt * n * h].reshape(nt, n, h) if not batch_first else np.empty_like(cs)
+        hs = np.empty_like(cs)
         # batch-first: each h_t is also copied into the output while it is still in cache
-        out_bf = packed[: nt * n * h].reshape(n, nt, h) if batch_first else None
+        out_bf = np.empty((n, nt, h), dtype=x.dtype) if batch_first else None
         buf = np.empty((n, 4 * h), dtype=x.dtype)
         h_prev, c_prev = h0, c0
         with _loop_threads():
@@ -189,19 +188,17 @@ class LSTMLayer(Function):
                 if batch_first:
                     out_bf[:, t] = hs[t]
                 h_prev, c_prev = hs[t], c
-        packed[nt * n * h :] = c_prev.reshape(-1)
         ctx.save_for_backward(xt, h0, c0, w_ih_p, w_hh_p, gates, cs, tc, hs)
         ctx.batch_first = batch_first
         ctx.perm = perm
-        return packed
+        return (out_bf if batch_first else hs), c_prev.copy()
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g_out, g_c):
         xt, h0, c0, w_ih_p, w_hh_p, gates, cs, tc, hs = ctx.saved
         nt, n, h = hs.shape
-        gh = g[: nt * n * h]
-        gh = gh.reshape(n, nt, h).transpose(1, 0, 2) if ctx.batch_first else gh.reshape(nt, n, h)
-        dc = g[nt * n * h :].reshape(n, h).copy()
+        gh = g_out.transpose(1, 0, 2) if ctx.batch_first else g_out
+        dc = g_c.copy()
         dh = np.zeros_like(h0)
         da = np.empty_like(gates)
         tmp = np.empty_like(h0)
@@ -398,13 +395,8 @@ def lstm_layer(input: Tensor, h0: Tensor | None, c0: Tensor | None, w_ih: Tensor
     """
     n, h = _check("lstm_layer", input, [("h0", h0), ("c0", c0)], w_ih, w_hh, b_ih, b_hh, 4,
                   batch_first)
-    packed = LSTMLayer.apply(input, _zeros(h0, n, h, input), _zeros(c0, n, h, input), w_ih, w_hh,
-                             b_ih, b_hh, batch_first=batch_first)
-    x = _arr(input)
-    nt = x.shape[1] if batch_first else x.shape[0]
-    shape = (n, nt, h) if batch_first else (nt, n, h)
-    out = packed[: nt * n * h].reshape(shape)
-    return out, packed[nt * n * h :].reshape(n, h)
+    return LSTMLayer.apply(input, _zeros(h0, n, h, input), _zeros(c0, n, h, input), w_ih, w_hh,
+                           b_ih, b_hh, batch_first=batch_first)
 
 
 def gru_layer(input: Tensor, h0: Tensor | None, w_ih: Tensor, w_hh: Tensor,
@@ -445,9 +437,9 @@ def lstm_cell(input: Tensor, hx: tuple | None, w_ih: Tensor, w_hh: Tensor,
     h0, c0 = (None, None) if hx is None else hx
     n, h = _check("lstm_cell", input, [("h", h0), ("c", c0)], w_ih, w_hh, b_ih, b_hh, 4, False,
                   cell=True)
-    packed = LSTMLayer.apply(_step(input), _zeros(h0, n, h, input), _zeros(c0, n, h, input),
+    out, c = LSTMLayer.apply(_step(input), _zeros(h0, n, h, input), _zeros(c0, n, h, input),
                              w_ih, w_hh, b_ih, b_hh)
-    return packed[: n * h].reshape(n, h), packed[n * h :].reshape(n, h)
+    return out.reshape(n, h), c
 
 
 def gru_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor,

@@ -20,7 +20,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels.im2col import to_nhwc
-from .conv import _array, _check_pair
+from ._helpers import array_of as _array  # the shared checks
+from ._helpers import pair_arg as _check_pair
 
 __all__ = ["bed_of_nails", "interpolate"]
 

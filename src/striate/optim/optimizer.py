@@ -244,6 +244,7 @@ class Optimizer:
                         f"{p.shape} but its grad has shape {grad.shape}"
                     )
                 self._update(p, grad, self.state[p], group)
+                p._bump_version()  # a graph that saved p's old values must not use the new ones
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -256,6 +257,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad.array[...] = 0
+                    p.grad._bump_version()
 
     # ---- saving and loading -------------------------------------------------------------------
 

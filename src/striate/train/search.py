@@ -10,21 +10,22 @@
 - Trials run in worker processes (``workers=N``; ``workers=1`` runs them inline), each seeded
   from the search seed and its index, so the table does not depend on the number of workers.
 
-A trial is a config dict; :func:`run_trial` trains what it names — ``kind="linear-svm"`` or
-``"softmax"`` for the classic classifiers of ``striate.classic``, ``kind="model"`` for any model
+A trial is a config dict; :func:`run_trial` trains what it names — ``kind="model"``, any model
 of ``striate.models`` trained by the :class:`~striate.train.Trainer` — and returns one row of the
-table. A custom top-level function ``trial_fn(config, data, evaluate_test=False) ->
-{"val_acc": ..., ...}`` (with ``"test_acc"`` when ``evaluate_test``) can replace it. Workers are
-started with "spawn": a script that calls ``search(..., workers=N)`` needs the usual
-``if __name__ == "__main__":`` guard. The results are written as a CSV table and a scatter
-plot of validation accuracy over the two main hyper-parameters on log axes
-(``SearchResult.to_csv``, ``.plot``).
+table; ``trial_fn=striate.classic.run_trial`` adds ``kind="linear-svm"`` and ``"softmax"``, the
+classic classifiers of ``striate.classic``. A custom top-level function
+``trial_fn(config, data, evaluate_test=False) -> {"val_acc": ..., ...}`` (with ``"test_acc"``
+when ``evaluate_test``) can replace it. Workers are started with "spawn": a script that calls
+``search(..., workers=N)`` needs the usual ``if __name__ == "__main__":`` guard. The results
+are written as a CSV table and a scatter plot of validation accuracy over the two main
+hyper-parameters on log axes (``SearchResult.to_csv``, ``.plot``).
 
 Example:
+    >>> from striate.classic import run_trial
     >>> from striate.data import digits
     >>> space = {"lr": LogUniform(1e-3, 1e-1), "reg": LogUniform(1e-5, 1e-2)}
     >>> result = search(space, digits(), {"kind": "softmax", "num_iters": 200},
-    ...                 trials=4, stages=2)                                   # doctest: +SKIP
+    ...                 trials=4, stages=2, trial_fn=run_trial)               # doctest: +SKIP
     >>> result.best["val_acc"]                                                # doctest: +SKIP
 """
 

@@ -2,16 +2,12 @@
 validation split, abandon it early when its loss runs away.
 
 ``run_trial(config, data)`` is a top-level function so worker processes started with "spawn"
-can import it by name. ``config["kind"]`` picks what is trained:
-
-- ``"linear-svm"`` / ``"softmax"``: ``striate.classic.LinearSVM`` / ``Softmax`` on flattened,
-  mean-centred images scaled by one std; keys ``lr``, ``reg``, ``num_iters`` (1000),
-  ``batch_size`` (200), ``reg_type`` ("l2"), ``check_every`` (50 iterations between
-  divergence checks).
-- ``"model"`` (the default): ``striate.models.create_model(config["model"], ...)`` trained by the
-  ``Trainer`` on per-channel normalised images; keys ``lr``, ``reg`` (weight decay),
-  ``optimizer`` ("adam"), ``momentum`` (0.9), ``epochs`` (5), ``batch_size`` (64),
-  ``model_args`` (keyword arguments of the model).
+can import it by name. It trains ``kind="model"`` (the default):
+``striate.models.create_model(config["model"], ...)`` trained by the ``Trainer`` on per-channel
+normalised images; keys ``lr``, ``reg`` (weight decay), ``optimizer`` ("adam"), ``momentum``
+(0.9), ``epochs`` (5), ``batch_size`` (64), ``model_args`` (keyword arguments of the model). The
+classic classifiers (``kind="linear-svm"`` / ``"softmax"``) are an application above ``train``:
+their trials are :func:`striate.classic.search.run_trial`, which also runs this kind.
 
 Both stop a trial whose smoothed loss exceeds ``factor`` (3) times its initial loss, or turns
 NaN (``striate.train.checks.DivergenceMonitor``), and report it as ``status="abandoned"``.
@@ -26,13 +22,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..optim import create_optimizer
-from .checks import DivergenceMonitor, TrainingDiverged
+from .checks import TrainingDiverged
 
-__all__ = ["CLASSIC_KINDS", "TrialData", "run_trial"]
+__all__ = ["CLASSIC_KINDS", "TrialData", "accuracy", "check_keys", "run_trial"]
 
-CLASSIC_KINDS = ("linear-svm", "softmax")
-LINEAR_KEYS = {"kind", "lr", "reg", "num_iters", "batch_size", "reg_type", "delta",
-               "check_every", "factor", "seed"}
+CLASSIC_KINDS = ("linear-svm", "softmax")  # trained by striate.classic.search.run_trial
 MODEL_KEYS = {"kind", "model", "model_args", "lr", "reg", "optimizer", "momentum", "epochs",
               "batch_size", "factor", "seed"}
 
@@ -99,7 +93,8 @@ class TrialData:
         return self._prepared[how]
 
 
-def _check_keys(config: dict, allowed: set, kind: str) -> None:
+def check_keys(config: dict, allowed: set, kind: str) -> None:
+    """Refuse config keys a trial of this kind does not know."""
     unknown = sorted(set(config) - allowed)
     if unknown:
         raise ValueError(f"run_trial: unknown key(s) {unknown} for kind {kind!r}; "
@@ -123,59 +118,17 @@ def run_trial(config: dict, data: TrialData, evaluate_test: bool = False) -> dic
                          f"{sorted(config)}")
     data = data if isinstance(data, TrialData) else TrialData.of(data, with_test=evaluate_test)
     if kind in CLASSIC_KINDS:
-        _check_keys(config, LINEAR_KEYS, kind)
-        return _linear_trial(config, data, evaluate_test)
+        raise ValueError(f"run_trial: kind {kind!r} is a classic classifier; its trials are "
+                         "striate.classic.search.run_trial (pass it as trial_fn to search)")
     if kind == "model":
-        _check_keys(config, MODEL_KEYS, kind)
+        check_keys(config, MODEL_KEYS, kind)
         return _model_trial(config, data, evaluate_test)
     raise ValueError(f"run_trial: kind must be 'model', 'linear-svm' or 'softmax', got {kind!r}")
 
 
-def _accuracy(pred, y) -> float:
+def accuracy(pred, y) -> float:
+    """The fraction of predictions equal to the labels."""
     return float(np.mean(np.asarray(pred) == np.asarray(y)))
-
-
-def _linear_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
-    import striate
-    from striate.classic import LinearSVM, Softmax
-
-    striate.manual_seed(int(config.get("seed", 0)))
-    transform, Xtr, Xval = data.prepared("flat")
-    clf = (LinearSVM(float(config.get("delta", 1.0))) if config["kind"] == "linear-svm"
-           else Softmax())
-    num_iters = int(config.get("num_iters", 1000))
-    check_every = int(config.get("check_every", 50))
-    monitor = DivergenceMonitor(float(config.get("factor", 3.0)))
-    losses: list[float] = []
-    status = "ok"
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while len(losses) < num_iters:
-            n = min(check_every, num_iters - len(losses))
-            # train() continues from the current weights, so a trial runs in short chunks and
-            # stops at the first chunk whose loss has run away
-            chunk = clf.train(Xtr, data.y_train, learning_rate=float(config["lr"]),
-                              reg=float(config.get("reg", 0.0)), num_iters=n,
-                              batch_size=int(config.get("batch_size", 200)),
-                              reg_type=config.get("reg_type", "l2"),
-                              num_classes=data.num_classes)
-            try:
-                for i, loss in enumerate(chunk):
-                    monitor.update(loss, 0, len(losses) + i)
-            except TrainingDiverged:
-                status = "abandoned"
-            losses += chunk
-            if status != "ok":
-                break
-    row = {"status": status, "initial_loss": losses[0], "final_loss": losses[-1],
-           "steps": len(losses)}
-    if status == "ok":
-        row["val_acc"] = _accuracy(clf.predict(Xval), data.y_val)
-        row["train_acc"] = _accuracy(clf.predict(Xtr), data.y_train)
-    else:
-        row["val_acc"] = row["train_acc"] = math.nan
-    if evaluate_test:
-        row["test_acc"] = _accuracy(clf.predict(transform(data.X_test)), data.y_test)
-    return row
 
 
 def _model_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:

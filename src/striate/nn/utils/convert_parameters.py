@@ -60,4 +60,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     for p in params:
         n = p.numel()
         p.array[...] = vec.array[start : start + n].reshape(p.shape).astype(p.dtype, copy=False)
+        p._bump_version()
         start += n
