@@ -223,6 +223,10 @@ class _RNNBase(Module):
         return s
 
 
+#: PyTorch's public name of the base class (``torch.nn.modules.rnn.RNNBase``)
+RNNBase = _RNNBase
+
+
 class RNN(_RNNBase):
     """Vanilla (Elman) RNN over sequences: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T +
     b_hh)``, act = tanh or relu, stacked ``num_layers`` deep.
