@@ -19,10 +19,11 @@ import striate
 LAYERS = [
     {"_env", "backend"},
     {"parallel", "cuda", "devices"},
+    {"accelerator", "backends"},  # PyTorch's device and flag namespaces
     {"kernels"},
     {"autograd"},
     {"ops"},
-    {"nn", "data"},
+    {"nn", "data", "distributions", "linalg"},
     {"optim", "utils"},
     {"models"},
     {"train"},
@@ -36,9 +37,7 @@ FRONT_FROM = "train"
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 
 # upward edges still in the code, each to be removed (importer, imported)
-KNOWN = {
-    ("autograd", "ops"),  # autograd/tensor.py attaching the ops: being removed (engineer A)
-}
+KNOWN: set = set()
 
 SRC = pathlib.Path(striate.__file__).parent
 

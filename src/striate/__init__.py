@@ -45,6 +45,10 @@ from .devices import device  # noqa: E402
 from .parallel import get_num_threads, set_num_threads  # noqa: E402
 from .serialization import load, load_torch_state_dict, save  # noqa: E402
 
+# isort: split
+# PyTorch's other namespaces (torch.distributions, torch.linalg, torch.backends, ...)
+from . import accelerator, backends, distributions, linalg, serialization  # noqa: E402
+
 float16 = _np.float16
 float32 = _np.float32
 float64 = _np.float64

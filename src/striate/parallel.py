@@ -14,6 +14,12 @@ products (``Linear``, attention) keep their multi-threaded BLAS.
 The number of threads is, as in PyTorch, :func:`get_num_threads` / :func:`set_num_threads`; until
 set it follows BLAS's own thread count (so ``threadpoolctl.threadpool_limits`` and
 ``OPENBLAS_NUM_THREADS`` govern both).
+
+Where NumPy was imported before striate (``_env.BLAS_POLICY_MISSED``: OpenBLAS's workers spin
+after every call and take the core a part needs), striate owns the threads instead: BLAS is set
+to one thread at import and stays there (:func:`set_num_threads` sets striate's count only), and
+striate's count starts at BLAS's count before. The parts then run as in the other order, and
+only matrix products outside a split lose their BLAS threads.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from . import _env
+
 __all__ = ["blas_threads", "get_num_threads", "num_threads", "parallel_for", "set_num_threads"]
 
 _num_threads: int | None = None  # set_num_threads' value; None: follow BLAS
@@ -32,6 +40,7 @@ _pool: _Workers | None = None
 _pool_lock = threading.Lock()
 _blas: list = []  # threadpoolctl's controllers of the loaded BLAS libraries, found on first use
 _local = threading.local()  # .inside: this thread runs a part of a split
+_owned: list[int] = []  # [striate's default count] while striate owns the threads (see above)
 
 
 def _blas_libs() -> list:
@@ -52,6 +61,8 @@ def get_num_threads() -> int:
     oversubscribe the cores)."""
     if _num_threads is not None:
         return _num_threads
+    if _owned:
+        return _owned[0]
     libs = _blas_libs()
     return max(1, libs[0].get_num_threads()) if libs else 1
 
@@ -62,8 +73,21 @@ def set_num_threads(n: int) -> None:
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
     _num_threads = n
+    if _owned:  # BLAS stays on one thread
+        return
     for c in _blas_libs():
         c.set_num_threads(n)
+
+
+def _own_threads() -> None:
+    """Keep BLAS on one thread from now on and use its count for striate's parts (see the module
+    docstring): called at import where NumPy was loaded first."""
+    libs = _blas_libs()
+    if not libs or _owned:
+        return
+    _owned.append(max(1, libs[0].get_num_threads()))
+    for c in libs:
+        c.set_num_threads(1)
 
 
 @contextlib.contextmanager
@@ -83,8 +107,9 @@ def num_threads(n: int):
 
 @contextlib.contextmanager
 def blas_threads(n: int):
-    """A context in which BLAS runs n threads; its count before is restored on exit."""
-    libs = _blas_libs()
+    """A context in which BLAS runs n threads; its count before is restored on exit. While
+    striate owns the threads, BLAS stays on one."""
+    libs = [] if _owned else _blas_libs()
     before = [c.get_num_threads() for c in libs]
     for c in libs:
         c.set_num_threads(n)
@@ -163,3 +188,7 @@ def _part(fn, a, b):
         return fn(a, b)
     finally:
         _local.inside = False
+
+
+if _env.BLAS_POLICY_MISSED and os.environ.get("STRIATE_OWN_THREADS", "1") != "0":
+    _own_threads()

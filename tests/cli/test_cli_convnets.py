@@ -64,6 +64,11 @@ def test_finetune_with_frozen_backbone_on_new_classes(run, tmp_path, digits5, ca
     # the frozen backbone holds the pretrained (Polyak-averaged) weights, unchanged
     for key in ("features.0.weight", "features.4.weight", "features.1.bias"):
         np.testing.assert_array_equal(ckpt["model"][key].array, src["ema"]["shadow"][key])
+    # and so do its BatchNorm running statistics: frozen layers stay in eval mode
+    pretrained = {**src["model"], **src["ema"]["shadow"]}
+    for key, value in ckpt["model"].items():
+        if not key.startswith("head") and "running" in key:
+            np.testing.assert_array_equal(value.array, np.asarray(pretrained[key]), err_msg=key)
     assert len(ckpt["optimizer"]["param_groups"]) == 1  # only the head trains
     config = json.loads((folder / "config.json").read_text())
     assert config["finetune"]["freeze"] == "backbone" and config["classes"] == list("01234")

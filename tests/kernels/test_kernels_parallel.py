@@ -135,6 +135,47 @@ def test_num_threads_context_restores_both_counts():
     before = parallel._num_threads
     with parallel.num_threads(3):
         assert striate.get_num_threads() == 3
-        assert all(c.get_num_threads() == 3 for c in libs)
+        # where striate owns the threads (NumPy imported first), BLAS stays on one
+        assert all(c.get_num_threads() == (1 if parallel._owned else 3) for c in libs)
     assert parallel._num_threads == before
     assert [c.get_num_threads() for c in libs] == blas_before
+
+
+IMPORT_ORDER = """
+import json, sys
+if sys.argv[1] == "numpy":
+    import numpy
+import striate
+from striate import parallel
+from threadpoolctl import ThreadpoolController
+blas = [c.get_num_threads() for c in ThreadpoolController().lib_controllers
+        if c.user_api == "blas"]
+striate.set_num_threads(2)
+blas_after = [c.get_num_threads() for c in parallel._blas_libs()]
+print(json.dumps([bool(parallel._owned), blas, blas_after, striate.get_num_threads()]))
+"""
+
+
+@pytest.mark.parametrize("first", ["numpy", "striate"])
+def test_numpy_imported_first_leaves_blas_on_one_thread(first):
+    """NumPy loaded before striate: OpenBLAS's workers would spin after every call, so striate
+    keeps BLAS on one thread and runs its parts on its own threads; striate first: BLAS's
+    threads are left to striate's thread policy."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    env["PYTHONPATH"] = str(Path(striate.__file__).resolve().parent.parent)
+    p = subprocess.run([sys.executable, "-c", IMPORT_ORDER, first], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    owned, blas, blas_after, threads = json.loads(p.stdout)
+    assert threads == 2
+    if first == "numpy":
+        assert owned and set(blas) == {1} and set(blas_after) == {1}
+    else:
+        assert not owned and set(blas_after) == {2}

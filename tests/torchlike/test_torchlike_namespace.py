@@ -187,3 +187,30 @@ def test_device_idiom():
     for bad, match in [("tpu", "'cpu' or 'cuda'"), ("cuda:x", "bad device index"), (3, "str")]:
         with pytest.raises((ValueError, TypeError), match=match):
             striate.device(bad)
+
+
+def test_backends_accelerator_and_safe_globals_namespaces():
+    import striate.backends.cudnn as cudnn
+
+    assert cudnn.benchmark is False and cudnn.enabled is True and not cudnn.is_available()
+    cudnn.benchmark = True  # a PyTorch program sets it; nothing changes
+    cudnn.deterministic = True
+    cudnn.benchmark = cudnn.deterministic = False
+    assert striate.accelerator.is_available() is False
+    assert striate.accelerator.current_accelerator() is None
+    assert striate.accelerator.current_accelerator(check_available=True) is None
+    from striate.serialization import add_safe_globals, get_safe_globals, safe_globals
+
+    assert callable(add_safe_globals) and callable(get_safe_globals)
+    with safe_globals([nn.Linear]):
+        assert nn.Linear in get_safe_globals()
+    assert nn.Linear not in get_safe_globals()
+
+
+def test_accelerator_agrees_with_cpu_only_torch():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("compares with a CPU-only PyTorch")
+    assert striate.accelerator.is_available() == torch.accelerator.is_available()
+    assert (striate.accelerator.current_accelerator() is None) == (
+        torch.accelerator.current_accelerator() is None)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import os
+import pickle
 import zipfile
 
 import numpy as np
@@ -54,15 +57,85 @@ def test_round_trip_of_nested_containers(tmp_path):
         assert not any(n.endswith(".pkl") for n in z.namelist())
 
 
-def test_save_refuses_objects_that_need_pickle(tmp_path):
-    with pytest.raises(TypeError, match=r"save model.state_dict\(\)"):
-        striate.save(_striate_net(), tmp_path / "m.pt")
-    with pytest.raises(TypeError, match="unsupported object of type function"):
-        striate.save({"f": lambda: 0}, tmp_path / "f.pt")
-    with pytest.raises(TypeError, match="file path"):
+def test_whole_module_saves_and_needs_weights_only_false(tmp_path):
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    path = tmp_path / "m.pt"
+    striate.save(net, path)
+    with pytest.raises(pickle.UnpicklingError, match=r"naming .*Linear.*weights_only=False"):
+        striate.load(path)
+    back = striate.load(path, weights_only=False)
+    x = striate.randn(3, 4)
+    np.testing.assert_array_equal(back(x).array, net(x).array)
+    # allowing the classes makes a weights_only load accept them, as PyTorch's safe_globals
+    classes = {type(m) for m in net.modules()} | {striate.nn.Parameter}
+    with striate.serialization.safe_globals(list(classes)):
+        again = striate.load(path)
+    np.testing.assert_array_equal(again(x).array, net(x).array)
+    with pytest.raises(pickle.UnpicklingError):
+        striate.load(path)  # the block is over
+
+
+def test_save_and_load_accept_file_objects(tmp_path):
+    buf = io.BytesIO()
+    striate.save({"w": striate.arange(3.0), "n": 2}, buf)
+    buf.seek(0)
+    back = striate.load(buf)
+    assert back["n"] == 2 and back["w"].tolist() == [0.0, 1.0, 2.0]
+    with open(tmp_path / "f.pt", "wb") as fh:
+        striate.save([striate.ones(2)], fh)
+    with open(tmp_path / "f.pt", "rb") as fh:
+        assert striate.load(fh)[0].tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="file path .* or a binary file object"):
         striate.save({}, object())
+    with pytest.raises(TypeError, match="neither plain data .*function at f.* nor picklable"):
+        striate.save({"f": lambda: 0}, tmp_path / "f.pt")
     with pytest.raises(FileNotFoundError, match="no such file"):
         striate.load(tmp_path / "missing.pt")
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("touch " + _Boom.marker,))
+
+
+def test_a_malicious_pickle_never_runs_under_weights_only(tmp_path):
+    marker = tmp_path / "pwned"
+    _Boom.marker = str(marker)
+    path = tmp_path / "evil.pt"
+    striate.save({"x": _Boom()}, path)
+    with pytest.raises(pickle.UnpicklingError, match=r"naming (posix|os)\.system"):
+        striate.load(path)
+    assert not marker.exists()
+    # a bare pickle file (not a striate archive) is refused before any unpickling
+    (tmp_path / "raw.pkl").write_bytes(pickle.dumps(_Boom()))
+    with pytest.raises(ValueError, match="Python pickle"):
+        striate.load(tmp_path / "raw.pkl", weights_only=False)
+    assert not marker.exists()
+
+
+def test_a_failed_save_leaves_no_temporary_file_and_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.pt"
+    striate.save({"v": 1}, path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # a Ctrl-C in the middle of writing
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        striate.save({"v": 2}, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+    monkeypatch.undo()
+    assert striate.load(path) == {"v": 1}
+
+
+def test_a_legacy_torch_file_is_named_with_the_conversion_hint(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "old.pth"
+    torch.save(torch.nn.Linear(2, 3).state_dict(), path, _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match="legacy .*pre-1.6.*safetensors.torch.save_file"):
+        striate.load(path)
+    with pytest.raises(ValueError, match="legacy"):
+        striate.load(path, weights_only=False)
 
 
 def test_load_refuses_a_pytorch_pickle_with_a_way_out(tmp_path):

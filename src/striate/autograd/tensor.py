@@ -42,17 +42,31 @@ def _to_array(data, dtype=None) -> np.ndarray:
     """An array from Python data: floats take the default dtype, ints int64, bools bool."""
     if isinstance(data, Tensor):
         data = data.array
+    try:
+        arr = np.array(data)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"tensor: data must be a rectangular nesting of numbers: {e}") from None
+    if arr.dtype.kind in "USVO":
+        # strings, bytes and objects are no numbers: refuse them here (as PyTorch does) rather
+        # than fail later inside NumPy
+        what = {"U": "strings", "S": "bytes", "V": "raw records"}.get(arr.dtype.kind)
+        raise TypeError(
+            f"tensor: data must be numbers, bools or nested lists of them, got "
+            f"{what or 'objects'} ({type(data).__name__} {_short(data)})"
+        )
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
-    arr = np.array(data)
+        return arr.astype(np.dtype(dtype), copy=False)  # arr is already a copy of data
     if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) and not np.isscalar(data):
         arr = arr.astype(backend.get_default_dtype())
     elif arr.dtype.kind == "f" and isinstance(data, float) and not isinstance(data, np.generic):
         # a Python float (np.float64 subclasses float, but keeps its dtype as a NumPy scalar)
         arr = arr.astype(backend.get_default_dtype())
-    elif arr.dtype.kind == "O":
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data")
     return arr
+
+
+def _short(data) -> str:
+    r = repr(data)
+    return r if len(r) <= 40 else r[:37] + "..."
 
 
 class Tensor:

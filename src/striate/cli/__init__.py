@@ -65,14 +65,27 @@ def non_negative_float(text: str) -> float:
 
 
 def run_dir(out, name: str) -> Path:
-    """A new run folder path ``OUT/<date>-<time>-NAME`` (numbered if that one exists already)."""
+    """Create and return a new run folder ``OUT/<date>-<time>-NAME`` (``-2``, ``-3``, ... when
+    taken).
+
+    The folder is made here with ``os.mkdir`` (no ``exist_ok``): the one caller whose ``mkdir``
+    succeeds owns the name, so two runs started in the same second never share a folder.
+    """
     stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S")
-    path = Path(out) / f"{stamp}-{name}"
+    return new_folder(Path(out), f"{stamp}-{name}")
+
+
+def new_folder(parent: Path, base: str) -> Path:
+    """Atomically create ``parent/base`` (or ``base-2``, ``base-3``, ...) and return its path."""
+    parent.mkdir(parents=True, exist_ok=True)
     k = 1
-    while path.exists():
-        k += 1
-        path = Path(out) / f"{stamp}-{name}-{k}"
-    return path
+    while True:
+        path = parent / (base if k == 1 else f"{base}-{k}")
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            k += 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -118,7 +118,7 @@ def caption_train(args) -> int:
     name = args.name or ("attention" if args.attention else f"caption-{args.cell}") + \
         f"-{args.data.split(':')[0]}"
     out = run_dir(args.out, name)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)  # run_dir made it
     write_json(str(out / "config.json"), config)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"striate caption train: {type(model).__name__} ({n_params:,} parameters) on {data!r}")
@@ -199,7 +199,7 @@ def vqa_train(args) -> int:
     vocab = question_vocab()
     model = VQAModel(len(vocab), image_shape=data.image_shape, hidden_dim=args.hidden)
     out = run_dir(args.out, args.name or "vqa-shapes")
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)  # run_dir made it
     write_json(str(out / "config.json"), config)
     print(f"striate vqa train: {len(train)} questions on {len(data.train)} images; run folder "
           f"{out}")

@@ -115,6 +115,7 @@ def finetune(args) -> int:
     optimizer = create_optimizer(args.optimizer, groups, lr=head_lr, momentum=args.momentum,
                                  weight_decay=args.weight_decay)
     scheduler = _finetune_schedule(args.schedule, optimizer, args.epochs)
+    train_loader = _train_loader(data.train, norm, config)  # a bad --augment: no run folder yet
     out_dir = run_dir(args.out, args.name or f"{src['model']}-finetune-{data.name}")
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
                       progress=not args.no_progress, monitor="val_loss")
@@ -127,7 +128,7 @@ def finetune(args) -> int:
     if report.skipped:
         print("not loaded: " + ", ".join(f"{k} ({why})" for k, why in report.skipped.items()))
     print(f"run folder: {out_dir}")
-    trainer.fit(_train_loader(data.train, norm, config), _loader(data.val, norm, 512),
+    trainer.fit(train_loader, _loader(data.val, norm, 512),
                 epochs=args.epochs)
     best = out_dir / "checkpoint_best.npz"
     if best.exists():

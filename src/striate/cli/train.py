@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..optim import OPTIMIZERS, create_optimizer
-from . import CommandError, model_name, non_negative_float, positive_int, run_dir
+from ..optim.lr_scheduler import CosineAnnealingLR
+from . import CommandError, model_name, new_folder, non_negative_float, positive_int, run_dir
 
 DEFAULT_EPOCHS = 20
 SCHEDULES = {"none", "cosine", "step", "exponential", "invtime"}
@@ -30,7 +31,7 @@ def _make_schedule(name, optimizer, epochs):
         return None
     if name == "cosine":
         lr = optimizer.defaults["lr"]
-        return sch.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=0.01 * lr)
+        return CosineToFloorLR(optimizer, T_max=epochs, eta_min=0.01 * lr)
     if name == "step":
         return sch.MultiStepLR(optimizer, milestones=[epochs // 2, (3 * epochs) // 4], gamma=0.1)
     if name == "exponential":
@@ -38,6 +39,19 @@ def _make_schedule(name, optimizer, epochs):
     if name == "invtime":
         return sch.InverseTimeLR(optimizer, decay=0.5)
     raise CommandError(f"unknown schedule {name!r}; choose from {', '.join(sorted(SCHEDULES))}")
+
+
+class CosineToFloorLR(CosineAnnealingLR):
+    """Cosine annealing that stays at its floor after ``T_max`` instead of rising again.
+
+    This is the rule for extending a run (``--resume RUN --epochs N`` with a larger N): the
+    restored schedule keeps the length it was planned with and the added epochs continue at the
+    rate it ended with, so the learning rate of a decaying schedule never climbs back up (step
+    stays at its last value; exponential and 1/t keep decaying).
+    """
+
+    def _lr(self, base_lr: float, t: int) -> float:
+        return super()._lr(base_lr, min(t, self.T_max))
 
 
 def _prepare(config):
@@ -90,11 +104,13 @@ def train(args) -> int:
     import striate
 
     from ..train import Trainer, load
+    from ..train import history as plots
 
     if args.resume:
-        ckpt = load(_checkpoint_path(args.resume))
+        resume_path = _checkpoint_path(args.resume, prefer=("checkpoint_last.npz",))
+        ckpt = load(resume_path)
         config = dict(ckpt["config"])
-        out_dir = Path(args.resume).parent if Path(args.resume).is_file() else Path(args.resume)
+        out_dir = _resume_folder(resume_path, int(ckpt["epoch"]))
         if args.epochs is not None:  # a resumed run may be extended to more epochs
             config["epochs"] = args.epochs
     else:
@@ -114,7 +130,7 @@ def train(args) -> int:
             "ema": args.ema,
             "test_with": args.test_with,
         }
-        out_dir = run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
+        out_dir = None  # made once the data and options are known good
 
     striate.manual_seed(config["seed"])
     data, norm, model = _prepare(config)
@@ -125,6 +141,9 @@ def train(args) -> int:
                                  momentum=config["momentum"],
                                  weight_decay=config["weight_decay"])
     scheduler = _make_schedule(config["schedule"], optimizer, config["epochs"])
+    train_loader = _train_loader(data.train, norm, config)
+    if out_dir is None:
+        out_dir = run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
                       grad_clip=config["grad_clip"], progress=not args.no_progress,
                       monitor="val_loss", tensorboard=_tensorboard_option(args),
@@ -132,9 +151,9 @@ def train(args) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
     print(f"run folder: {out_dir}")
-    trainer.fit(_train_loader(data.train, norm, config),
-                _loader(data.val, norm, 512), epochs=config["epochs"],
-                resume=_checkpoint_path(args.resume) if args.resume else None)
+    plots.start_plot_worker()  # matplotlib loads on another core while training runs
+    trainer.fit(train_loader, _loader(data.val, norm, 512), epochs=config["epochs"],
+                resume=resume_path if args.resume else None)
 
     test_with = config.get("test_with", "best")
     best = out_dir / "checkpoint_best.npz"
@@ -148,6 +167,8 @@ def train(args) -> int:
     (out_dir / "test_metrics.json").write_text(json.dumps(test, indent=2) + "\n")
     print(f"test accuracy: {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, "
           f"{len(data.test)} images, {test_with} checkpoint)")
+    sys.stdout.flush()
+    plots.wait_for_plots()  # the answer first, then the plots the run folder promises
     return 0
 
 
@@ -159,13 +180,38 @@ def _tensorboard_option(args):
     return value
 
 
-def _checkpoint_path(run_or_checkpoint) -> Path:
+def _resume_folder(checkpoint: Path, epoch: int) -> Path:
+    """Where a run resumed from ``checkpoint`` (after ``epoch``) writes: its own folder, unless
+    that folder's ``checkpoint_last.npz`` is further on (resuming from ``checkpoint_best`` or a
+    snapshot); then a new sibling folder ``<run>-from-epoch<epoch>``, so the later epochs'
+    checkpoints and metrics are never overwritten."""
+    from ..train import load
+
+    folder = checkpoint.parent
+    last = folder / "checkpoint_last.npz"
+    if last.exists() and last.resolve() != checkpoint.resolve():
+        try:
+            last_epoch = int(load(last)["epoch"])
+        except Exception:  # an unreadable checkpoint_last: keep it, branch off
+            last_epoch = epoch + 1
+        if last_epoch > epoch:
+            branch = new_folder(folder.parent, f"{folder.name}-from-epoch{epoch}")
+            print(f"{folder} has trained past epoch {epoch} (checkpoint_last: epoch "
+                  f"{last_epoch}); the resumed run writes to {branch}")
+            return branch
+    return folder
+
+
+def _checkpoint_path(run_or_checkpoint,
+                     prefer=("checkpoint_best.npz", "checkpoint_last.npz")) -> Path:
+    """The checkpoint a path names: the file itself, or in a run folder the first of ``prefer``
+    (``eval`` and ``predict`` use the best weights, ``train --resume`` the last)."""
     path = Path(run_or_checkpoint)
     if path.is_dir():
-        for name in ("checkpoint_best.npz", "checkpoint_last.npz"):
+        for name in prefer:
             if (path / name).exists():
                 return path / name
-        raise CommandError(f"{path} is a folder without checkpoint_best.npz or checkpoint_last.npz")
+        raise CommandError(f"{path} is a folder without {' or '.join(prefer)}")
     if not path.exists():
         raise CommandError(f"no such run folder or checkpoint: {path}")
     return path
@@ -273,7 +319,9 @@ def add_parsers(sub) -> None:
                    help="dataset: digits (bundled, default), cifar10:PATH, cifar100:PATH, "
                    "mnist:PATH, fashion-mnist:PATH, folder:PATH[?size=32&channels=3]")
     t.add_argument("--epochs", type=positive_int, default=None,
-                   help=f"default: {DEFAULT_EPOCHS} (with --resume: the run's own)")
+                   help=f"default: {DEFAULT_EPOCHS} (with --resume: the run's own; a larger "
+                   "number extends the run: its schedule finishes as planned and the added "
+                   "epochs continue at the learning rate it ended with)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
     t.add_argument("--lr", type=non_negative_float, default=3e-3,
                    help="learning rate (default: %(default)s)")
@@ -284,7 +332,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--out", default="runs", help="folder for run folders (default: %(default)s)")
     t.add_argument("--name", default=None, help="run name (default: MODEL-DATA)")
     t.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                   help="continue a run from its checkpoint_last.npz")
+                   help="continue a run (a run folder: from its checkpoint_last.npz); resuming "
+                   "from an earlier checkpoint writes to a new folder RUN-from-epochK")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.add_argument("--augment", default=None, metavar="LIST",
                    help="augment training batches on the fly, e.g. 'crop,flip' or "

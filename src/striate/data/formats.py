@@ -395,6 +395,7 @@ def load_fashion_mnist(root, num_val: int | None = None, split_seed: int = 0,
 def _read_class_folders(root: Path, size, channels, classes=None):
     from PIL import Image, UnidentifiedImageError
 
+    train = classes is None  # the split that defines the classes must have two or more
     if classes is None:
         classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not classes:
@@ -409,8 +410,11 @@ def _read_class_folders(root: Path, size, channels, classes=None):
         for f in files:
             try:
                 with Image.open(f) as im:
-                    im = im.convert("L" if channels == 1 else "RGB")
+                    im = _to_8bit(im).convert("L" if channels == 1 else "RGB")
                     a = np.asarray(im.resize((w, h), Image.BILINEAR), dtype=np.uint8)
+            except Image.DecompressionBombError as e:
+                raise DatasetFormatError(f"{f}: refused as a possible decompression bomb ({e})") \
+                    from None
             except (UnidentifiedImageError, OSError, ValueError) as e:
                 raise DatasetFormatError(f"{f}: cannot read image ({e})") from None
             images.append(a[None] if channels == 1 else a.transpose(2, 0, 1))
@@ -418,7 +422,26 @@ def _read_class_folders(root: Path, size, channels, classes=None):
     if not images:
         raise DatasetFormatError(
             f"{root}: no images found in the class folders ({', '.join(classes)})")
+    found = sorted({classes[c] for c in labels})
+    if train and len(found) < 2:
+        # one class would train to a constant answer and report 100% accuracy
+        raise DatasetFormatError(
+            f"{root}: images of only one class ({found[0]!r}, in {root / found[0]}); a "
+            "classifier needs at least two class sub-folders with images")
     return np.stack(images), np.asarray(labels, dtype=np.int64), classes
+
+
+def _to_8bit(im):
+    """A 16- or 32-bit integer grayscale image scaled to 8 bits (Pillow's ``convert`` clips
+    them at 255, which turns a 16-bit PNG all white); other images unchanged."""
+    from PIL import Image
+
+    if im.mode != "I" and not im.mode.startswith("I;16"):
+        return im
+    a = np.asarray(im).astype(np.float64)
+    top = 65535.0 if im.mode.startswith("I;16") or a.max(initial=0) <= 65535 else 2.0 ** 32 - 1
+    a = np.clip(a, 0, top) * (255.0 / top)
+    return Image.fromarray(np.rint(a).astype(np.uint8), "L")
 
 
 def load_image_folder(root, size=32, channels: int = 3, val_fraction: float = 0.1,

@@ -1,9 +1,13 @@
-"""Compiled loops (numba) for the kernels NumPy cannot make fast; optional.
+"""Compiled loops (numba) for the kernels NumPy cannot make fast.
 
-With numba installed (``pip install striate[fast]``) these run as machine code; without it
-``HAVE_NUMBA`` is False and the callers use their NumPy versions (same results). Compiled once per
-dtype and cached on disk (``cache=True``), single-threaded: on a small machine a second thread pool
-next to BLAS's costs more than it gives (docs: PERFORMANCE.md).
+numba is a dependency of striate, but it is imported (and a loop compiled or loaded from the disk
+cache, ``cache=True``) only when a run first needs one: importing numba and loading a loop cost
+more time and memory than they save on small arrays (the digits), so by default a compiled path
+is taken only for arrays of at least ``COMPILED_MIN_SIZE`` values, or once numba is loaded
+anyway. The NumPy paths stay as the readable reference (the tests compare the two) and as the
+fallback where numba cannot be imported (a one-line notice on stderr). ``STRIATE_COMPILED=0``
+forces the NumPy paths, ``STRIATE_COMPILED=1`` the compiled ones for every size. The loops are
+single-threaded; :func:`striate.parallel.parallel_for` splits their work over threads.
 
 - Depthwise convolution: one pass over the output per kernel offset in NumPy (a multiply and an
   add over the whole map, kh*kw times, each a trip through memory) becomes one pass in total, the
@@ -25,19 +29,21 @@ next to BLAS's costs more than it gives (docs: PERFORMANCE.md).
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
 
 import numpy as np
 
 # the loops release the GIL, so parallel_for's parts over a batch run at the same time
 from ..parallel import parallel_for
 
-# an optional accelerator: everything works without it. numba is imported (and the loops
-# compiled) only when a compiled kernel is first called: importing it costs ~0.2 s, which every
-# `striate` command would otherwise pay
+# everything works without numba: it is imported (and the loops compiled) only when a compiled
+# kernel is first needed, which every `striate` command would otherwise pay for
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 __all__ = [
-    "HAVE_NUMBA", "USE_COMPILED", "available", "batch_norm_apply", "batch_norm_dx",
+    "COMPILED_MIN_SIZE", "HAVE_NUMBA", "USE_COMPILED", "available", "batch_norm_apply",
+    "batch_norm_dx",
     "batch_norm_grad_sums", "batch_norm_stats", "depthwise_backward", "depthwise_forward",
     "enabled", "fractional_max_pool_backward", "fractional_max_pool_forward",
     "max_pool2x2_backward", "max_pool2x2_forward", "relu_backward", "relu_forward",
@@ -46,29 +52,50 @@ __all__ = [
 _jitted: dict = {}
 _importable: list = []
 
-#: set to False to run every caller's NumPy path instead (the tests compare the two)
-USE_COMPILED = True
+
+def _switch(value: str | None) -> bool | None:
+    """``STRIATE_COMPILED``: "0" never, "1" always, unset (or anything else) by size."""
+    return {"0": False, "1": True}.get((value or "").strip())
+
+
+#: True: every caller takes its compiled path; False: its NumPy path (the tests compare the two);
+#: None (the default, from ``STRIATE_COMPILED``): the compiled path for large arrays
+USE_COMPILED: bool | None = _switch(os.environ.get("STRIATE_COMPILED"))
+
+#: with ``USE_COMPILED`` None, arrays of fewer values than this take the NumPy path until numba
+#: is loaded: the digits' largest activations (a test batch of 359 images, 32 channels of 8x8
+#: pixels: 735,232 values) stay below it, CIFAR-sized batches are above it
+COMPILED_MIN_SIZE = 1 << 20
 
 
 def available() -> bool:
     """Whether the compiled kernels can run: numba is installed and imports (tried once; a numba
-    built for another NumPy fails to import, and then the NumPy paths are used)."""
+    built for another NumPy fails to import, and then the NumPy paths are used, with a notice)."""
     if not _importable:
-        ok = HAVE_NUMBA
+        ok, why = HAVE_NUMBA, "numba is not installed"
         if ok:
             try:
                 import numba  # noqa: F401
-            except Exception:  # noqa: BLE001 - any failure means: do without
-                ok = False
+            except Exception as e:  # noqa: BLE001 - any failure means: do without
+                ok, why = False, f"numba does not import ({type(e).__name__}: {e})"
+        if not ok:
+            print(f"striate: {why}; using the NumPy kernels (slower on large arrays)",
+                  file=sys.stderr)
         _importable.append(ok)
     return _importable[0]
 
 
 def enabled(*arrays) -> bool:
-    """Whether a caller should take its compiled path for these arrays: the switch is on, numba
-    imports, and every array is float32 or float64 (the dtypes the loops are compiled for)."""
-    return USE_COMPILED and all(a.dtype in (np.float32, np.float64) for a in arrays) \
-        and available()
+    """Whether a caller should take its compiled path for these arrays: the switch allows it
+    (by default: the arrays are large, or numba is loaded already), every array is float32 or
+    float64 (the dtypes the loops are compiled for), and numba imports."""
+    use = USE_COMPILED
+    if use is False or not all(a.dtype in (np.float32, np.float64) for a in arrays):
+        return False
+    if use is None and "numba" not in sys.modules \
+            and max((a.size for a in arrays), default=0) < COMPILED_MIN_SIZE:
+        return False
+    return available()
 
 
 # parts of fewer values than this stay on one thread (a hand-off to the pool costs ~20 us)
@@ -82,7 +109,8 @@ def _rows(x):
 
 
 def _jit(fn):
-    """fn compiled by numba (once per process; machine code cached on disk)."""
+    """fn compiled by numba (once per process; machine code cached on disk: next to this file,
+    or where that is not writable, numba's per-user cache folder, or ``NUMBA_CACHE_DIR``)."""
     if fn.__name__ not in _jitted:
         import numba
 

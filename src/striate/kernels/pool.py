@@ -132,21 +132,53 @@ def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=Fa
     if not need_grad:
         return out.transpose(0, 3, 1, 2), None
     code_dt = _code_dtype(kh * kw)
+    real = _real_masks(x.shape, (kh, kw), stride, pad, Ho, Wo)
+    nan = out.dtype.kind == "f" and np.isnan(out).any()
     if code_dt is not None:
         code = np.zeros(out.shape, dtype=code_dt)
+        last_nan = np.zeros(out.shape, dtype=code_dt) if nan else None
         for k, s in slices:
             hit = np.equal(xv[s], out)
+            if real is not None:  # a padding -inf never wins, even in an all -inf window
+                hit &= real[k]
             hit = hit.view(np.uint8) if code_dt is np.uint8 else hit.astype(code_dt)
             if k:
                 np.left_shift(hit, code_dt(k), out=hit)
             code |= hit
+            if nan:  # PyTorch lets each NaN take over, so the window's last NaN wins
+                np.copyto(last_nan, code_dt(1 << k), where=np.isnan(xv[s]))
         arg = code & np.negative(code)  # lowest set bit: the first maximum in the window
+        if nan:
+            arg = np.where(last_nan != 0, last_nan, arg)
     else:
         win = window_view(xv, (kh, kw), stride)  # (N, Ho, Wo, kh, kw, C)
         flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(*out.shape, kh * kw)
-        arg = flat.argmax(axis=-1)  # argmax returns the first maximum
+        hit = flat == out[..., None]
+        if real is not None:
+            hit &= np.stack(real, axis=-1)
+        arg = hit.argmax(axis=-1)  # the first maximum (argmax of bools: the first True)
+        if nan:
+            isnan = np.isnan(flat)
+            last = kh * kw - 1 - isnan[..., ::-1].argmax(axis=-1)
+            arg = np.where(isnan.any(axis=-1), last, arg)
     cache = PoolCache(arg, x.shape, (kh, kw), stride, pad, None, extra)
     return out.transpose(0, 3, 1, 2), cache
+
+
+def _real_masks(x_shape, kernel, stride, pad, Ho, Wo):
+    """For each window offset k, an (Ho, Wo, 1) bool mask of the windows whose element k lies
+    inside the input rather than in the (top/left or bottom/right) padding; None if no window
+    touches padding."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    H, W = x_shape[2], x_shape[3]
+    rows = [(np.arange(Ho) * sh + i - ph >= 0) & (np.arange(Ho) * sh + i - ph < H)
+            for i in range(kh)]
+    cols = [(np.arange(Wo) * sw + j - pw >= 0) & (np.arange(Wo) * sw + j - pw < W)
+            for j in range(kw)]
+    if all(r.all() for r in rows) and all(c.all() for c in cols):
+        return None
+    return [(rows[i][:, None] & cols[j][None, :])[:, :, None] for i in range(kh)
+            for j in range(kw)]
 
 
 def _compiled_2x2(kernel, stride, pad, extra, data, saved):

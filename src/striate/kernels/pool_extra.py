@@ -68,8 +68,8 @@ def scatter_add_nhwc(idx, vals, n_pos):
 
 def _flat_nhwc(a):
     """(N, C, H, W) -> (N, H*W, C), a view for channels-last memory."""
-    N, C = a.shape[:2]
-    return to_nhwc(a).reshape(N, -1, C)
+    N, C, H, W = a.shape
+    return to_nhwc(a).reshape(N, H * W, C)  # explicit sizes: -1 is ambiguous when N or C is 0
 
 
 def max_unpool_forward(x, indices, out_hw):
@@ -161,7 +161,7 @@ def adaptive_max_pool_forward(x, out_hw):
     arg = np.empty((N, Ho, Wo, C), dtype=np.int64)
     for i, (r0, r1) in enumerate(zip(*rows)):
         for j, (c0, c1) in enumerate(zip(*cols)):
-            win = xv[:, r0:r1, c0:c1].reshape(N, -1, C)
+            win = xv[:, r0:r1, c0:c1].reshape(N, (r1 - r0) * (c1 - c0), C)  # N may be 0
             k = win.argmax(axis=1)  # (N, C), the first maximum
             out[:, i, j] = np.take_along_axis(win, k[:, None], axis=1)[:, 0]
             arg[:, i, j] = (r0 + k // (c1 - c0)) * W + c0 + k % (c1 - c0)

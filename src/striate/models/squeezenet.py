@@ -79,7 +79,9 @@ class SqueezeNet(nn.Module):
                 layers.append(Fire(*item))
         self.features = nn.Sequential(*layers)
         final_conv = nn.Conv2d(512, num_classes, 1)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), final_conv, nn.ReLU(),
+        # no ReLU on the class maps (torchvision has one): a class whose map turns negative
+        # would score exactly 0 with no gradient, and the loss would sit at log(C)
+        self.classifier = nn.Sequential(nn.Dropout(dropout), final_conv,
                                         nn.AdaptiveAvgPool2d((1, 1)))
         # torchvision: the scoring conv starts small (std 0.01), the others Kaiming-uniform
         for m in self.modules():

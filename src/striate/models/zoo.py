@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .alexnet import AlexNet, ZFNet, alexnet, zfnet
 from .densenet import DenseNet, densenet121
+from .fractalnet import FractalNet, fractalnet
 from .googlenet import GoogLeNet, GoogLeNetOutputs, googlenet, googlenet_loss
 from .lenet import LeNet5, lenet5
 from .nin import NiN, nin
@@ -51,7 +52,7 @@ _CONSTRUCTORS = (
     googlenet, resnet18, resnet34, resnet50, resnet101, resnet152, wide_resnet50_2,
     resnext50_32x4d, resnet20, resnet32, resnet44, resnet56, resnet110, preact_resnet18,
     preact_resnet34, preact_resnet20, preact_resnet56, preact_resnet110, wrn_16_4, wrn_28_10,
-    densenet121, squeezenet1_0, squeezenet1_1, nin,
+    densenet121, squeezenet1_0, squeezenet1_1, nin, fractalnet,
 )
 
 #: registry name -> constructor(num_classes, input_shape, **kwargs)
@@ -83,7 +84,7 @@ TORCHVISION_PARAMS = {
 }
 
 __all__ = [
-    "AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "DenseNet", "GoogLeNet",
+    "AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "DenseNet", "FractalNet", "GoogLeNet",
     "GoogLeNetOutputs", "LeNet5", "NiN", "PreActResNet", "ResNet", "SqueezeNet", "VGG", "ZFNet",
     "ZOO", "TORCHVISION_PARAMS", "googlenet_loss", "wide_resnet",
 ] + [f.__name__ for f in _CONSTRUCTORS]

@@ -38,6 +38,8 @@ from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling
 from .pooling_extra import *  # noqa: F403
 from .pooling_extra import __all__ as _pooling_extra
+from .random import *  # noqa: F403
+from .random import __all__ as _random
 from .recurrent import *  # noqa: F403
 from .recurrent import __all__ as _recurrent
 from .reduction import *  # noqa: F403
@@ -58,6 +60,7 @@ __all__ = (
     + _embedding + _recurrent + _temporal
     + _local_response_norm + _pooling_extra + _regularization + _upsample
     + _attention + _gelu + _onedim + _pixel_shuffle
+    + _random
 )
 
 from .tensor_methods import setup_tensor as _setup_tensor  # noqa: E402

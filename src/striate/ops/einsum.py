@@ -78,7 +78,7 @@ def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str, dict[str
                     f"einsum: subscript {c!r} has size {m} in one operand and {n} in operand "
                     f"{i} (shape {shape}); they must match or be 1"
                 )
-            sizes[c] = max(m, n)
+            sizes[c] = n if m == 1 else m  # not max(m, n): a size 0 meets 1 as 0
     return out_terms, out, sizes
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._helpers import broadcast_shapes, float_result, result_type
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "clamp",
@@ -92,13 +93,15 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, g):
-        # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (defined for a > 0)
+        # d(a^b)/da = b a^(b-1), taken as 0 where b = 0 (a^0 is constant, even at a = 0);
+        # d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (PyTorch's conventions)
         a, b, y = ctx.saved
-        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        gb = None
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * y * np.log(np.where(a > 0, a, 1))
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                ga = g * np.where(b == 0, 0, b * a ** (b - 1))
+            if ctx.needs_input_grad[1]:
+                gb = g * np.where((a == 0) & (b >= 0), 0, y * np.log(a))
         return ga, gb
 
 
@@ -174,29 +177,35 @@ class Clip(Function):
         return g * mask
 
 
+def _share(g, a_wins, b_wins, tie):
+    """The gradients of a two-input max/min: the winner takes g, a tie splits it in halves (as
+    PyTorch), and a NaN (neither wins nor ties) passes g to both."""
+    half = np.where(tie, 0.5, 1.0).astype(g.dtype, copy=False)
+    return g * half * ~b_wins, g * half * ~a_wins
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a >= b)
+        ctx.save_for_backward(a > b, a < b, a == b)
         return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        # the larger input gets the gradient (ties go to the first, for a definite answer)
-        (take_a,) = ctx.saved
-        return g * take_a, g * ~take_a
+        a_wins, b_wins, tie = ctx.saved
+        return _share(g, a_wins, b_wins, tie)
 
 
 class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a <= b)
+        ctx.save_for_backward(a < b, a > b, a == b)
         return np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        (take_a,) = ctx.saved
-        return g * take_a, g * ~take_a
+        a_wins, b_wins, tie = ctx.saved
+        return _share(g, a_wins, b_wins, tie)
 
 
 class Where(Function):
@@ -222,6 +231,20 @@ class Cast(Function):
         return g.astype(ctx.src) if ctx.src.kind == "f" else None
 
 
+class Sign(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.sign(a)
+        if y.dtype.kind == "f":
+            y[np.isnan(y)] = 0  # PyTorch's sign(NaN) is 0 (NumPy's is NaN)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # sign is piecewise constant: slope 0 everywhere (PyTorch's choice at 0 too)
+        return np.zeros_like(g)
+
+
 class Clone(Function):
     @staticmethod
     def forward(ctx, a):
@@ -244,48 +267,110 @@ def _num(x, name):
     )
 
 
+def _to_dtype(x, dtype):
+    """``x`` in ``dtype``: a differentiable cast for a tensor, a Python number as it is (NumPy
+    treats it as weakly typed, as PyTorch does)."""
+    if isinstance(x, Tensor):
+        return x if x.array.dtype == dtype else cast(x, dtype)
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype, copy=False)
+    return x
+
+
+def _operands(name, *xs, floating=False):
+    """The operands of an elementwise op, cast to PyTorch's result dtype (the default float
+    dtype when ``floating`` and that is an integer or bool)."""
+    if len(xs) == 2:  # fast paths for the common cases, which need no cast
+        a, b = xs
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                if a.array.dtype == b.array.dtype and (not floating or a.array.dtype.kind == "f"):
+                    return xs
+            elif type(b) in (float, int) and a.array.dtype.kind == "f":
+                return xs
+        elif isinstance(b, Tensor) and type(a) in (float, int) and b.array.dtype.kind == "f":
+            return xs
+    xs = [_num(x, name) for x in xs]
+    dtype = result_type(*xs)
+    if floating:
+        dtype = float_result(dtype)
+    return [_to_dtype(x, dtype) for x in xs]
+
+
+def _binary(fn, name, input, other, floating=False):
+    """``fn.apply`` on the promoted operands; a NumPy broadcasting error becomes one naming the
+    op and both shapes (checked only on failure, so the common path pays nothing)."""
+    xs = _operands(name, input, other, floating=floating)
+    try:
+        return fn.apply(*xs)
+    except ValueError:
+        shapes = [np.shape(_arr(x)) for x in xs]
+        broadcast_shapes(name, *shapes)  # raises if that was the cause
+        raise
+
+
 def add(input, other, alpha=1) -> Tensor:
     """Elementwise ``input + alpha * other``, broadcasting. Shapes: any, broadcastable."""
-    other = _num(other, "add")
     if alpha != 1:
-        other = mul(other, alpha)
-    return Add.apply(_num(input, "add"), other)
+        other = mul(_num(other, "add"), alpha)
+    return _binary(Add, "add", input, other)
 
 
 def sub(input, other) -> Tensor:
     """Elementwise ``input - other``, broadcasting."""
-    return Sub.apply(_num(input, "sub"), _num(other, "sub"))
+    _no_bool("sub", "subtraction", input, other)
+    return _binary(Sub, "sub", input, other)
+
+
+def _no_bool(name, what, *xs):
+    """PyTorch refuses arithmetic negation of bools (use ``~`` / ``logical_not`` for masks)."""
+    for x in xs:
+        if isinstance(x, (bool, np.bool_)) or (
+                isinstance(x, (Tensor, np.ndarray)) and x.dtype == np.bool_):
+            raise TypeError(
+                f"{name}: {what} of a bool tensor or value is not supported; to invert a mask "
+                "use ~ or logical_not, or cast to an int or float dtype first"
+            )
 
 
 def mul(input, other) -> Tensor:
     """Elementwise ``input * other``, broadcasting."""
-    return Mul.apply(_num(input, "mul"), _num(other, "mul"))
+    return _binary(Mul, "mul", input, other)
 
 
 def div(input, other) -> Tensor:
-    """Elementwise ``input / other``, broadcasting."""
-    return Div.apply(_num(input, "div"), _num(other, "div"))
+    """Elementwise true division ``input / other``, broadcasting; integers divide into the
+    default float dtype, as in PyTorch."""
+    return _binary(Div, "div", input, other, floating=True)
 
 
 def neg(input) -> Tensor:
+    _no_bool("neg", "negation", input)
     return Neg.apply(input)
 
 
 def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     """Elementwise ``input ** exponent``; either may be a tensor or a number."""
-    return Pow.apply(_num(input, "pow"), _num(exponent, "pow"))
+    return _binary(Pow, "pow", input, exponent)
+
+
+def _floating(input, name):
+    """A float function's input in a float dtype: integers and bools become the default one."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+    return _to_dtype(input, float_result(input.dtype))
 
 
 def exp(input) -> Tensor:
-    return Exp.apply(input)
+    return Exp.apply(_floating(input, "exp"))
 
 
 def log(input) -> Tensor:
-    return Log.apply(input)
+    return Log.apply(_floating(input, "log"))
 
 
 def sqrt(input) -> Tensor:
-    return Sqrt.apply(input)
+    return Sqrt.apply(_floating(input, "sqrt"))
 
 
 def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -293,14 +378,18 @@ def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 def sign(input) -> Tensor:
-    """Elementwise sign (no gradient)."""
-    return Tensor(np.sign(_arr(input)))
+    """Elementwise sign: -1, 0 or 1 (0 for NaN); its gradient is 0, as in PyTorch."""
+    return Sign.apply(input)
 
 
 def clip(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp every element into [min, max]; gradient 0 where clamped."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(input, Tensor) and input.dtype.kind != "f":
+        # an integer tensor clamped to a float bound becomes float, as in PyTorch
+        bounds = [_num(b, "clip") for b in (min, max) if b is not None]
+        input = _to_dtype(input, result_type(input, *bounds))
     return Clip.apply(input, lo=min, hi=max)
 
 
@@ -308,13 +397,13 @@ clamp = clip
 
 
 def maximum(input, other) -> Tensor:
-    """Elementwise maximum of two tensors (broadcasting)."""
-    return Maximum.apply(input, other)
+    """Elementwise maximum of two tensors (broadcasting); a tie splits the gradient."""
+    return _binary(Maximum, "maximum", input, other)
 
 
 def minimum(input, other) -> Tensor:
-    """Elementwise minimum of two tensors (broadcasting)."""
-    return Minimum.apply(input, other)
+    """Elementwise minimum of two tensors (broadcasting); a tie splits the gradient."""
+    return _binary(Minimum, "minimum", input, other)
 
 
 def where(condition, input, other) -> Tensor:
@@ -322,6 +411,12 @@ def where(condition, input, other) -> Tensor:
     cond = np.asarray(_arr(condition))
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    input, other = _operands("where", input, other)
+    dtype = result_type(input, other)
+    # Python numbers as arrays of the result dtype: np.where of two floats would give float64
+    input, other = (x if isinstance(x, Tensor) else np.asarray(x, dtype) for x in (input, other))
+    shapes = [np.shape(_arr(x)) for x in (input, other)]
+    broadcast_shapes("where", cond.shape, *shapes)
     return Where.apply(input, other, cond)
 
 
@@ -339,7 +434,10 @@ def contiguous(input) -> Tensor:
 
 def _compare(op):
     def f(input, other) -> Tensor:
-        return Tensor(op(_arr(input), _arr(other)))
+        a, b = _arr(input), _arr(other)
+        if np.shape(a) != np.shape(b):
+            broadcast_shapes(op.__name__, np.shape(a), np.shape(b))
+        return Tensor(op(a, b))
 
     f.__name__ = op.__name__
     f.__doc__ = f"Elementwise ``{op.__name__}`` as a bool tensor (not differentiable)."
@@ -366,3 +464,120 @@ def isnan(input) -> Tensor:
 
 def isfinite(input) -> Tensor:
     return Tensor(np.isfinite(_arr(input)))
+
+
+# ---- more of torch's elementwise functions (log1p, expm1, sin, cos, softplus, isclose) ---------
+
+__all__ += ["log1p", "expm1", "sin", "cos", "softplus", "logsigmoid", "isclose", "allclose"]
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d log(1 + x)/dx = 1 / (1 + x); log1p keeps digits log(1 + x) loses for tiny x
+        (a,) = ctx.saved
+        return g / (1 + a)
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.expm1(a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        # d (exp(x) - 1)/dx = exp(x) = y + 1
+        (y,) = ctx.saved
+        return g * (y + 1)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * np.cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return -g * np.sin(a)
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        z = a * beta
+        linear = z > threshold  # PyTorch returns x itself there (exp would overflow)
+        # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large |z|
+        y = np.where(linear, a, (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta)
+        ctx.save_for_backward(z, linear)
+        return y.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d softplus/dx = sigmoid(beta x); 1 where the output is x itself
+        z, linear = ctx.saved
+        s = 0.5 * (1 + np.tanh(0.5 * z))  # sigmoid(z), without overflow
+        return g * np.where(linear, 1, s).astype(g.dtype, copy=False)
+
+
+def log1p(input) -> Tensor:
+    """Elementwise ``log(1 + x)``, accurate for tiny ``x``."""
+    return Log1p.apply(input)
+
+
+def expm1(input) -> Tensor:
+    """Elementwise ``exp(x) - 1``, accurate for tiny ``x``."""
+    return Expm1.apply(input)
+
+
+def sin(input) -> Tensor:
+    """Elementwise sine (radians)."""
+    return Sin.apply(input)
+
+
+def cos(input) -> Tensor:
+    """Elementwise cosine (radians)."""
+    return Cos.apply(input)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold`` (PyTorch's)."""
+    if not beta > 0:
+        raise ValueError(f"softplus: beta must be > 0, got {beta!r}")
+    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def logsigmoid(input) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)``, computed without overflow."""
+    return neg(Softplus.apply(neg(input), beta=1.0, threshold=float("inf")))
+
+
+def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8,
+            equal_nan: bool = False) -> Tensor:
+    """Bool tensor: ``|input - other| <= atol + rtol * |other|`` elementwise (no gradient)."""
+    return Tensor(np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether :func:`isclose` holds for every element (a Python bool, as in PyTorch)."""
+    return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))

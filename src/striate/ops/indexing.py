@@ -209,6 +209,12 @@ def _order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     """Stable argsort along ``axis``; descending keeps equal elements in their original order."""
     if not descending:
         return np.argsort(a, axis=axis, kind="stable")
+    if a.dtype.kind == "f" and np.isnan(a).any():
+        # PyTorch counts NaN as larger than everything: NaNs first (NumPy puts them last), by a
+        # second stable sort on "is a number" that keeps the first sort's order within each group
+        order = np.argsort(-a, axis=axis, kind="stable")
+        number = np.take_along_axis(~np.isnan(a), order, axis)
+        return np.take_along_axis(order, np.argsort(number, axis=axis, kind="stable"), axis)
     if a.dtype.kind in "fi":
         return np.argsort(-a, axis=axis, kind="stable")
     # bool and unsigned ints: reverse the order of a stable sort of the reversed array
@@ -253,7 +259,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         return sort(input)
     a = input.array
-    if 0 < k < n // 8 and (a.dtype.kind in "fi" or not largest):
+    nan = a.dtype.kind == "f" and np.isnan(a).any()  # NaN counts as the largest (PyTorch)
+    if 0 < k < n // 8 and (a.dtype.kind in "fi" or not largest) and not nan:
         # preselect with a partition (linear time), then sort only the k picked elements
         key = -a if largest else a
         part = np.take(np.argpartition(key, k - 1, axis=axis), np.arange(k), axis=axis)
@@ -263,3 +270,24 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         order = np.take(_order(a, axis, largest), np.arange(k), axis=axis)
     order = order.astype(np.int64)
     return ValuesIndices(_values_at(input, order, axis), Tensor(order))
+
+
+# ---- one_hot ------------------------------------------------------------------------------------
+
+__all__ += ["one_hot"]
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor of shape ``tensor.shape + (num_classes,)`` with a 1 at each index.
+
+    ``num_classes = -1`` uses ``max(tensor) + 1``, as PyTorch. Not differentiable (integer output).
+    """
+    a = _index_array(tensor, "one_hot", "tensor")
+    if a.size and a.min() < 0:
+        raise ValueError(f"one_hot: class values must be >= 0, got {int(a.min())}")
+    if num_classes == -1:
+        num_classes = int(a.max()) + 1 if a.size else 0
+    if a.size and a.max() >= num_classes:
+        raise ValueError(f"one_hot: class value {int(a.max())} is out of range for "
+                         f"num_classes={num_classes}")
+    return Tensor((a[..., None] == np.arange(num_classes)).astype(np.int64))

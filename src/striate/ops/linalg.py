@@ -34,11 +34,11 @@ class MatMul(Function):
         if ctx.needs_input_grad[0]:
             ga = g2 @ np.swapaxes(b2, -1, -2)
             if a.ndim == 1:
-                ga = ga.reshape(-1, a.shape[0]).sum(0)
+                ga = ga.sum(axis=tuple(range(ga.ndim - 1)))  # any size, 0 included
         if ctx.needs_input_grad[1]:
             gb = np.swapaxes(a2, -1, -2) @ g2
             if b.ndim == 1:
-                gb = gb.reshape(-1, b.shape[0]).sum(0)
+                gb = gb[..., 0].sum(axis=tuple(range(gb.ndim - 2)))  # (..., k, 1) -> (k,)
         return ga, gb
 
 
@@ -48,7 +48,7 @@ class Linear(Function):
         # (..., in) is flattened to one 2-D GEMM: a batched matmul over a non-contiguous 3-D
         # view takes NumPy's slow path
         lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1])
+        x2 = x.reshape(int(np.prod(lead)), x.shape[-1])  # not -1: 0 features is allowed
         ctx.save_for_backward(x2, w)
         ctx.has_bias, ctx.lead = b is not None, lead
         y = x2 @ w.T
@@ -61,7 +61,7 @@ class Linear(Function):
         # y = x W^T + b  =>  dx = g W, dW = g^T x, db = sum of g over all rows
         x2, w = ctx.saved
         need = ctx.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1])
+        g2 = g.reshape(int(np.prod(ctx.lead)), g.shape[-1])
         dx = (g2 @ w).reshape(ctx.lead + (w.shape[1],)) if need[0] else None
         dw = g2.T @ x2 if need[1] else None
         # a ones-vector product is much faster than g.sum(0) for the bias (PERFORMANCE.md)

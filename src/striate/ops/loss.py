@@ -48,8 +48,11 @@ def _reduce(ctx, loss, reduction, denom=None):
 def _upstream(ctx, g):
     """The upstream gradient of each element of the unreduced loss (a scalar for mean/sum)."""
     if ctx.reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return g / ctx.denom
+        if not ctx.denom:
+            # nothing counted (every target ignored, or zero total weight): the loss is 0/0 =
+            # NaN, but no input moved it, so its gradient is 0, as in PyTorch
+            return np.zeros_like(g)
+        return g / ctx.denom
     return g
 
 
@@ -111,7 +114,8 @@ class CrossEntropy(Function):
     def forward(ctx, x, t, weight, ignore_index, reduction, eps):
         x, t, ctx.unbatched = _batched(x, t)
         c = x.shape[1]
-        z = x - x.max(axis=1, keepdims=True)  # subtract the max: exp never overflows
+        with np.errstate(invalid="ignore"):  # an inf row gives NaN here, masked below if ignored
+            z = x - x.max(axis=1, keepdims=True)  # subtract the max: exp never overflows
         p = np.exp(z)
         s = p.sum(axis=1, keepdims=True)
         log_s = np.log(s)
@@ -119,14 +123,15 @@ class CrossEntropy(Function):
         t = np.where(valid, t, 0)
         # -log softmax(x)_y = log(sum exp z) - z_y, without a full log-softmax array
         wy = valid.astype(x.dtype) if weight is None else weight[t] * valid
-        loss = (1 - eps) * wy * (log_s[:, 0] - _picked(z, t))
+        # ignored rows count as 0 even when their logits are inf (0 * NaN would be NaN)
+        loss = np.where(valid, (1 - eps) * wy * (log_s[:, 0] - _picked(z, t)), 0)
         wc = 1
         if eps:
             # label smoothing adds eps/C * sum_c w_c (-log p_c) for every counted sample
             wc = 1 if weight is None else weight.reshape((1, c) + (1,) * (x.ndim - 2))
             wsum = c if weight is None else weight.sum()
             smooth = wsum * log_s[:, 0] - (z * wc).sum(axis=1)
-            loss = loss + (eps / c) * smooth * valid
+            loss = loss + np.where(valid, (eps / c) * smooth, 0)
         else:
             wsum = 0
         p /= s
@@ -191,7 +196,8 @@ class NLLLoss(Function):
         valid = t != ignore_index
         t = np.where(valid, t, 0)
         wy = valid.astype(x.dtype) if weight is None else weight[t] * valid
-        loss = -wy * _picked(x, t)
+        with np.errstate(invalid="ignore"):  # an ignored row's inf counts as 0, not 0 * inf
+            loss = np.where(valid, -wy * _picked(x, t), 0)
         ctx.save_for_backward(t, wy)
         ctx.shape, ctx.dtype = x.shape, x.dtype
         out = _reduce(ctx, loss, reduction, wy.sum())

@@ -174,12 +174,16 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder the dimensions: ``permute(x, 0, 2, 3, 1)`` turns NCHW into NHWC."""
     dims = _shape_arg(dims)
-    if sorted(d % max(input.ndim, 1) for d in dims) != list(range(input.ndim)):
+    if len(dims) != input.ndim:
         raise ValueError(
             f"permute: dims {dims} is not a permutation of the {input.ndim} dims of "
             f"shape {input.shape}"
         )
-    return Permute.apply(input, dims=tuple(d % input.ndim for d in dims))
+    dims = tuple(_check_dim(d, input.ndim, "permute") for d in dims)
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"permute: dims {dims} is not a permutation: a dim repeats "
+                         f"(input shape {input.shape})")
+    return Permute.apply(input, dims=dims)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -243,15 +247,53 @@ def _normalize_index(index):
     return (tuple(out) if isinstance(index, tuple) else out[0]), basic
 
 
+def split_int_index(index):
+    """PyTorch applies the integers of an index before its arrays, so ``x[0, :, [0, 1]]`` on a
+    (2, 3, 4) tensor is ``x[0][:, [0, 1]]``, of shape (3, 2); NumPy instead counts an integer as
+    one more advanced index and moves the broadcast dims to the front, giving (2, 3). For an index
+    mixing integers and arrays, return the two indices ``(basic, rest)`` to apply one after the
+    other (the first keeps ints, slices, None and Ellipsis); otherwise None.
+    """
+    if not isinstance(index, tuple):
+        return None
+    items = [int(i) if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu"
+             else i for i in index]
+    ints = any(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in items)
+    arrays = any(isinstance(i, np.ndarray) for i in items)
+    if not (ints and arrays):
+        return None
+    first, rest = [], []
+    for i in items:
+        if isinstance(i, np.ndarray):
+            first += [slice(None)] * (i.ndim if i.dtype == np.bool_ else 1)
+            rest.append(i)
+        elif isinstance(i, (int, np.integer)):
+            first.append(i)
+        elif i is Ellipsis:
+            first.append(i)
+            rest.append(i)
+        else:  # a slice, or None (a new dim of size 1 that the second step keeps whole)
+            first.append(i)
+            rest.append(slice(None))
+    return tuple(first), tuple(rest)
+
+
 def getitem(input: Tensor, index) -> Tensor:
-    """``input[index]`` with slices, ints, None, Ellipsis, bool masks or integer arrays."""
+    """``input[index]`` with slices, ints, None, Ellipsis, bool masks or integer arrays, with
+    PyTorch's shapes (integers are applied before arrays: see :func:`split_int_index`)."""
     index, basic = _normalize_index(index)
+    two = None if basic else split_int_index(index)
     try:
-        input.array[index]
+        if two is None:
+            input.array[index]
+        else:
+            input.array[two[0]][two[1]]
     except IndexError as e:
         raise IndexError(
             f"getitem: index {index!r} is invalid for shape {input.shape}: {e}"
         ) from None
+    if two is not None:
+        return GetItem.apply(BasicGetItem.apply(input, index=two[0]), index=two[1])
     return (BasicGetItem if basic else GetItem).apply(input, index=index)
 
 
@@ -299,7 +341,8 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         size = int(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split: split_size must be positive, got {size}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+        # an empty dim still gives one (empty) chunk, as in PyTorch
+        sizes = [size] * (n // size) + ([n % size] if n % size or n == 0 else [])
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
@@ -314,7 +357,11 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of (almost) equal size, as in PyTorch."""
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     d = _check_dim(dim, input.ndim, "chunk")
+    if input.shape[d] == 0:  # PyTorch gives ``chunks`` empty pieces
+        return split(input, [0] * int(chunks), d)
     size = -(-input.shape[d] // chunks)
     return split(input, size, d)
 
@@ -345,3 +392,101 @@ def _pad_general(input, widths, mode):
     src = np.pad(idx, widths, mode=mode)
     flat = reshape(input, -1)
     return reshape(GetItem.apply(flat, index=src.ravel()), src.shape)
+
+
+# ---- tril, triu, flip, roll, narrow ------------------------------------------------------------
+
+__all__ += ["tril", "triu", "flip", "roll", "narrow"]
+
+
+class _Masked(Function):
+    @staticmethod
+    def forward(ctx, a, mask):
+        ctx.mask = mask
+        return np.where(mask, a, 0).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        # the kept triangle passes its gradient, the zeroed one gets none
+        return np.where(ctx.mask, g, 0).astype(g.dtype, copy=False)
+
+
+def _triangle(input: Tensor, diagonal: int, name: str, lower: bool) -> Tensor:
+    if input.ndim < 2:
+        raise ValueError(f"{name}: expected a tensor with at least 2 dimensions, got shape "
+                         f"{tuple(input.shape)}")
+    rows, cols = input.shape[-2:]
+    mask = (np.tri(rows, cols, diagonal, dtype=bool) if lower
+            else ~np.tri(rows, cols, diagonal - 1, dtype=bool))
+    return _Masked.apply(input, mask=mask)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (``j <= i + diagonal``), zeros above."""
+    return _triangle(input, diagonal, "tril", lower=True)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (``j >= i + diagonal``), zeros below."""
+    return _triangle(input, diagonal, "triu", lower=False)
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.axes = axes
+        return np.flip(a, axes).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(g, ctx.axes)
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx, a, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        return np.roll(a, shifts, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        # rolling back by the same amounts undoes the permutation
+        return np.roll(g, tuple(-s for s in ctx.shifts) if ctx.axes is not None else -ctx.shifts,
+                       ctx.axes)
+
+
+def _dims(dims, ndim: int, name: str) -> tuple:
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    return tuple(_check_dim(d, ndim, name) for d in dims)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (an int or a tuple)."""
+    return Flip.apply(input, axes=_dims(dims, input.ndim, "flip"))
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically by ``shifts`` along ``dims`` (flattened when ``dims`` is None)."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+        return Roll.apply(input, shifts=int(shifts), axes=None)
+    axes = _dims(dims, input.ndim, "roll")
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if len(shifts) != len(axes):
+        raise ValueError(f"roll: shifts {shifts} and dims {axes} must have the same length")
+    return Roll.apply(input, shifts=tuple(int(s) for s in shifts), axes=axes)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``input`` restricted to ``start <= i < start + length`` along ``dim``."""
+    axis = _check_dim(dim, input.ndim, "narrow")
+    size = input.shape[axis]
+    if start < 0:
+        start += size
+    if not (0 <= start <= size and 0 <= length and start + length <= size):
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {dim} of "
+                         f"size {size}")
+    index = [slice(None)] * input.ndim
+    index[axis] = slice(start, start + length)
+    return getitem(input, tuple(index))

@@ -135,6 +135,9 @@ class _TensorMethods:
     def abs(self):
         return ops.abs(self)
 
+    def sign(self):
+        return ops.sign(self)
+
     def pow(self, exponent):
         return ops.pow(self, exponent)
 
@@ -201,6 +204,12 @@ class _TensorMethods:
         return ops.transpose(self, dim0, dim1)
 
     def t(self):
+        """The transpose of a 2-D tensor; a 0-d or 1-D tensor is returned as is (PyTorch)."""
+        if self.ndim > 2:
+            raise ValueError(
+                f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}; "
+                "use transpose(dim0, dim1) or permute"
+            )
         return ops.transpose(self, 0, 1) if self.ndim == 2 else self
 
     def permute(self, *dims):
@@ -346,7 +355,29 @@ class _TensorMethods:
             return self._record_inplace(
                 "__setitem__", lambda old: _IndexPut.apply(old, value, index=index))
         self._check_inplace("__setitem__")
-        self.array[index] = value.array if isinstance(value, Tensor) else value
+        _assign(self.array, index, value.array if isinstance(value, Tensor) else value)
+
+
+def _assign(a: np.ndarray, index, value) -> None:
+    """``a[index] = value`` with PyTorch's reading of an index that mixes integers and arrays
+    (integers first: see ``ops.shape.split_int_index``), and an error that names the op."""
+    two = ops.shape.split_int_index(ops.shape._normalize_index(index)[0])
+    try:
+        if two is None:
+            a[index] = value
+        else:
+            a[two[0]][two[1]] = value
+    except (IndexError, ValueError) as e:
+        raise type(e)(
+            f"__setitem__: can't assign a value of shape {np.shape(value)} to index "
+            f"{index!r} of a tensor of shape {a.shape}: {e}"
+        ) from None
+
+
+def _at(a: np.ndarray, index) -> np.ndarray:
+    """``a[index]`` read as :func:`_assign` writes it."""
+    two = ops.shape.split_int_index(ops.shape._normalize_index(index)[0])
+    return a[index] if two is None else a[two[0]][two[1]]
 
 
 class _IndexPut(Function):
@@ -355,7 +386,7 @@ class _IndexPut(Function):
     @staticmethod
     def forward(ctx, old, value, index):
         out = old.copy()
-        out[index] = value
+        _assign(out, index, value)
         ctx.index = index
         return out
 
@@ -366,8 +397,8 @@ class _IndexPut(Function):
         g_old = None
         if ctx.needs_input_grad[0]:
             g_old = g.copy()
-            g_old[ctx.index] = 0
-        g_value = np.array(g[ctx.index]) if ctx.needs_input_grad[1] else None
+            _assign(g_old, ctx.index, 0)
+        g_value = np.array(_at(g, ctx.index)) if ctx.needs_input_grad[1] else None
         return g_old, g_value
 
 
@@ -378,3 +409,92 @@ def setup_tensor() -> None:
                     "__hash__"):  # __hash__: None here, since the class defines __eq__
             continue
         setattr(Tensor, name, value)
+    _attach_torch_functions()
+
+
+def _new(self: Tensor, array, dtype, requires_grad: bool) -> Tensor:
+    return Tensor(np.asarray(array, dtype=dtype if dtype is not None else self.dtype),
+                  requires_grad=requires_grad)
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _attach_torch_functions() -> None:
+    """Methods for the torch functions added with the ops (``t.cumsum(0)``, ``t.new_zeros``);
+    a method the block above defines is kept."""
+    from . import elementwise, indexing, linalg, random, reduction, shape
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of ``size`` with this tensor's dtype (unless ``dtype``)."""
+        return _new(self, np.zeros(_size(size)), dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """Ones of ``size`` with this tensor's dtype (unless ``dtype``)."""
+        return _new(self, np.ones(_size(size)), dtype, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        """``fill_value`` everywhere, shape ``size``, this tensor's dtype (unless ``dtype``)."""
+        return _new(self, np.full(tuple(size), fill_value), dtype, requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of ``data`` as a tensor with this tensor's dtype (unless ``dtype``)."""
+        data = data.array if isinstance(data, Tensor) else data
+        return _new(self, np.array(data), dtype, requires_grad)
+
+    def add(self, other, *, alpha=1):
+        """``self + alpha * other``."""
+        return elementwise.add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        """``self - alpha * other``."""
+        if alpha != 1:
+            other = elementwise.mul(other, alpha)
+        return elementwise.sub(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        """``self / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient."""
+        q = elementwise.div(self, other)
+        if rounding_mode is None:
+            return q
+        fn = {"trunc": np.trunc, "floor": np.floor}.get(rounding_mode)
+        if fn is None:
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                             f"{rounding_mode!r}")
+        return Tensor(fn(q.array).astype(np.result_type(self.array, getattr(other, "array",
+                                                                             other))))
+
+    def flip(self, *dims):
+        return shape.flip(self, _size(dims))
+
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        return random.multinomial(self, num_samples, replacement, generator)
+
+    def __format__(self, spec):
+        # format(t, ".2f") formats a 0-d tensor's value, as PyTorch does
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    methods = {
+        "new_zeros": new_zeros, "new_ones": new_ones, "new_full": new_full,
+        "new_tensor": new_tensor, "add": add, "sub": sub,
+        "mul": lambda self, other: elementwise.mul(self, other), "div": div,
+        "log1p": elementwise.log1p, "expm1": elementwise.expm1, "sin": elementwise.sin,
+        "cos": elementwise.cos, "isclose": elementwise.isclose, "allclose": elementwise.allclose,
+        "tril": shape.tril, "triu": shape.triu, "flip": flip, "roll": shape.roll,
+        "narrow": shape.narrow, "prod": reduction.prod, "cumsum": reduction.cumsum,
+        "cumprod": reduction.cumprod, "logsumexp": reduction.logsumexp, "norm": reduction.norm,
+        "amax": reduction.amax, "amin": reduction.amin, "mm": linalg.mm, "bmm": linalg.bmm,
+        "multinomial": multinomial, "__format__": __format__,
+    }  # fmt: skip
+    for name, fn in methods.items():
+        if name not in Tensor.__dict__ or getattr(Tensor.__dict__[name], "_striate_extra", False):
+            fn._striate_extra = True
+            setattr(Tensor, name, fn)
+    if "is_cuda" not in Tensor.__dict__:
+        Tensor.is_cuda = property(lambda self: False, doc="False: striate tensors live on the CPU")
+    del indexing  # one_hot is a function only, as in PyTorch

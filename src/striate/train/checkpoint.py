@@ -241,6 +241,49 @@ def save(obj, path: str | os.PathLike) -> None:
     _fsync_dir(directory)
 
 
+# deflate cannot expand data more than about 1032 times; a member claiming more is forged
+_MAX_DEFLATE_RATIO = 1100
+
+
+def _check_member_sizes(f, path: str) -> None:
+    """Refuse an archive whose ``.npy`` members declare more data than the file can hold, before
+    NumPy allocates it (a forged header claiming 10^11 floats would otherwise be a bare
+    ``MemoryError``). Leaves ``f`` at its start; a file that is not a zip is left to ``np.load``."""
+    if not zipfile.is_zipfile(f):
+        f.seek(0)
+        return
+    f.seek(0)
+    size = os.fstat(f.fileno()).st_size
+    with zipfile.ZipFile(f) as z:
+        for info in z.infolist():
+            stored = info.compress_type == zipfile.ZIP_STORED
+            limit = info.compress_size * (1 if stored else _MAX_DEFLATE_RATIO)
+            if info.compress_size > size or info.file_size > limit:
+                raise CheckpointError(
+                    f"load: {path!r} is corrupt: member {info.filename!r} claims "
+                    f"{info.file_size} bytes from {info.compress_size} stored bytes in a "
+                    f"{size}-byte file")
+            with z.open(info) as m:
+                try:
+                    version = np.lib.format.read_magic(m)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(m)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(m)
+                    else:
+                        continue  # np.load reports versions it does not know
+                except ValueError:
+                    continue  # not an .npy member: np.load reports it
+                declared = math.prod(shape) * dtype.itemsize
+                available = info.file_size - m.tell()
+            if declared > available:
+                raise CheckpointError(
+                    f"load: {path!r} is corrupt or forged: member {info.filename!r} declares "
+                    f"shape {tuple(shape)} of {dtype} ({declared} bytes) but holds only "
+                    f"{available} bytes")
+    f.seek(0)
+
+
 def load(path: str | os.PathLike):
     """Read what :func:`save` wrote to ``path``; Tensors come back as Tensors (on the CPU).
 
@@ -258,6 +301,7 @@ def load(path: str | os.PathLike):
     # it opened itself
     try:
         with open(path, "rb") as f:
+            _check_member_sizes(f, path)
             archive = np.load(f, allow_pickle=False)
             if not isinstance(archive, np.lib.npyio.NpzFile):
                 raise CheckpointError(

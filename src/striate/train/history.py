@@ -2,24 +2,31 @@
 
 Every file is written atomically (a temporary file in the same folder, then ``os.replace``), so a
 reader — or a crash — never sees half a file. Plots use matplotlib's Agg renderer through the
-object API (``Figure`` + ``FigureCanvasAgg``): no display is needed and the backend of a user's
-interactive session is left alone. matplotlib is imported only when plotting.
+object API (``Figure`` + ``FigureCanvasAgg``, in ``_plotting.py``): no display is needed and the
+backend of a user's interactive session is left alone. matplotlib is imported only when plotting,
+and with :func:`start_plot_worker` (``striate train`` does) in a helper process instead.
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
+import importlib.util
 import io
 import json
 import math
 import numbers
 import os
+import subprocess
+import sys
 import tempfile
 import warnings
 
+from . import _plotting
 from .checkpoint import _FILE_MODE
 
-__all__ = ["plot_history", "write_csv", "write_json", "write_text_atomic"]
+__all__ = ["plot_history", "start_plot_worker", "wait_for_plots", "write_csv", "write_json",
+           "write_text_atomic"]
 
 _warned_no_matplotlib = False
 
@@ -78,69 +85,85 @@ def write_csv(path: str, history: list[dict]) -> None:
     write_text_atomic(path, buf.getvalue())
 
 
-def _series(history: list[dict], key: str) -> tuple[list, list]:
-    xs, ys = [], []
-    for record in history:
-        v = record.get(key)
-        if isinstance(v, numbers.Real) and math.isfinite(v):
-            xs.append(record.get("epoch", len(xs) + 1))
-            ys.append(float(v))
-    return xs, ys
+def _matplotlib_missing() -> bool:
+    """True (with one warning) where matplotlib is not installed."""
+    global _warned_no_matplotlib
+    if importlib.util.find_spec("matplotlib") is not None:
+        return False
+    if not _warned_no_matplotlib:
+        _warned_no_matplotlib = True
+        warnings.warn("striate.train: matplotlib is not installed, so no plots are written "
+                      "(pip install matplotlib)", stacklevel=3)
+    return True
 
 
 def _figure():
-    """A fresh Agg-backed matplotlib Figure, or None (with one warning) without matplotlib."""
-    global _warned_no_matplotlib
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        if not _warned_no_matplotlib:
-            _warned_no_matplotlib = True
-            warnings.warn("striate.train: matplotlib is not installed, so no plots are written "
-                          "(pip install matplotlib)", stacklevel=3)
+    """A fresh Agg-backed matplotlib Figure, or None (with one warning) without matplotlib; for
+    other modules' plots (``search.py``)."""
+    if _matplotlib_missing():
         return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 4), dpi=100)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _plot(path: str, history: list[dict], keys: list[str], ylabel: str, title: str,
-          logy: bool = False) -> bool:
-    fig = _figure()
-    if fig is None:
-        return False
-    ax = fig.add_subplot(1, 1, 1)
-    drawn = False
-    for key in keys:
-        xs, ys = _series(history, key)
-        if xs:
-            ax.plot(xs, ys, marker="o", markersize=3, label=key)
-            drawn = True
-    if logy and drawn and all(y > 0 for k in keys for y in _series(history, k)[1]):
-        ax.set_yscale("log")
-    from matplotlib.ticker import MaxNLocator
+# ---- the plots off the critical path: a helper process -------------------------------------
+# Importing matplotlib and drawing three figures takes longer than the digits' whole test
+# evaluation. A helper process started with the run imports matplotlib on another core while
+# training runs; plot_history hands it the plots, and wait_for_plots (or the exit of this
+# process) waits for it, drawing here instead if it failed.
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    if drawn:
-        ax.legend()
-    fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp.png",
-                               dir=directory)
-    os.close(fd)
+_worker: list = []  # [Popen, jobs handed to it or None]
+
+
+def start_plot_worker() -> bool:
+    """Start the helper process that the next :func:`plot_history` hands its plots to; False
+    (and the plots drawn in this process) where matplotlib is missing or it cannot start."""
+    if _worker or importlib.util.find_spec("matplotlib") is None:
+        return bool(_worker)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_plotting.py")
     try:
-        fig.savefig(tmp, format="png")
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        proc = subprocess.Popen([sys.executable, script],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    except OSError:
+        return False
+    _worker[:] = [proc, None]
+    atexit.register(wait_for_plots)
+    return True
+
+
+def wait_for_plots() -> None:
+    """Wait until the plots handed to the helper process are written (drawing here whatever it
+    did not draw); a no-op without one."""
+    if not _worker:
+        return
+    proc, jobs = _worker
+    _worker.clear()
+    if jobs is None:  # nothing handed over: let it go
+        proc.stdin.close()
+        proc.wait()
+        return
+    if proc.wait() != 0 or not all(os.path.exists(j["path"]) for j in jobs):
+        for job in jobs:
+            _plotting.draw(**job)
+
+
+def _hand_over(jobs: list[dict]) -> bool:
+    """Give the plots to the helper process, if one waits; True when it took them."""
+    if not _worker or _worker[1] is not None:
+        return False
+    proc = _worker[0]
+    try:
+        proc.stdin.write(json.dumps(jobs).encode())
+        proc.stdin.close()
+    except OSError:  # it died: draw here
+        _worker.clear()
+        proc.wait()
+        return False
+    _worker[1] = jobs
     return True
 
 
@@ -153,20 +176,29 @@ def plot_history(out_dir: str, history: list[dict], metric_keys: list[str]) -> l
         metric_keys: the metric suffixes to plot in ``accuracy.png``, e.g. ``['acc']``.
 
     Returns:
-        the paths written (empty when matplotlib is missing).
+        the paths of the plots (empty when matplotlib is missing). With a helper process
+        (:func:`start_plot_worker`) they are drawn there: they exist after
+        :func:`wait_for_plots`, and at the latest when this process exits.
     """
-    written = []
     plots = [
         ("loss.png", ["train_loss", "val_loss"], "loss", "loss", False),
         ("accuracy.png", [f"{s}_{k}" for k in metric_keys for s in ("train", "val")],
          "accuracy" if metric_keys == ["acc"] else "metric", "accuracy", False),
         ("lr.png", ["lr"], "learning rate", "learning rate", True),
     ]
-    for name, keys, ylabel, title, logy in plots:
-        if not keys:
-            continue
-        path = os.path.join(out_dir, name)
-        if not _plot(path, history, keys, ylabel, title, logy):
-            break
-        written.append(path)
-    return written
+    if _matplotlib_missing():
+        return []
+    jobs = [{"path": os.path.join(out_dir, name), "history": _plain(history), "keys": keys,
+             "ylabel": ylabel, "title": title, "logy": logy, "mode": _FILE_MODE}
+            for name, keys, ylabel, title, logy in plots if keys]
+    if not _hand_over(jobs):
+        for job in jobs:
+            _plotting.draw(**job)
+    return [job["path"] for job in jobs]
+
+
+def _plain(history: list[dict]) -> list[dict]:
+    """The records' finite real numbers as floats (what the plots read), JSON-ready."""
+    return [{k: float(v) for k, v in r.items()
+             if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)}
+            for r in history]

@@ -42,6 +42,7 @@ from .checks import (
     update_ratios,
 )
 from .metrics import AverageMeter, accuracy
+from .transfer import keep_frozen_norms_in_eval
 
 __all__ = ["Trainer", "TrainingDiverged"]
 
@@ -411,6 +412,7 @@ class Trainer:
     def _train_epoch(self, loader, epoch: int, epochs: int) -> dict:
         if hasattr(self.model, "train"):
             self.model.train()
+            keep_frozen_norms_in_eval(self.model)  # frozen BatchNorms keep their statistics
         try:
             n_batches = len(loader)
         except TypeError:

@@ -27,7 +27,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 
 __all__ = ["BackboneLoad", "freeze", "head_name", "load_backbone", "param_groups",
-           "replace_head", "unfreeze", "trainable_parameters"]
+           "replace_head", "unfreeze", "trainable_parameters", "keep_frozen_norms_in_eval"]
 
 HEAD_NAMES = ("head", "fc", "classifier")
 
@@ -70,8 +70,10 @@ def freeze(module, only=None, exclude=None) -> int:
     """Stop training parameters: ``requires_grad = False`` and ``grad = None``.
 
     Backward then computes no gradient for them, and every optimizer skips a parameter whose
-    ``grad`` is None, so they keep their values. (BatchNorm running statistics still follow the
-    data in train mode; call ``.eval()`` on a frozen BatchNorm to keep them too.)
+    ``grad`` is None, so they keep their values. Frozen BatchNorm layers are marked to stay in
+    eval mode (their running statistics would otherwise follow the new data and change the frozen
+    features): :class:`Trainer` applies :func:`keep_frozen_norms_in_eval` after every
+    ``model.train()``; a hand-written loop calls it after its own ``model.train()``.
 
     Args:
         module: a ``striate.nn.Module``.
@@ -85,7 +87,9 @@ def freeze(module, only=None, exclude=None) -> int:
     Raises:
         ValueError: a name in ``only``/``exclude`` that matches no parameter.
     """
-    return _set_requires_grad(module, False, only, exclude, "freeze")
+    count = _set_requires_grad(module, False, only, exclude, "freeze")
+    _mark_norms(module, True, only, exclude)
+    return count
 
 
 def unfreeze(module, only=None, exclude=None) -> int:
@@ -94,7 +98,38 @@ def unfreeze(module, only=None, exclude=None) -> int:
     Returns:
         the number of parameter tensors unfrozen.
     """
-    return _set_requires_grad(module, True, only, exclude, "unfreeze")
+    count = _set_requires_grad(module, True, only, exclude, "unfreeze")
+    _mark_norms(module, False, only, exclude)
+    return count
+
+
+_FROZEN_STATS = "_frozen_running_stats"
+
+
+def _mark_norms(module, flag: bool, only, exclude) -> None:
+    """Mark (or unmark) the layers with running statistics that lie in the frozen selection."""
+    only, exclude = _as_prefixes(only, "freeze", "only"), _as_prefixes(exclude, "freeze", "exclude")
+    for name, m in module.named_modules():
+        if getattr(m, "running_mean", None) is None:
+            continue
+        if (only and not _matches(name, only)) or (exclude and _matches(name, exclude)):
+            continue
+        object.__setattr__(m, _FROZEN_STATS, flag)
+
+
+def keep_frozen_norms_in_eval(module) -> int:
+    """Put every BatchNorm that :func:`freeze` froze back in eval mode (after ``train()``), so
+    it normalises with its stored statistics and does not update them.
+
+    Returns:
+        the number of layers kept in eval mode.
+    """
+    count = 0
+    for m in module.modules() if hasattr(module, "modules") else ():
+        if getattr(m, _FROZEN_STATS, False):
+            m.eval()
+            count += 1
+    return count
 
 
 def trainable_parameters(module) -> list:
