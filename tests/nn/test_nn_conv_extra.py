@@ -51,9 +51,10 @@ def test_conv2d_module_repr_init_and_errors():
     assert conv.weight.shape == (16, 2, 3, 3)
     assert repr(conv) == ("Conv2d(8, 16, kernel_size=(3, 3), stride=(1, 1), padding=(2, 2), "
                           "dilation=(2, 2), groups=4, bias=False)")
-    # He-normal with fan_in = C_in / groups * 9 = 18
+    # PyTorch's kaiming_uniform(a=sqrt(5)): U(-1/sqrt(fan_in), ...) with fan_in = 64/32 * 9 = 18
     big = nn.Conv2d(64, 256, 3, groups=32)
-    assert abs(big.weight.array.std() - np.sqrt(2 / 18)) < 0.02
+    assert abs(big.weight.array.std() - np.sqrt(1 / 18 / 3)) < 0.02
+    assert np.abs(big.weight.array).max() <= 1 / np.sqrt(18)
     with pytest.raises(ValueError, match="must both be divisible by groups 3"):
         nn.Conv2d(8, 16, 3, groups=3)
     with pytest.raises(ValueError, match="padding='same' needs stride 1"):

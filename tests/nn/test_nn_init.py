@@ -116,12 +116,13 @@ def test_seeded_repeatability_and_parameters_that_require_grad():
     assert init.kaiming_normal_(w64).dtype == np.float64
 
 
-def test_layer_defaults_are_he_normal_with_zero_bias():
+def test_course_defaults_are_he_normal_with_zero_bias():
     striate.manual_seed(0)
-    lin = nn.Linear(500, 400)
+    with init.course_defaults():
+        lin = nn.Linear(500, 400)
+        conv = nn.Conv2d(32, 64, 3)
     assert _std(lin.weight) == pytest.approx(math.sqrt(2 / 500), rel=0.02)
     assert not lin.bias.array.any()
-    conv = nn.Conv2d(32, 64, 3)
     assert _std(conv.weight) == pytest.approx(math.sqrt(2 / (32 * 9)), rel=0.03)
     assert not conv.bias.array.any()
     striate.manual_seed(3)

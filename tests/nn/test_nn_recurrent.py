@@ -8,6 +8,7 @@ import striate.functional as F
 import striate
 from striate import nn, optim
 from striate.autograd import gradcheck
+from striate.nn import init
 
 D, H, T, N = 3, 4, 5, 2
 
@@ -96,22 +97,28 @@ def test_unbatched_sequence_and_shapes():
     np.testing.assert_allclose(h.array[-1], out.array[:, -1])
     with pytest.raises(ValueError, match="input_size = 3"):
         gru(striate.randn(N, T, D + 1))
-    with pytest.raises(ValueError, match=r"hx must have shape \(num_layers, N, H\)"):
+    with pytest.raises(ValueError,
+                       match=r"hx must have shape \(num_layers \* num_directions, N, H\)"):
         gru(striate.randn(N, T, D), striate.randn(1, N, H))
-    with pytest.raises(ValueError, match="bidirectional"):
-        nn.LSTM(D, H, bidirectional=True)
+    with pytest.raises(ValueError, match="proj_size"):
+        nn.LSTM(D, H, proj_size=2)
 
 
-def test_lstm_forget_bias_starts_at_one():
-    lstm = nn.LSTM(D, H, num_layers=2)
+def test_lstm_forget_bias_starts_at_one_in_course_defaults():
+    with init.course_defaults():
+        lstm = nn.LSTM(D, H, num_layers=2)
+        cell = nn.LSTMCell(D, H)
     for k in range(2):
         b_ih = getattr(lstm, f"bias_ih_l{k}").array
         b_hh = getattr(lstm, f"bias_hh_l{k}").array
         assert np.all(b_ih[H : 2 * H] == 1) and np.all(b_hh[H : 2 * H] == 0)
         assert np.all(np.abs(b_ih[:H]) <= 1 / np.sqrt(H)) and np.any(b_ih[:H] != 0)
-    plain = nn.LSTM(D, H, forget_bias=None)
-    assert not np.all(plain.bias_ih_l0.array[H : 2 * H] == 1)
-    assert np.all(nn.LSTMCell(D, H).bias_ih.array[H : 2 * H] == 1)
+    assert np.all(cell.bias_ih.array[H : 2 * H] == 1)
+    for plain in (nn.LSTM(D, H), nn.LSTM(D, H, forget_bias=None), nn.LSTMCell(D, H)):
+        b = dict(plain.named_parameters())["bias_ih_l0" if "bias_ih_l0" in
+                                            dict(plain.named_parameters()) else "bias_ih"]
+        assert not np.all(b.array[H : 2 * H] == 1)  # PyTorch's uniform init
+    assert np.all(nn.LSTM(D, H, forget_bias=1.0).bias_ih_l0.array[H : 2 * H] == 1)
 
 
 def test_dropout_between_layers_only_in_training():

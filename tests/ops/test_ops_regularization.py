@@ -130,7 +130,7 @@ def test_regularization_errors():
     with pytest.raises(ValueError, match=r"dropout2d: p must be a probability in \[0, 1\]"):
         F.dropout2d(x, 1.5)
     with pytest.raises(ValueError, match="dropout2d: input must be 4-D"):
-        F.dropout2d(striate.randn(3, 4), 0.5)
+        F.dropout2d(striate.randn(3), 0.5)
     with pytest.raises(ValueError, match="mode must be 'row' or 'batch', got 'col'"):
         F.stochastic_depth(x, 0.5, "col")
     with pytest.raises(ValueError, match="dropconnect: weight must be 2-D"):

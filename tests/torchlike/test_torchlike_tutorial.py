@@ -32,8 +32,10 @@ def test_only_the_imports_name_striate():
 def test_tutorial_trains_saves_and_reloads_on_striate(tmp_path, monkeypatch, capsys):
     ns = _run(SCRIPT.read_text(), tmp_path, monkeypatch)
     first, last = ns["epoch_losses"]
-    assert last < 0.7 * first, ns["epoch_losses"]  # the loss falls
-    assert ns["correct"] / ns["total"] > 0.3  # well above chance (0.1)
+    # PyTorch's default init (as PyTorch): it starts at log(10) = 2.30 and, at lr 0.001, two
+    # epochs take it down slowly, as they do PyTorch's own run of this script (2.29 -> 2.11)
+    assert abs(first - 2.30) < 0.15 and last < 0.97 * first, ns["epoch_losses"]
+    assert ns["correct"] / ns["total"] > 0.15  # above chance (0.1)
     assert ns["total"] == 100
     assert ns["same_outputs"]  # the reloaded Net computes what the trained one did
     # torch.save wrote striate's pickle-free archive

@@ -34,6 +34,7 @@ class ConvEncoder(nn.Module):
     """[conv3x3 - BN - ReLU (- maxpool 2x2)] per entry of ``channels``: images (N, C, S, S) ->
     feature map (N, channels[-1], h, w), pooled while the map is larger than ``feature_size``."""
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, in_channels: int = 3, image_size: int = 32, channels=(32, 64, 128),
                  feature_size: int = 8):
         super().__init__()
@@ -225,6 +226,7 @@ class CaptioningModel(_Captioner):
         null_id, start_id, end_id: the special tokens' ids.
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, vocab_size: int, image_shape=(3, 32, 32), wordvec_dim: int = 64,
                  hidden_dim: int = 256, cell: str = "lstm", channels=(32, 64, 128),
                  null_id: int = 0, start_id: int = 1, end_id: int = 2):
@@ -272,6 +274,7 @@ class AttentionCaptioningModel(_Captioner):
     of the space where locations and the hidden state are compared.
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, vocab_size: int, image_shape=(3, 32, 32), wordvec_dim: int = 64,
                  hidden_dim: int = 256, attention_dim: int = 128, channels=(32, 64, 128),
                  null_id: int = 0, start_id: int = 1, end_id: int = 2):

@@ -141,6 +141,7 @@ class VQAModel(nn.Module):
         attention_dim: size of the space where locations and the query are compared.
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, vocab_size: int, num_answers: int = len(ANSWERS), image_shape=(3, 32, 32),
                  wordvec_dim: int = 32, hidden_dim: int = 128, channels=(16, 32, 64),
                  glimpses: int = 2, attention_dim: int = 64):

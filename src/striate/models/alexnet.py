@@ -60,6 +60,7 @@ class AlexNet(nn.Module):
         dropout: dropout probability in the classifier.
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 1000, input_shape=(3, 224, 224),
                  variant: str | None = None, lrn: bool = False, dropout: float = 0.5):
         super().__init__()
@@ -100,6 +101,7 @@ class ZFNet(nn.Module):
     """ZFNet: AlexNet with a 7x7/2 first layer of 96 filters and a stride-2 second layer;
     (N, C, H, W) -> (N, num_classes). Arguments as :class:`AlexNet` (LRN is always on)."""
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 1000, input_shape=(3, 224, 224),
                  variant: str | None = None, dropout: float = 0.5):
         super().__init__()

@@ -6,7 +6,7 @@ in :mod:`striate.text.charnn`.
 
 from __future__ import annotations
 
-from ..nn import LSTM, Embedding, Linear, Module
+from ..nn import LSTM, Embedding, Linear, Module, init
 
 __all__ = ["CharRNN"]
 
@@ -19,6 +19,7 @@ class CharRNN(Module):
     ``forward(idx (N, T) int, state=None) -> (logits (N, T, V), (h, c))``.
     """
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256,
                  num_layers: int = 2, dropout: float = 0.0):
         super().__init__()

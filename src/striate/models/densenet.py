@@ -78,6 +78,7 @@ class DenseNet(nn.Module):
         num_classes, input_shape, variant: as the other zoo models.
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, growth_rate: int = 32, block_config=(6, 12, 24, 16),
                  num_init_features: int = 64, bn_size: int = 4, drop_rate: float = 0.0,
                  num_classes: int = 1000, input_shape=(3, 224, 224), variant: str | None = None):

@@ -91,6 +91,7 @@ class GoogLeNet(nn.Module):
         dropout: before the final linear layer (0.2); dropout_aux: in the auxiliaries (0.7).
     """
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 1000, input_shape=(3, 224, 224),
                  aux_logits: bool = False, variant: str | None = None, dropout: float = 0.2,
                  dropout_aux: float = 0.7):

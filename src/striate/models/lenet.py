@@ -26,6 +26,7 @@ class LeNet5(nn.Module):
         pool: 'avg' (the paper's subsampling) or 'max'.
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 10, input_shape=(1, 32, 32), activation: str = "tanh",
                  pool: str = "avg"):
         super().__init__()

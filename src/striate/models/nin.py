@@ -58,6 +58,7 @@ class NiN(nn.Module):
         dropout: after the first two (small) or three (ImageNet) blocks, 0.5.
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 10, input_shape=(3, 32, 32), variant: str | None = None,
                  dropout: float = 0.5):
         super().__init__()

@@ -122,6 +122,7 @@ class ResNet(nn.Module):
             identity (Goyal et al. 2017).
     """
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, block, layers, num_classes: int = 1000, input_shape=(3, 224, 224),
                  variant: str | None = None, groups: int = 1, width_per_group: int = 64,
                  zero_init_residual: bool = False):

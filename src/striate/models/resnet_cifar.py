@@ -93,6 +93,7 @@ class CifarResNet(nn.Module):
         shortcut: 'A' (zero-padding identity, no parameters) or 'B' (1x1 projection).
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, depth: int = 20, num_classes: int = 10, input_shape=(3, 32, 32),
                  shortcut: str = "A"):
         super().__init__()
@@ -157,6 +158,7 @@ class PreActResNet(nn.Module):
         dropout: between the two convs of each block (Wide ResNet's 0.3).
     """
 
+    @nn.init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, depths, widths, num_classes: int = 10, input_shape=(3, 32, 32),
                  stem: str | None = None, stem_channels: int = 16, dropout: float = 0.0):
         super().__init__()

@@ -26,6 +26,7 @@ def _flat_size(input_shape) -> int:
 class SoftmaxClassifier(nn.Sequential):
     """Scores ``s = W x + b`` on the flattened image: (N, C, H, W) -> (N, num_classes)."""
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 10, input_shape: tuple = (1, 8, 8)):
         super().__init__(nn.Flatten(),
                          _small_head(nn.Linear(_flat_size(input_shape), num_classes)))
@@ -34,6 +35,7 @@ class SoftmaxClassifier(nn.Sequential):
 class TwoLayerNet(nn.Sequential):
     """The notes' two-layer net: affine - ReLU - affine, (N, C, H, W) -> (N, num_classes)."""
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 10, input_shape: tuple = (1, 8, 8), hidden: int = 100):
         super().__init__(
             nn.Flatten(),
@@ -46,6 +48,7 @@ class TwoLayerNet(nn.Sequential):
 class MLP(nn.Sequential):
     """A fully-connected net: [affine - (BN) - ReLU - (dropout)] x len(hidden) - affine."""
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 10, input_shape: tuple = (1, 8, 8),
                  hidden: tuple = (256, 128), batch_norm: bool = True, dropout: float = 0.0):
         layers = [nn.Flatten()]
@@ -67,6 +70,7 @@ class ConvNet(nn.Module):
     head: (N, C, H, W) -> (N, num_classes). A block is left without pooling once the feature map
     is down to 1 pixel, so the same net fits 8x8 digits and 32x32 CIFAR images."""
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, num_classes: int = 10, input_shape: tuple = (1, 8, 8),
                  channels: tuple = (32, 64, 128), dropout: float = 0.3):
         super().__init__()

@@ -55,6 +55,7 @@ class SqueezeNet(nn.Module):
         dropout: before the final 1x1 convolution (0.5).
     """
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, version: str = "1_0", num_classes: int = 1000, input_shape=(3, 224, 224),
                  variant: str | None = None, dropout: float = 0.5):
         super().__init__()

@@ -59,6 +59,7 @@ class VGG(nn.Module):
         dropout: dropout probability of the ImageNet classifier (0.5).
     """
 
+    @init.course_defaults()  # striate's own scheme, not PyTorch's default
     def __init__(self, cfg="D", batch_norm: bool = False, num_classes: int = 1000,
                  input_shape=(3, 224, 224), variant: str | None = None, dropout: float = 0.5):
         super().__init__()

@@ -7,10 +7,12 @@
 import sys as _sys
 
 from .. import ops as functional
-from . import init, utils
-from .activation import ELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax, Tanh
+from . import init, modules, parallel, utils
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax, Tanh
+from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .conv1d import AvgPool1d, Conv1d, ConvTranspose1d, MaxPool1d
 from .conv_extra import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -43,7 +45,9 @@ from .normalization import (
     LayerNorm,
     LocalResponseNorm,
 )
+from .parallel import DataParallel
 from .parameter import Parameter
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .recurrent import (
     GRU,
     LSTM,
@@ -56,6 +60,13 @@ from .recurrent import (
     TemporalSoftmaxLoss,
 )
 from .tbptt import detach_state, tbptt_chunks, tbptt_train
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 _sys.modules[__name__ + ".functional"] = functional
 
@@ -123,4 +134,21 @@ __all__ = [
     "StochasticDepth",
     "Upsample",
     "UpsamplingNearest2d",
+    # wave 2 (PyTorch's API surface)
+    "AvgPool1d",
+    "Conv1d",
+    "ConvTranspose1d",
+    "DataParallel",
+    "GELU",
+    "MaxPool1d",
+    "MultiheadAttention",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "modules",
+    "parallel",
 ]

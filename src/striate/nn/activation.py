@@ -13,10 +13,12 @@ import numpy as np
 from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
+from ._weighted import check_device, place
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["ELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+__all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "Softmax",
+           "Tanh"]
 
 
 class ReLU(Module):
@@ -57,7 +59,7 @@ class PReLU(Module):
         weight: Parameter (num_parameters,), filled with ``init``.
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()
         if not isinstance(num_parameters, numbers.Integral) or num_parameters <= 0:
             raise ValueError(
@@ -67,6 +69,8 @@ class PReLU(Module):
         self.init = init
         dt = backend.get_default_dtype() if dtype is None else dtype
         self.weight = Parameter(np.full((self.num_parameters,), init, dtype=dt))
+        check_device(device, "PReLU")
+        place(self, device)
 
     def reset_parameters(self) -> None:
         self.weight.array[...] = self.init
@@ -133,3 +137,20 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class GELU(Module):
+    """``x * Phi(x)`` (Phi: the standard normal CDF), or its tanh approximation with
+    ``approximate="tanh"``; the Transformer's usual activation."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"

@@ -34,15 +34,14 @@ class Conv2d(WeightedLayer):
         dtype: dtype of the parameters (default: striate's default dtype).
 
     Attributes:
-        weight: Parameter (C_out, C_in / groups, KH, KW), He-normal with
-            ``fan_in = C_in / groups * KH * KW`` (torch's default is kaiming_uniform(a=sqrt(5));
-            see ``striate.nn.linear``).
-        bias: Parameter (C_out,), zeros; None when ``bias=False``.
+        weight: Parameter (C_out, C_in / groups, KH, KW), PyTorch's kaiming_uniform(a=sqrt(5))
+            with ``fan_in = C_in / groups * KH * KW`` (see ``striate.nn.linear``).
+        bias: Parameter (C_out,), U(-1/sqrt(fan_in), ...); None when ``bias=False``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("groups", groups)):
@@ -70,7 +69,7 @@ class Conv2d(WeightedLayer):
         self.groups = int(groups)
         self.padding_mode = padding_mode
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self._make_weight_and_bias(shape, self.out_channels, bias, dtype)
+        self._make_weight_and_bias(shape, self.out_channels, bias, dtype, device)
 
 
     def forward(self, input: Tensor) -> Tensor:

@@ -39,14 +39,14 @@ class ConvTranspose2d(WeightedLayer):
         dilation: spacing of the kernel taps (default 1).
 
     Attributes:
-        weight: Parameter (C_in, C_out / groups, KH, KW), He-normal with
-            ``fan_in = C_out / groups * KH * KW`` (PyTorch's fan_in convention for this layout).
-        bias: Parameter (C_out,), zeros; None when ``bias=False``.
+        weight: Parameter (C_in, C_out / groups, KH, KW), PyTorch's kaiming_uniform(a=sqrt(5))
+            with ``fan_in = C_out / groups * KH * KW`` (PyTorch's fan_in for this layout).
+        bias: Parameter (C_out,), U(-1/sqrt(fan_in), ...); None when ``bias=False``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", dtype=None):
+                 padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__()
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("groups", groups)):
@@ -70,7 +70,7 @@ class ConvTranspose2d(WeightedLayer):
         self.dilation = pair_arg(dilation, "dilation", "ConvTranspose2d", 1)
         self.padding_mode = padding_mode
         shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
-        self._make_weight_and_bias(shape, self.out_channels, bias, dtype)
+        self._make_weight_and_bias(shape, self.out_channels, bias, dtype, device)
 
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:

@@ -45,6 +45,7 @@ class Dropout2d(Module):
     and scale the rest by ``1 / (1 - p)``; in eval mode, the identity.
 
     Input (N, C, H, W) (or (N, C, L)); output of the same shape. The mask has shape (N, C, 1, 1).
+    A 2-D input warns and is dropped elementwise, as PyTorch 2.13 does.
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
@@ -88,8 +89,8 @@ class DropConnectLinear(Linear):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, p: float = 0.5,
-                 dtype=None):
-        super().__init__(in_features, out_features, bias=bias, dtype=dtype)
+                 device=None, dtype=None):
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         self.p = _check_p("DropConnectLinear", p)
 
     def forward(self, input: Tensor) -> Tensor:

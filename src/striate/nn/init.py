@@ -12,7 +12,9 @@ Parameters that require grad, with or without ``no_grad``) and returns the tenso
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from ..autograd.tensor import Tensor
 __all__ = [
     "calculate_gain",
     "constant_",
+    "course_defaults",
     "eye_",
     "he_normal_",
     "kaiming_normal_",
@@ -234,3 +237,37 @@ def he_normal_(tensor: Tensor) -> Tensor:
         return tensor
     fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
     return _normal(tensor, 1.0 / math.sqrt(fan_in / 2.0))
+
+
+_COURSE = threading.local()
+
+
+@contextlib.contextmanager
+def course_defaults():
+    """Layers built inside start with the course's scheme instead of PyTorch's defaults:
+    He-normal weights and zero biases for Linear, Conv* and ConvTranspose*, forget-gate bias 1 for
+    LSTM and LSTMCell. A layer remembers the scheme it was built with (``reset_parameters`` redraws
+    the same way). Also a decorator: striate's own models put ``@init.course_defaults()`` on
+    their ``__init__`` so they train exactly as before PyTorch's defaults were adopted.
+    """
+    _COURSE.depth = getattr(_COURSE, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _COURSE.depth -= 1
+
+
+def using_course_defaults() -> bool:
+    """True inside :func:`course_defaults` (in this thread)."""
+    return getattr(_COURSE, "depth", 0) > 0
+
+
+def pytorch_linear_default_(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default for Linear, Conv* and ConvTranspose*: ``kaiming_uniform_(a=sqrt(5))``
+    (U(-b, b), b = 1/sqrt(fan_in)) for the weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the
+    bias (fan_in from the weight's shape)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = _calculate_fan_in_and_fan_out(weight)[0] if weight.numel() else 0
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)

@@ -1,10 +1,9 @@
 """Affine layers: ``Linear``, ``Maxout`` (a linear map followed by a max over groups),
 ``Identity`` and ``Flatten``.
 
-Weights start He-normal (``randn / sqrt(fan_in / 2)``) and biases at zero: the right scale for
-the ReLU networks this library mostly builds. This differs on purpose from PyTorch, whose default
-is ``kaiming_uniform_(a=sqrt(5))`` (a variance of 1/(3 fan_in)) with a uniform bias; call
-``reset_parameters`` after changing the init, or any ``striate.nn.init`` function, for another.
+Weights start as PyTorch's, ``kaiming_uniform_(a=sqrt(5))`` (a variance of 1/(3 fan_in)) with a
+uniform bias; inside ``striate.nn.init.course_defaults()`` they start He-normal
+(``randn / sqrt(fan_in / 2)``) with zero biases, the course's scale for ReLU networks.
 """
 
 from __future__ import annotations
@@ -32,19 +31,21 @@ class Linear(WeightedLayer):
         in_features: size of each input sample.
         out_features: size of each output sample.
         bias: whether to learn an additive bias (default True).
+        device: "cpu" (default) or "cuda".
         dtype: dtype of the parameters (default: striate's default dtype).
 
     Attributes:
-        weight: Parameter (out_features, in_features), He-normal (see the module docstring).
-        bias: Parameter (out_features,), zeros; None when ``bias=False``.
+        weight: Parameter (out_features, in_features), PyTorch's default (module docstring).
+        bias: Parameter (out_features,), U(-1/sqrt(in), 1/sqrt(in)); None when ``bias=False``.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
         self._make_weight_and_bias((self.out_features, self.in_features), self.out_features, bias,
-                                   dtype)
+                                   dtype, device)
 
 
     def forward(self, input: Tensor) -> Tensor:
@@ -65,18 +66,18 @@ class Maxout(WeightedLayer):
     saturates, at ``pool_size`` times the parameters.
 
     Attributes:
-        weight: Parameter (out_features * pool_size, in_features), He-normal.
-        bias: Parameter (out_features * pool_size,), zeros; None when ``bias=False``.
+        weight: Parameter (out_features * pool_size, in_features), as ``Linear``'s.
+        bias: Parameter (out_features * pool_size,); None when ``bias=False``.
     """
 
     def __init__(self, in_features: int, out_features: int, pool_size: int, bias: bool = True,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Maxout")
         self.out_features = _positive_int(out_features, "out_features", "Maxout")
         self.pool_size = _positive_int(pool_size, "pool_size", "Maxout")
         rows = self.out_features * self.pool_size
-        self._make_weight_and_bias((rows, self.in_features), rows, bias, dtype)
+        self._make_weight_and_bias((rows, self.in_features), rows, bias, dtype, device)
 
 
     def forward(self, input: Tensor) -> Tensor:

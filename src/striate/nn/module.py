@@ -131,6 +131,9 @@ class Module:
                     f"cannot assign parameter '{name}' before Module.__init__() call; "
                     f"call super().__init__() first in {type(self).__name__}.__init__"
                 )
+            if name in params:
+                params[name] = value  # a re-assignment keeps its place, as in PyTorch
+                return
             self._forget(name)
             self.register_parameter(name, value)
             return
@@ -149,7 +152,8 @@ class Module:
                     f"cannot assign module '{name}' before Module.__init__() call; "
                     f"call super().__init__() first in {type(self).__name__}.__init__"
                 )
-            self._forget(name)
+            if name not in modules:  # a re-assigned sub-module keeps its place, as in PyTorch
+                self._forget(name)
             modules[name] = value
             return
         if modules is not None and name in modules:

@@ -7,10 +7,14 @@ of any length costs one node per layer. Parameters are named and shaped as PyTor
 (``weight_ih_l0`` (G H, D), ``weight_hh_l0`` (G H, H), ``bias_ih_l0``, ``bias_hh_l0`` (G H,), ...;
 G = 1, 4 (i, f, g, o) or 3 (r, z, n)), so a PyTorch ``state_dict`` loads unchanged.
 
-Initialisation: uniform in [-1/sqrt(H), 1/sqrt(H)] as PyTorch, except that the LSTM's forget-gate
-bias starts at 1 (``forget_bias=1.0``; ``bias_ih``'s f block is 1 and ``bias_hh``'s is 0), as the
-notes advise so that the cell remembers by default early in training. PyTorch draws it uniformly
-like every other bias; pass ``forget_bias=None`` for exactly PyTorch's initialisation.
+With ``bidirectional=True`` each layer also runs the same fused op over the time-reversed
+sequence (parameters ``*_reverse``); the two directions' outputs are concatenated on the feature
+dim and ``h_n`` is ordered layer by layer, forward before reverse, as PyTorch.
+
+Initialisation: uniform in [-1/sqrt(H), 1/sqrt(H)], exactly PyTorch's. The LSTM's forget-gate bias
+can start at 1 (``forget_bias=1.0``; ``bias_ih``'s f block is 1 and ``bias_hh``'s is 0), as the
+notes advise so that the cell remembers by default early in training; that is the default for
+layers built inside ``striate.nn.init.course_defaults()`` (striate's own models).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .. import backend
 from .. import ops as F
 from ..autograd.tensor import Tensor
 from . import init
+from ._weighted import check_device, place
 from .module import Module
 from .parameter import Parameter
 
@@ -45,6 +50,18 @@ def _param(shape, dtype) -> Parameter:
     return Parameter(np.zeros(shape, dtype=backend.get_default_dtype() if dtype is None else dtype))
 
 
+#: ``forget_bias`` not given: 1 inside ``init.course_defaults()``, PyTorch's uniform init outside
+_COURSE_OR_TORCH = "default"
+
+
+def _resolve_forget_bias(forget_bias):
+    if isinstance(forget_bias, str):
+        if forget_bias != _COURSE_OR_TORCH:
+            raise ValueError(f"forget_bias must be a number or None, got {forget_bias!r}")
+        return 1.0 if init.using_course_defaults() else None
+    return forget_bias
+
+
 def _init_recurrent(module, forget_bias, hidden_size: int) -> None:
     k = 1.0 / math.sqrt(hidden_size)
     for name, p in module.named_parameters(recurse=False):
@@ -59,38 +76,70 @@ class _RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None):
+                 proj_size: int = 0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
+        check_device(device, name)
         self.input_size = _pos_int(input_size, "input_size", name)
         self.hidden_size = _pos_int(hidden_size, "hidden_size", name)
         self.num_layers = _pos_int(num_layers, "num_layers", name)
-        if bidirectional:
-            raise ValueError(f"{name}: bidirectional=True is not supported; run a second layer "
-                             "on the reversed sequence instead")
+        if proj_size:
+            raise ValueError(f"{name}: proj_size is not supported (got {proj_size}); use 0")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.proj_size = 0
         g = _GATES[self.mode] * self.hidden_size
         for k in range(self.num_layers):
-            d = self.input_size if k == 0 else self.hidden_size
-            setattr(self, f"weight_ih_l{k}", _param((g, d), dtype))
-            setattr(self, f"weight_hh_l{k}", _param((g, self.hidden_size), dtype))
-            if self.bias:
-                setattr(self, f"bias_ih_l{k}", _param((g,), dtype))
-                setattr(self, f"bias_hh_l{k}", _param((g,), dtype))
+            d = self.input_size if k == 0 else self.hidden_size * self._dirs
+            for sfx in self._suffixes:
+                setattr(self, f"weight_ih_l{k}{sfx}", _param((g, d), dtype))
+                setattr(self, f"weight_hh_l{k}{sfx}", _param((g, self.hidden_size), dtype))
+                if self.bias:
+                    setattr(self, f"bias_ih_l{k}{sfx}", _param((g,), dtype))
+                    setattr(self, f"bias_hh_l{k}{sfx}", _param((g,), dtype))
         self.reset_parameters()
+        place(self, device)
+
+    @property
+    def _dirs(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def _suffixes(self) -> tuple:
+        return ("", "_reverse") if self.bidirectional else ("",)
 
     def reset_parameters(self) -> None:
         """Uniform in [-1/sqrt(H), 1/sqrt(H)] (PyTorch's init)."""
         _init_recurrent(self, None, self.hidden_size)
 
-    def _weights(self, k: int):
-        b = (getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")) if self.bias else (
-            None, None)
-        return getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"), *b
+    def flatten_parameters(self) -> None:
+        """A no-op: PyTorch packs cuDNN's weights here; striate's fused op reads them in place."""
+
+    def _weights(self, k: int, sfx: str = ""):
+        b = (getattr(self, f"bias_ih_l{k}{sfx}"), getattr(self, f"bias_hh_l{k}{sfx}")) \
+            if self.bias else (None, None)
+        return getattr(self, f"weight_ih_l{k}{sfx}"), getattr(self, f"weight_hh_l{k}{sfx}"), *b
+
+    def _reverse(self, x: Tensor) -> Tensor:
+        """The sequence in reverse time order (the same view trick undoes it)."""
+        return x[:, ::-1] if self.batch_first else x[::-1]
+
+    def _run(self, layer_fn, x: Tensor, k: int, states: list):
+        """One layer over ``x`` in each direction: ``layer_fn(x, sfx, j) -> (out, *finals)``,
+        ``j`` the index of the direction's state in hx. Returns the (concatenated) output and
+        appends each direction's final states to ``states``."""
+        outs = []
+        for d, sfx in enumerate(self._suffixes):
+            j = k * self._dirs + d
+            xin = x if d == 0 else self._reverse(x)
+            out, *finals = layer_fn(xin, sfx, j)
+            states.append(finals)
+            outs.append(out if d == 0 else self._reverse(out))
+        return outs[0] if len(outs) == 1 else F.cat(outs, -1)
 
     def _check_input(self, input: Tensor):
         if not isinstance(input, Tensor):
@@ -109,18 +158,20 @@ class _RNNBase(Module):
 
     def _initial(self, hx, n: int, batched: bool, what: str):
         """Per-layer initial states from hx (L, N, H) (or (L, H) unbatched), or Nones."""
+        layers = self.num_layers * self._dirs
         if hx is None:
-            return [None] * self.num_layers
-        want = (self.num_layers, n, self.hidden_size)
+            return [None] * layers
+        want = (layers, n, self.hidden_size)
         if not batched:
             if tuple(hx.shape) != want[::2]:
                 raise ValueError(f"{type(self).__name__}: {what} must have shape {want[::2]} for "
                                  f"an unbatched input, got {tuple(hx.shape)}")
             hx = hx.unsqueeze(1)
         if tuple(hx.shape) != want:
-            raise ValueError(f"{type(self).__name__}: {what} must have shape (num_layers, N, H) = "
-                             f"{want}, got {tuple(hx.shape)}")
-        return [hx[k] for k in range(self.num_layers)]
+            raise ValueError(f"{type(self).__name__}: {what} must have shape "
+                             f"(num_layers * num_directions, N, H) = {want}, got "
+                             f"{tuple(hx.shape)}")
+        return [hx[k] for k in range(layers)]
 
     def _between_layers(self, out: Tensor, k: int) -> Tensor:
         if self.dropout and self.training and k < self.num_layers - 1:
@@ -142,16 +193,20 @@ class _RNNBase(Module):
         None -> (output (T, N, H) / (N, T, H): the last layer's h_t, h_n (L, N, H))."""
         x, batched, n = self._check_input(input)
         h0s = self._initial(hx, n, batched, "hx")
-        finals = []
-        for k in range(self.num_layers):
+
+        def layer(xin, sfx, j):
             if self.mode == "GRU":
-                x = F.gru_layer(x, h0s[k], *self._weights(k), batch_first=self.batch_first)
+                out = F.gru_layer(xin, h0s[j], *self._weights(k, sfx),
+                                  batch_first=self.batch_first)
             else:
-                x = F.rnn_layer(x, h0s[k], *self._weights(k), nonlinearity=self.nonlinearity,
-                                batch_first=self.batch_first)
-            finals.append(self._last(x))
-            x = self._between_layers(x, k)
-        return self._finish(x, finals, batched)
+                out = F.rnn_layer(xin, h0s[j], *self._weights(k, sfx),
+                                  nonlinearity=self.nonlinearity, batch_first=self.batch_first)
+            return out, self._last(out)
+
+        states = []
+        for k in range(self.num_layers):
+            x = self._between_layers(self._run(layer, x, k, states), k)
+        return self._finish(x, [s[0] for s in states], batched)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -163,7 +218,13 @@ class _RNNBase(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
         return s
+
+
+#: PyTorch's public name of the base class (``torch.nn.modules.rnn.RNNBase``)
+RNNBase = _RNNBase
 
 
 class RNN(_RNNBase):
@@ -177,13 +238,13 @@ class RNN(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, dtype=None):
+                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.__dict__["nonlinearity"] = nonlinearity
         self.__dict__["mode"] = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype)
+                         bidirectional, 0, device, dtype)
 
 
 class GRU(_RNNBase):
@@ -198,22 +259,24 @@ class GRU(_RNNBase):
 class LSTM(_RNNBase):
     """Long short-term memory over sequences (gates i, f, g, o as PyTorch).
 
-    ``forward(input, (h0, c0))`` -> ``(output, (h_n, c_n))``; states are (L, N, H) (or None for
-    zeros). The forget-gate bias starts at ``forget_bias`` (default 1, unlike PyTorch; None gives
-    PyTorch's uniform init).
+    ``forward(input, (h0, c0))`` -> ``(output, (h_n, c_n))``; states are (L * D, N, H) (or None
+    for zeros), D = 2 when bidirectional. With ``forget_bias`` a number, the forget-gate bias
+    starts there; None is PyTorch's uniform init; not given, it is 1 inside
+    ``init.course_defaults()`` and PyTorch's init outside.
 
     Args: input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0,
-        forget_bias=1.0.
+        bidirectional=False, proj_size=0 (only 0), device, dtype, forget_bias (keyword).
     """
 
     mode = "LSTM"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None, forget_bias: float | None = 1.0):
-        self.__dict__["forget_bias"] = forget_bias
+                 proj_size: int = 0, device=None, dtype=None, *,
+                 forget_bias: float | None | str = _COURSE_OR_TORCH):
+        self.__dict__["forget_bias"] = _resolve_forget_bias(forget_bias)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype)
+                         bidirectional, proj_size, device, dtype)
 
     def reset_parameters(self) -> None:
         """PyTorch's uniform init, then the forget-gate bias set to ``forget_bias``."""
@@ -227,24 +290,28 @@ class LSTM(_RNNBase):
             raise TypeError("LSTM: hx must be a tuple (h0, c0) or None")
         h0s = self._initial(None if hx is None else hx[0], n, batched, "h0")
         c0s = self._initial(None if hx is None else hx[1], n, batched, "c0")
-        hs, cs = [], []
+
+        def layer(xin, sfx, j):
+            out, c = F.lstm_layer(xin, h0s[j], c0s[j], *self._weights(k, sfx),
+                                  batch_first=self.batch_first)
+            return out, self._last(out), c
+
+        states = []
         for k in range(self.num_layers):
-            x, c = F.lstm_layer(x, h0s[k], c0s[k], *self._weights(k),
-                                batch_first=self.batch_first)
-            hs.append(self._last(x))
-            cs.append(c)
-            x = self._between_layers(x, k)
-        out, h_n = self._finish(x, hs, batched)
-        c_n = F.stack(cs, 0)
+            x = self._between_layers(self._run(layer, x, k, states), k)
+        out, h_n = self._finish(x, [s[0] for s in states], batched)
+        c_n = F.stack([s[1] for s in states], 0)
         return out, (h_n, c_n if batched else c_n.squeeze(1))
 
 
 class _CellBase(Module):
     mode = "RNN_TANH"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
         super().__init__()
         name = type(self).__name__
+        check_device(device, name)
         self.input_size = _pos_int(input_size, "input_size", name)
         self.hidden_size = _pos_int(hidden_size, "hidden_size", name)
         g = _GATES[self.mode] * self.hidden_size
@@ -257,6 +324,7 @@ class _CellBase(Module):
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
+        place(self, device)
 
     def reset_parameters(self) -> None:
         _init_recurrent(self, None, self.hidden_size)
@@ -284,12 +352,12 @@ class RNNCell(_CellBase):
     (unbatched (D,) -> (H,) too). Args: input_size, hidden_size, bias=True, nonlinearity."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", dtype=None):
+                 nonlinearity: str = "tanh", device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
                              f"{nonlinearity!r}")
         self.__dict__["nonlinearity"] = nonlinearity
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, batched = self._input(input)
@@ -311,14 +379,15 @@ class GRUCell(_CellBase):
 
 class LSTMCell(_CellBase):
     """One LSTM step: ``forward(input (N, D), (h, c) or None) -> (h', c')``, each (N, H).
-    The forget-gate bias starts at ``forget_bias`` (1 by default; None: PyTorch's init)."""
+    The forget-gate bias starts at ``forget_bias`` (None: PyTorch's init; not given: 1 inside
+    ``init.course_defaults()``, PyTorch's init outside)."""
 
     mode = "LSTM"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None,
-                 forget_bias: float | None = 1.0):
-        self.__dict__["forget_bias"] = forget_bias
-        super().__init__(input_size, hidden_size, bias, dtype)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None, *, forget_bias: float | None | str = _COURSE_OR_TORCH):
+        self.__dict__["forget_bias"] = _resolve_forget_bias(forget_bias)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def reset_parameters(self) -> None:
         _init_recurrent(self, self.forget_bias, self.hidden_size)
@@ -339,8 +408,17 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 dtype=None):
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
+                 _freeze: bool = False, device=None, dtype=None):
         super().__init__()
+        check_device(device, "Embedding")
+        if max_norm is not None or scale_grad_by_freq:
+            raise ValueError("Embedding: max_norm and scale_grad_by_freq are not supported "
+                             f"(got max_norm={max_norm!r}, "
+                             f"scale_grad_by_freq={scale_grad_by_freq!r})")
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, bool(sparse)
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
@@ -350,7 +428,16 @@ class Embedding(Module):
             padding_idx = int(padding_idx) % num_embeddings
         self.padding_idx = padding_idx
         self.weight = _param((self.num_embeddings, self.embedding_dim), dtype)
-        self.reset_parameters()
+        if _weight is None:
+            self.reset_parameters()
+        else:
+            w = _weight.array if isinstance(_weight, Tensor) else np.asarray(_weight)
+            if tuple(w.shape) != (self.num_embeddings, self.embedding_dim):
+                raise ValueError(f"Embedding: _weight must have shape "
+                                 f"{(self.num_embeddings, self.embedding_dim)}, got {w.shape}")
+            self.weight.array[...] = w
+        self.weight.requires_grad_(not _freeze)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)

@@ -6,6 +6,8 @@ Exposed as ``striate.functional`` (and ``striate.nn.functional``); the usual imp
 
 from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
+from .attention import *  # noqa: F403
+from .attention import __all__ as _attention
 from .conv import *  # noqa: F403
 from .conv import __all__ as _conv
 from .dropout import *  # noqa: F403
@@ -16,6 +18,8 @@ from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise
 from .embedding import *  # noqa: F403
 from .embedding import __all__ as _embedding
+from .gelu import *  # noqa: F403
+from .gelu import __all__ as _gelu
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing
 from .linalg import *  # noqa: F403
@@ -26,6 +30,10 @@ from .loss import *  # noqa: F403
 from .loss import __all__ as _loss
 from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization
+from .onedim import *  # noqa: F403
+from .onedim import __all__ as _onedim
+from .pixel_shuffle import *  # noqa: F403
+from .pixel_shuffle import __all__ as _pixel_shuffle
 from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling
 from .pooling_extra import *  # noqa: F403
@@ -51,6 +59,7 @@ __all__ = (
     + _einsum + _indexing
     + _embedding + _recurrent + _temporal
     + _local_response_norm + _pooling_extra + _regularization + _upsample
+    + _attention + _gelu + _onedim + _pixel_shuffle
     + _random
 )
 

@@ -18,6 +18,7 @@ generator (``striate.manual_seed``).
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -61,7 +62,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     ``1 / (1 - p)``; the identity when not training or p = 0.
 
     Args:
-        input: (N, C, H, W), or (N, C, L) (channel-wise 1-D dropout, as PyTorch does for 3-D input).
+        input: (N, C, H, W), or (N, C, L) (channel-wise 1-D dropout, as PyTorch does for 3-D input);
+            a 2-D input warns and is dropped elementwise, as PyTorch.
         p: drop probability in [0, 1].
         inplace: accepted for PyTorch compatibility; a new tensor is returned.
     Returns a tensor of input's shape.
@@ -73,6 +75,12 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
         True
     """
     p = _check_p("dropout2d", p)
+    if input.ndim == 2:  # PyTorch 2.13 warns, then drops elementwise
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior and "
+                      "silence this warning, please use dropout instead.", UserWarning,
+                      stacklevel=2)
+        return dropout(input, p, training)
     if input.ndim not in (3, 4):
         raise ValueError(
             f"dropout2d: input must be 4-D (N, C, H, W) or 3-D (N, C, L), got shape {input.shape}"

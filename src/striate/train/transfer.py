@@ -183,7 +183,8 @@ def replace_head(model, num_classes: int, name: str | None = None) -> str:
                          f"{type(model).__name__} (got {type(old).__name__})")
     parent_name, _, attr = name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
-    new = Linear(old.in_features, int(num_classes), bias=old.bias is not None)
+    with init.course_defaults():  # He-normal then small random weight, zero bias, as always
+        new = Linear(old.in_features, int(num_classes), bias=old.bias is not None)
     init.small_random_(new.weight)
     setattr(parent, attr, new)
     return name

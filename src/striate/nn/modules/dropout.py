@@ -1,0 +1,3 @@
+"""``torch.nn.modules.dropout``'s names, for programs that import them from there."""
+
+from ..dropout import Dropout, Dropout2d  # noqa: F401

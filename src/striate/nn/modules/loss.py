@@ -1,0 +1,3 @@
+"""``torch.nn.modules.loss``'s names, for programs that import them from there."""
+
+from ..loss import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""``torch.nn.modules.module``'s names, for programs that import them from there."""
+
+from ..module import Module  # noqa: F401

@@ -1,0 +1,3 @@
+"""``torch.nn.modules.normalization``'s names, for programs that import them from there."""
+
+from ..normalization import GroupNorm, LayerNorm, LocalResponseNorm  # noqa: F401

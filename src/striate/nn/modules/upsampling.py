@@ -1,0 +1,3 @@
+"""``torch.nn.modules.upsampling``'s names, for programs that import them from there."""
+
+from ..conv_extra import Upsample, UpsamplingNearest2d  # noqa: F401
