@@ -13,8 +13,8 @@ import numpy as np
 from .. import backend
 from ..autograd.tensor import Tensor
 
-__all__ = ["array_of", "check_groups", "pair_arg", "require_ndim", "promote_types", "result_type",
-           "float_result", "broadcast_shapes", "reduce_dims"]
+__all__ = ["array_of", "check_groups", "pair_arg", "require_float", "require_ndim",
+           "promote_types", "result_type", "float_result", "broadcast_shapes", "reduce_dims"]
 
 
 def array_of(t) -> np.ndarray:
@@ -56,6 +56,15 @@ def check_groups(fn: str, groups, c_in: int, c_out: int) -> int:
             f"output channels {c_out}"
         )
     return int(groups)
+
+
+def require_float(input: Tensor, name: str) -> None:
+    """Refuse integer and bool input, as PyTorch does for ops that would truncate them."""
+    if input.array.dtype.kind not in "fc":
+        raise TypeError(
+            f"{name}: input must be a floating tensor, got dtype {input.array.dtype} "
+            f"(convert it with .float() first)"
+        )
 
 
 def require_ndim(fn: str, a: np.ndarray, ndim: int, what: str = "input",

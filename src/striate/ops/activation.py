@@ -9,6 +9,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels.relu import relu_backward, relu_forward
+from ._helpers import require_float
 
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "maxout", "softmax", "log_softmax",
@@ -165,15 +166,6 @@ def _to_float(input: Tensor) -> Tensor:
     return Tensor(input.array.astype(backend.get_default_dtype()))
 
 
-def _require_float(input: Tensor, name: str) -> None:
-    """Refuse integer and bool input, as PyTorch does (these ops would truncate)."""
-    if input.array.dtype.kind not in "fc":
-        raise TypeError(
-            f"{name}: input must be a floating tensor, got dtype {input.array.dtype} "
-            f"(convert it with .float() first)"
-        )
-
-
 def sigmoid(input: Tensor) -> Tensor:
     """Elementwise logistic function ``1 / (1 + exp(-x))`` (integer input gives floats)."""
     return Sigmoid.apply(_to_float(input))
@@ -193,13 +185,13 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """Elementwise ``x`` for x > 0, ``negative_slope * x`` otherwise."""
-    _require_float(input, "leaky_relu")
+    require_float(input, "leaky_relu")
     return LeakyReLU.apply(input, slope=negative_slope)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU with a learned slope: one per channel (dim 1), or one shared value."""
-    _require_float(input, "prelu")
+    require_float(input, "prelu")
     if weight.array.size not in (1, input.shape[1] if input.ndim > 1 else 1):
         raise ValueError(
             f"prelu: weight has {weight.array.size} values but input has "
@@ -210,7 +202,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """Elementwise ``x`` for x > 0, ``alpha (exp(x) - 1)`` otherwise."""
-    _require_float(input, "elu")
+    require_float(input, "elu")
     return ELU.apply(input, alpha=alpha)
 
 
@@ -232,11 +224,11 @@ def maxout(input: Tensor, pool_size: int, dim: int = 1) -> Tensor:
 
 def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``."""
-    _require_float(input, "softmax")
+    require_float(input, "softmax")
     return Softmax.apply(input, axis=_dim(dim, input.ndim, "softmax"))
 
 
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed stably."""
-    _require_float(input, "log_softmax")
+    require_float(input, "log_softmax")
     return LogSoftmax.apply(input, axis=_dim(dim, input.ndim, "log_softmax"))

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._helpers import broadcast_shapes, float_result, result_type
+from ._helpers import broadcast_shapes, float_result, require_float, result_type
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "clamp",
@@ -542,33 +542,35 @@ class Softplus(Function):
 
 def log1p(input) -> Tensor:
     """Elementwise ``log(1 + x)``, accurate for tiny ``x``."""
-    return Log1p.apply(input)
+    return Log1p.apply(_floating(input, "log1p"))
 
 
 def expm1(input) -> Tensor:
     """Elementwise ``exp(x) - 1``, accurate for tiny ``x``."""
-    return Expm1.apply(input)
+    return Expm1.apply(_floating(input, "expm1"))
 
 
 def sin(input) -> Tensor:
     """Elementwise sine (radians)."""
-    return Sin.apply(input)
+    return Sin.apply(_floating(input, "sin"))
 
 
 def cos(input) -> Tensor:
     """Elementwise cosine (radians)."""
-    return Cos.apply(input)
+    return Cos.apply(_floating(input, "cos"))
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold`` (PyTorch's)."""
     if not beta > 0:
         raise ValueError(f"softplus: beta must be > 0, got {beta!r}")
+    require_float(input, "softplus")
     return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
 
 
 def logsigmoid(input) -> Tensor:
     """``log(sigmoid(x)) = -softplus(-x)``, computed without overflow."""
+    require_float(input, "logsigmoid")
     return neg(Softplus.apply(neg(input), beta=1.0, threshold=float("inf")))
 
 

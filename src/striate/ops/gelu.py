@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._helpers import require_float
 
 __all__ = ["gelu"]
 
@@ -51,4 +52,5 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     if not isinstance(input, Tensor):
         raise TypeError(f"gelu: input must be a Tensor, got {type(input).__name__}")
+    require_float(input, "gelu")
     return GELU.apply(input, approximate=approximate)

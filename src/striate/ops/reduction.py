@@ -376,6 +376,9 @@ def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
     """Cumulative sum along ``dim``: ``y_j = x_0 + ... + x_j``."""
     if dtype is not None:
         input = input.to(dtype)
+    if input.ndim == 0:  # a 0-d tensor takes dim 0 or -1, as PyTorch: the value itself
+        _axes(dim, 1, "cumsum")
+        return cumsum(input.reshape(1), 0).reshape(())
     (axis,) = _axes(dim, input.ndim, "cumsum")
     return Cumsum.apply(input, axis=axis)
 
@@ -384,6 +387,9 @@ def cumprod(input: Tensor, dim: int, dtype=None) -> Tensor:
     """Cumulative product along ``dim``: ``y_j = x_0 * ... * x_j``."""
     if dtype is not None:
         input = input.to(dtype)
+    if input.ndim == 0:  # a 0-d tensor takes dim 0 or -1, as PyTorch: the value itself
+        _axes(dim, 1, "cumprod")
+        return cumprod(input.reshape(1), 0).reshape(())
     (axis,) = _axes(dim, input.ndim, "cumprod")
     return Cumprod.apply(input, axis=axis)
 
