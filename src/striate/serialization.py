@@ -27,7 +27,6 @@ layers use PyTorch's parameter names and layouts (``Linear.weight`` is ``(out, i
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import pickle
@@ -78,7 +77,7 @@ def _save_safetensors(obj, path: str) -> None:
         arrays[k] = np.ascontiguousarray(_checkpoint._host(v.array if isinstance(v, Tensor)
                                                            else v))
     st = _safetensors_numpy()
-    _write_atomic(path, lambda fh: fh.write(st.save(arrays)))
+    _checkpoint.write_atomic(path, lambda fh: fh.write(st.save(arrays)))
 
 
 def _is_safetensors(path: str) -> bool:
@@ -242,26 +241,6 @@ def _encode_members(obj) -> dict[str, np.ndarray]:
         return {_PICKLE_KEY: np.frombuffer(data, dtype=np.uint8)}
 
 
-def _write_atomic(path: str, write) -> None:
-    """Fill a temporary file beside ``path`` with ``write(fh)``, then rename it over ``path``;
-    on any exception (Ctrl-C included) the temporary file is removed and ``path`` untouched."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: the directory {directory!r} of {path!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _checkpoint._FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
          _use_new_zipfile_serialization: bool = True) -> None:
     """Save ``obj`` to ``f`` (a path or a binary file object), like ``torch.save``.
@@ -296,7 +275,7 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
             _save_safetensors(obj, path)
             return
         members = _encode_members(obj)
-        _write_atomic(path, lambda fh: np.savez(fh, allow_pickle=False, **members))
+        _checkpoint.write_atomic(path, lambda fh: np.savez(fh, allow_pickle=False, **members))
         return
     if not hasattr(f, "write"):
         raise TypeError(f"save: f must be a file path (str or os.PathLike) or a binary file "

@@ -187,3 +187,23 @@ def test_structure_referring_to_a_missing_array_is_corrupt(tmp_path):
         np.savez(f, **{ckpt_mod.META_KEY: meta})
     with pytest.raises(CheckpointError, match="refers to array 'a9'"):
         load(path)
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_save(tmp_path):
+    import subprocess
+    import sys
+
+    from striate.train.checkpoint import save as save_checkpoint
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    orphan = tmp_path / f".ckpt.npz.{int(dead.stdout)}.abc123.tmp"  # left by a SIGKILL
+    alive = tmp_path / f".ckpt.npz.{os.getpid()}.def456.tmp"  # another save still writing
+    other = tmp_path / ".other.npz.1.x.tmp"
+    for f in (orphan, alive, other):
+        f.write_bytes(b"partial")
+    save_checkpoint({"w": np.ones(3)}, tmp_path / "ckpt.npz")
+    assert not orphan.exists()
+    assert alive.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".tmp") == sorted(
+        [alive.name, other.name])

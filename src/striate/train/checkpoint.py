@@ -221,13 +221,30 @@ def save(obj, path: str | os.PathLike) -> None:
     """
     path = os.fspath(path)
     arrays, meta = _encode(obj)  # may raise TypeError before anything touches the disk
+    write_atomic(path, lambda f: np.savez(f, allow_pickle=False, **{META_KEY: meta}, **arrays))
+
+
+# deflate cannot expand data more than about 1032 times; a member claiming more is forged
+_MAX_DEFLATE_RATIO = 1100
+
+
+def write_atomic(path: str, write) -> None:
+    """Fill a temporary file beside ``path`` with ``write(fh)``, then rename it over ``path``.
+
+    On any exception (Ctrl-C included) the temporary file is removed and ``path`` is untouched.
+    A process killed outright (SIGKILL, power loss) cannot clean up: its temporary file carries
+    its process id, and the next write beside it removes the files of processes that no longer
+    exist.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory {directory!r} of {path!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    prefix = f".{os.path.basename(path)}."
+    _remove_orphans(directory, prefix)
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, allow_pickle=False, **{META_KEY: meta}, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
@@ -241,8 +258,23 @@ def save(obj, path: str | os.PathLike) -> None:
     _fsync_dir(directory)
 
 
-# deflate cannot expand data more than about 1032 times; a member claiming more is forged
-_MAX_DEFLATE_RATIO = 1100
+def _remove_orphans(directory: str, prefix: str) -> None:
+    """Delete ``prefix<pid>.*.tmp`` files in ``directory`` whose writer process is gone."""
+    for name in os.listdir(directory):
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:  # another writer removed it first
+                pass
+        except PermissionError:  # alive, another user's
+            pass
 
 
 def _check_member_sizes(f, path: str) -> None:
