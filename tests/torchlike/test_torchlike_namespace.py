@@ -214,3 +214,31 @@ def test_accelerator_agrees_with_cpu_only_torch():
     assert striate.accelerator.is_available() == torch.accelerator.is_available()
     assert (striate.accelerator.current_accelerator() is None) == (
         torch.accelerator.current_accelerator() is None)
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: striate.tensor([1.0, 2.0], device=d), lambda d: striate.as_tensor([1], device=d),
+    lambda d: striate.zeros(2, 3, device=d), lambda d: striate.ones(2, device=d),
+    lambda d: striate.empty(2, device=d), lambda d: striate.full((2,), 1.5, device=d),
+    lambda d: striate.zeros_like(striate.ones(2), device=d),
+    lambda d: striate.ones_like(striate.ones(2), device=d),
+    lambda d: striate.full_like(striate.ones(2), 3.0, device=d),
+    lambda d: striate.randn(2, device=d), lambda d: striate.rand(2, device=d),
+    lambda d: striate.randint(0, 5, (3,), device=d), lambda d: striate.randperm(4, device=d),
+    lambda d: striate.arange(4, device=d), lambda d: striate.linspace(0, 1, 5, device=d),
+    lambda d: striate.eye(3, device=d),
+])
+def test_factories_take_device_as_pytorch(make):
+    made = make("cpu")
+    assert made.device == "cpu"
+    assert make(striate.device("cpu")).shape == made.shape
+    assert make(None).shape == made.shape
+    with pytest.raises(RuntimeError, match=r"^\w+: device 'cuda' is not supported"):
+        make("cuda")
+
+
+def test_factory_signatures_show_device():
+    import inspect
+
+    for name in ("tensor", "zeros", "ones", "randn", "rand", "arange", "full", "eye"):
+        assert "device" in inspect.signature(getattr(striate, name)).parameters, name

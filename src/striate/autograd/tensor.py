@@ -490,11 +490,38 @@ def _shape(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
+
+def takes_device(factory):
+    """Give a factory function PyTorch's ``device=`` keyword: "cpu" (or None) makes the tensor
+    where every striate tensor lives; "cuda" is refused by name, as ``Tensor.to`` refuses it."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(factory)
+    params = list(sig.parameters.values())
+    params.append(inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None))
+
+    @functools.wraps(factory)
+    def make(*args, device=None, **kwargs):
+        out = factory(*args, **kwargs)
+        if device is None:
+            return out
+        try:
+            moved = backend.to_device(out.array, device)
+        except (RuntimeError, ValueError) as e:
+            raise type(e)(f"{factory.__name__}: {str(e).split(': ', 1)[1]}") from None
+        return out if moved is out.array else Tensor(moved, requires_grad=out.requires_grad)
+
+    make.__signature__ = sig.replace(parameters=params)
+    return make
+
+@takes_device
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (Python floats become the default dtype)."""
     return Tensor(_to_array(data, dtype), requires_grad=requires_grad)
 
 
+@takes_device
 def as_tensor(data, dtype=None) -> Tensor:
     """A tensor sharing ``data``'s memory where it can (an ndarray of the right dtype)."""
     if isinstance(data, Tensor):
@@ -511,18 +538,22 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
+@takes_device
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros(_shape(shape), _dtype(dtype)), requires_grad)
 
 
+@takes_device
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones(_shape(shape), _dtype(dtype)), requires_grad)
 
 
+@takes_device
 def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.empty(_shape(shape), _dtype(dtype)), requires_grad)
 
 
+@takes_device
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     if dtype is None and isinstance(fill_value, (bool, np.bool_)):
         dtype = np.bool_
@@ -531,30 +562,36 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.full(_shape((shape,)), fill_value, _dtype(dtype)), requires_grad)
 
 
+@takes_device
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros_like(t.array, dtype=dtype), requires_grad)
 
 
+@takes_device
 def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones_like(t.array, dtype=dtype), requires_grad)
 
 
+@takes_device
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.full_like(t.array, fill_value, dtype=dtype), requires_grad)
 
 
+@takes_device
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from striate's seeded generator."""
     a = backend.get_rng().standard_normal(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(a, requires_grad)
 
 
+@takes_device
 def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from striate's seeded generator."""
     a = backend.get_rng().random(_shape(shape)).astype(_dtype(dtype))
     return Tensor(a, requires_grad)
 
 
+@takes_device
 def randint(low: int, high: int | None = None, size: tuple = (), dtype=np.int64) -> Tensor:
     """Integers in [low, high) (or [0, low) when high is None)."""
     if high is None:
@@ -562,10 +599,12 @@ def randint(low: int, high: int | None = None, size: tuple = (), dtype=np.int64)
     return Tensor(backend.get_rng().integers(low, high, size=tuple(size)).astype(dtype))
 
 
+@takes_device
 def randperm(n: int, dtype=np.int64) -> Tensor:
     return Tensor(backend.get_rng().permutation(n).astype(dtype))
 
 
+@takes_device
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
@@ -575,10 +614,12 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return Tensor(np.arange(start, end, step, dtype=np.dtype(dtype)), requires_grad)
 
 
+@takes_device
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)), requires_grad)
 
 
+@takes_device
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, takes_device
 
 __all__ = ["multinomial", "rand_like", "randn_like"]
 
@@ -22,17 +22,17 @@ def _float_dtype(input: Tensor, dtype):
     return dtype
 
 
-def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples with ``input``'s shape (and dtype unless ``dtype`` is given)."""
-    del device
     dtype = _float_dtype(input, dtype)
     a = backend.get_rng().standard_normal(tuple(input.shape)).astype(dtype)
     return Tensor(a, requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) with ``input``'s shape (and dtype unless ``dtype`` is given)."""
-    del device
     dtype = _float_dtype(input, dtype)
     a = backend.get_rng().random(tuple(input.shape)).astype(dtype)
     return Tensor(a, requires_grad=requires_grad)
@@ -77,7 +77,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False,
 __all__ += ["randint"]
 
 
-def randint(*args, size=None, dtype=np.int64, device=None, requires_grad: bool = False,
+@takes_device
+def randint(*args, size=None, dtype=np.int64, requires_grad: bool = False,
             generator=None) -> Tensor:
     """Uniform integers in ``[low, high)``, parsed as PyTorch does.
 
@@ -87,7 +88,7 @@ def randint(*args, size=None, dtype=np.int64, device=None, requires_grad: bool =
         TypeError: the arguments fit neither form.
         ValueError: ``low >= high``.
     """
-    del device, generator
+    del generator
     args = list(args)
     if size is None:
         if not args or not isinstance(args[-1], (tuple, list)):
