@@ -368,6 +368,9 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         input = input.to(dtype)
     if dim is None:
         return Prod.apply(input)
+    if input.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself, as PyTorch
+        _axes(dim, 1, "prod")
+        return Prod.apply(input)
     (axis,) = _axes(dim, input.ndim, "prod")
     return Prod.apply(input, axis=axis, keepdim=keepdim)
 
