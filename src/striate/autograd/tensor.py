@@ -7,6 +7,8 @@ Tensor sharing that array. Operators and methods call the differentiable operati
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 import weakref
 
@@ -494,9 +496,6 @@ def _shape(shape) -> tuple:
 def takes_device(factory):
     """Give a factory function PyTorch's ``device=`` keyword: "cpu" (or None) makes the tensor
     where every striate tensor lives; "cuda" is refused by name, as ``Tensor.to`` refuses it."""
-    import functools
-    import inspect
-
     sig = inspect.signature(factory)
     params = list(sig.parameters.values())
     params.append(inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None))

@@ -358,10 +358,16 @@ class _TensorMethods:
         _assign(self.array, index, value.array if isinstance(value, Tensor) else value)
 
 
+def _split(index):
+    """``(ints_part, rest)`` of an index that mixes integers and arrays, else None: PyTorch applies
+    the integers first (see ``ops.shape.split_int_index``)."""
+    return ops.shape.split_int_index(ops.shape._normalize_index(index)[0])
+
+
 def _assign(a: np.ndarray, index, value) -> None:
     """``a[index] = value`` with PyTorch's reading of an index that mixes integers and arrays
     (integers first: see ``ops.shape.split_int_index``), and an error that names the op."""
-    two = ops.shape.split_int_index(ops.shape._normalize_index(index)[0])
+    two = _split(index)
     try:
         if two is None:
             a[index] = value
@@ -376,7 +382,7 @@ def _assign(a: np.ndarray, index, value) -> None:
 
 def _at(a: np.ndarray, index) -> np.ndarray:
     """``a[index]`` read as :func:`_assign` writes it."""
-    two = ops.shape.split_int_index(ops.shape._normalize_index(index)[0])
+    two = _split(index)
     return a[index] if two is None else a[two[0]][two[1]]
 
 
