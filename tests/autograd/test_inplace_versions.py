@@ -182,3 +182,19 @@ def test_tensor_writers_bump_the_version(write):
     assert w._version_number > v
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_lbfgs_step_bumps_the_parameters_versions():
+    w = striate.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    opt = striate.optim.LBFGS([w], lr=0.5, max_iter=2)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    y = w * w  # saves w for its backward
+    opt.step(closure)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -187,6 +187,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p.array.size
             p.array += (step * d[offset:offset + n]).reshape(p.shape).astype(p.dtype, copy=False)
+            p._bump_version()  # a graph that saved p's old values must not use the new ones
             offset += n
 
     def _get_params(self) -> list[np.ndarray]:
@@ -195,6 +196,7 @@ class LBFGS(Optimizer):
     def _set_params(self, arrays: list[np.ndarray]) -> None:
         for p, a in zip(self._params, arrays):
             p.array[...] = a
+            p._bump_version()
 
     # ---- one step ------------------------------------------------------------------------------
 
