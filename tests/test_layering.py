@@ -26,8 +26,11 @@ LAYERS = [
     {"nn", "data", "distributions", "linalg"},
     {"optim", "utils"},
     {"models"},
+    {"amp", "jit", "onnx"},  # mixed precision; static graphs and their exchange format
     {"train"},
-    {"classic", "caption", "text", "serialization", "benchmark"},
+    {"detect"},  # boxes, anchors, synthetic scenes: segmentation builds on them
+    {"classic", "caption", "text", "serialization", "benchmark", "vis", "generative", "segment",
+     "rl", "compress", "adversarial"},
     {"cli"},
     {"__init__"},  # the package's front, striate's own names
 ]
