@@ -60,3 +60,18 @@ uint8 = _np.uint8
 bool = _np.bool_  # noqa: A001
 
 __version__ = "0.1.0"
+
+# Packages loaded on first use (``striate.onnx.export(...)`` after ``import striate``), so that
+# ``import striate`` never pays for them, nor needs their optional dependencies.
+_LAZY_PACKAGES = frozenset({
+    "amp", "jit", "onnx",  # PyTorch's namespaces
+    "vis", "generative", "detect", "segment", "rl", "compress", "adversarial",  # applications
+})
+
+
+def __getattr__(name):
+    if name in _LAZY_PACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
