@@ -22,7 +22,6 @@ import numbers
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ..parameter import Parameter
 
 __all__ = ["BasePruningMethod", "Identity", "RandomUnstructured", "L1Unstructured",
            "LnStructured", "RandomStructured", "CustomFromMask", "identity",
