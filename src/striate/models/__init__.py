@@ -7,7 +7,7 @@ model for any dataset: ``create_model("convnet", num_classes=10, input_shape=(1,
 
 from __future__ import annotations
 
-from .small import MLP, ConvNet, SoftmaxClassifier, TwoLayerNet
+from .small import MLP, ConvNet, SoftmaxClassifier, TwoLayerNet, lenet300_100
 from .zoo import *  # noqa: F403  (the architecture zoo: resnet18, vgg16, googlenet, ...)
 from .zoo import ZOO
 from .zoo import __all__ as _zoo_all
@@ -20,6 +20,7 @@ MODELS = {
     "mlp": MLP,
     "twolayer": TwoLayerNet,
     "softmax": SoftmaxClassifier,
+    "lenet300_100": lenet300_100,
 }
 MODELS.update(ZOO)
 __all__ += _zoo_all

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import nn
 from ..nn import init
 
-__all__ = ["SoftmaxClassifier", "TwoLayerNet", "MLP", "ConvNet"]
+__all__ = ["SoftmaxClassifier", "TwoLayerNet", "MLP", "ConvNet", "lenet300_100"]
 
 
 def _small_head(linear: nn.Linear) -> nn.Linear:
@@ -63,6 +63,12 @@ class MLP(nn.Sequential):
             width = h
         layers.append(_small_head(nn.Linear(width, num_classes)))
         super().__init__(*layers)
+
+
+def lenet300_100(num_classes: int = 10, input_shape: tuple = (1, 8, 8)) -> MLP:
+    """LeNet-300-100, the fully-connected net of the Deep Compression paper: affine 300 - ReLU -
+    affine 100 - ReLU - affine, without batch norm (64-300-100-10 on the digits)."""
+    return MLP(num_classes, input_shape, hidden=(300, 100), batch_norm=False)
 
 
 class ConvNet(nn.Module):
