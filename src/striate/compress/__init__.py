@@ -1,0 +1,29 @@
+"""``striate.compress``: the "Efficient Methods" lecture as functions on trained models.
+
+Pruning (``pruning``: magnitude, global or per layer, iterative prune -> retrain, filter pruning,
+DSD), Deep Compression (``deep``: pruning, k-means weight sharing with centroid fine-tuning,
+Huffman coding, the size in bytes at each stage). Each function changes a model in place and
+returns it, so the result evaluates, saves and loads like any striate model. The masks follow
+``striate.nn.utils.prune`` (PyTorch's names).
+"""
+
+from .deep import deep_compression, dense_bytes, shared_bytes, sparse_bytes
+from .fit import evaluate, finetune, inference_time
+from .huffman import decode_layer, encode_layer, huffman_decode, huffman_encode
+from .pruning import (
+    channel_prune,
+    dsd,
+    finalize,
+    iterative_prune,
+    magnitude_prune,
+    prunable,
+    sparsity,
+)
+from .sharing import is_shared, kmeans_1d, share_weights, unshare_weights
+
+__all__ = [
+    "channel_prune", "decode_layer", "deep_compression", "dense_bytes", "dsd", "encode_layer",
+    "evaluate", "finalize", "finetune", "huffman_decode", "huffman_encode", "inference_time",
+    "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "share_weights",
+    "shared_bytes", "sparse_bytes", "sparsity", "unshare_weights",
+]
