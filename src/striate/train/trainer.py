@@ -149,6 +149,9 @@ class Trainer:
         tensorboard: also write each epoch's losses, metrics and lr as TensorBoard event files
             (``loss/train``, ``acc/val``, ``lr``, ...): True for ``out_dir/tensorboard``, or a
             folder. Needs the ``tensorboard`` extra (tensorboardX).
+        adversarial: adversarial training: a callable ``(model, loss_fn, x, y, clean_loss) ->
+            loss`` such as ``striate.train.adversarial.AdversarialObjective`` (FGSM's mixed
+            objective, PGD's min-max); None trains on the clean loss.
 
     Attributes:
         history: list of per-epoch dicts (``epoch, train_loss, train_acc, val_loss, val_acc,
@@ -168,7 +171,7 @@ class Trainer:
                  progress: bool = True, checks: bool = True, log=None, monitor: str = "val_acc",
                  scheduler_interval: str = "epoch", divergence_factor: float = 3.0,
                  keep_snapshots: bool = False, ema_decay: float | None = None,
-                 tensorboard: bool | str | os.PathLike = False):
+                 tensorboard: bool | str | os.PathLike = False, adversarial=None):
         if not callable(model):
             raise TypeError(f"Trainer: model must be callable (an nn.Module), got "
                             f"{type(model).__name__}")
@@ -215,6 +218,7 @@ class Trainer:
         self.keep_snapshots = bool(keep_snapshots)
         self._tb_dir = _tensorboard.trainer_log_dir(tensorboard, self.out_dir)
         self._tb = None  # the SummaryWriter, open during fit
+        self.adversarial = adversarial
         self.ema = None
         if ema_decay is not None:
             from .ensemble import EMA
@@ -430,6 +434,8 @@ class Trainer:
                 x, y = _batch(batch, "fit")
                 out = self.model(x)
                 loss = self.loss_fn(out, y)
+                if self.adversarial is not None:
+                    loss = self.adversarial(self.model, self.loss_fn, x, y, loss)
                 value = float(loss.item())
                 lr = self._lr()
                 if self.checks:
