@@ -129,6 +129,7 @@ def train(args) -> int:
             "augment": args.augment,
             "ema": args.ema,
             "test_with": args.test_with,
+            "adversarial": _adversarial_config(args),
         }
         out_dir = None  # made once the data and options are known good
 
@@ -147,7 +148,8 @@ def train(args) -> int:
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
                       grad_clip=config["grad_clip"], progress=not args.no_progress,
                       monitor="val_loss", tensorboard=_tensorboard_option(args),
-                      ema_decay=config.get("ema"))
+                      ema_decay=config.get("ema"),
+                      adversarial=_adversarial_objective(config.get("adversarial"), norm))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
     print(f"run folder: {out_dir}")
@@ -170,6 +172,24 @@ def train(args) -> int:
     sys.stdout.flush()
     plots.wait_for_plots()  # the answer first, then the plots the run folder promises
     return 0
+
+
+def _adversarial_config(args):
+    """``--adversarial fgsm|pgd`` and its settings as a JSON-able dict (None: clean training)."""
+    if not getattr(args, "adversarial", None):
+        return None
+    return {"method": args.adversarial, "eps": args.adv_eps, "steps": args.adv_steps,
+            "mix": args.adv_mix}
+
+
+def _adversarial_objective(settings, norm):
+    """The Trainer's adversarial objective for a run's config, attacking in pixel units."""
+    if not settings:
+        return None
+    from ..train.adversarial import AdversarialObjective
+
+    return AdversarialObjective(settings["method"], eps=settings["eps"], mix=settings["mix"],
+                                steps=settings["steps"], mean=norm.mean, std=norm.std)
 
 
 def _tensorboard_option(args):
@@ -349,6 +369,16 @@ def add_parsers(sub) -> None:
     t.add_argument("--tensorboard", nargs="?", const=True, default=False, metavar="DIR",
                    help="also write TensorBoard event files (loss, accuracy, lr per epoch) to "
                    "RUN/tensorboard, or to DIR; needs the tensorboard extra")
+
+    t.add_argument("--adversarial", choices=("fgsm", "pgd"), default=None,
+                   help="adversarial training: fgsm (Goodfellow's mixed clean + adversarial "
+                   "loss) or pgd (Madry's: adversarial loss only); default: off")
+    t.add_argument("--adv-eps", type=non_negative_float, default=0.2,
+                   help="attack radius in pixel units, images in [0, 1] (default: %(default)s)")
+    t.add_argument("--adv-steps", type=positive_int, default=7,
+                   help="PGD steps per batch (default: %(default)s)")
+    t.add_argument("--adv-mix", type=non_negative_float, default=None,
+                   help="weight of the clean loss (default: 0.5 for fgsm, 0 for pgd)")
 
     e = sub.add_parser(
         "eval",

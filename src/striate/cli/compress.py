@@ -1,0 +1,251 @@
+"""``striate compress prune | dsd | deep-compression RUN``: compress a trained run.
+
+Each sub-command loads the run's best checkpoint, compresses the model (fine-tuning on the run's
+training split where the method retrains), and writes a new run folder with
+``checkpoint_best.npz`` (the compressed model, loadable by ``striate eval`` and ``predict``:
+pruned and shared weights are stored as plain weights holding their zeros and shared values),
+``report.json`` and ``report.md`` (size in bytes, sparsity, test accuracy before and after,
+measured inference time of a test batch). ``deep-compression`` also writes
+``weights.huffman``: the Huffman-coded layers whose length the report counts.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+
+from . import CommandError, non_negative_float, positive_int, run_dir
+from .train import _load_trained, _loader, _train_loader
+
+
+def _fraction(text: str) -> float:
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {v}")
+    return v
+
+
+def _setup(args):
+    import striate
+
+    from ..compress import dense_bytes, evaluate, inference_time
+
+    path, config, data, norm, model = _load_trained(args.run)
+    striate.manual_seed(args.seed)
+    test = _loader(data.test, norm, 512)
+    x = striate.Tensor(norm(data.test.X[:256]))
+    before = {"accuracy": evaluate(model, test), "bytes": dense_bytes(model),
+              "inference_s": inference_time(model, x)}
+    print(f"striate compress {args.method}: {config['model']} from {path}")
+    print(f"before: test accuracy {100 * before['accuracy']:.2f}%, {before['bytes']:,} bytes")
+    return path, config, data, norm, model, test, x, before
+
+
+def _fit_fn(args, config, data, norm):
+    from ..compress import finetune
+
+    loader = _train_loader(data.train, norm, config)
+
+    def fit(model, epochs=None, lr=None):
+        finetune(model, loader, args.epochs if epochs is None else epochs,
+                 lr=args.lr if lr is None else lr, progress=not args.no_progress)
+    return fit, loader
+
+
+def _finish(args, path, config, model, test, x, before, after_bytes, extra: dict, blobs=None):
+    from ..compress import evaluate, inference_time, sparsity
+    from ..train import save
+
+    after = {"accuracy": evaluate(model, test), "bytes": int(after_bytes),
+             "inference_s": inference_time(model, x), "sparsity": sparsity(model)}
+    out = run_dir(args.out, args.name or f"{config['model']}-{args.method}")
+    cfg = dict(config)
+    cfg["compressed"] = {"method": args.method, "from": str(path), **extra.get("settings", {})}
+    save({"config": cfg, "model": model.state_dict(), "epoch": 0}, out / "checkpoint_best.npz")
+    report = {"method": args.method, "source": str(path), "before": before, "after": after,
+              "ratio": before["bytes"] / after["bytes"], **extra}
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
+    lines = [f"# {args.method} of {config['model']} ({path})", "",
+             "| | test accuracy | bytes | sparsity | inference (256 images) |",
+             "|---|---|---|---|---|",
+             f"| before | {100 * before['accuracy']:.2f}% | {before['bytes']:,} | 0.0% | "
+             f"{1000 * before['inference_s']:.1f} ms |",
+             f"| after | {100 * after['accuracy']:.2f}% | {after['bytes']:,} | "
+             f"{100 * after['sparsity']:.1f}% | {1000 * after['inference_s']:.1f} ms |", ""]
+    for key in ("stages", "steps"):
+        if key in extra:
+            lines += _table(extra[key])
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    if blobs:
+        _write_blobs(out, blobs)
+    print(f"after: test accuracy {100 * after['accuracy']:.2f}%, {after['bytes']:,} bytes "
+          f"({report['ratio']:.1f}x smaller), sparsity {100 * after['sparsity']:.1f}%")
+    print(f"run folder: {out}")
+    sys.stdout.flush()
+    return 0
+
+
+def _table(rows: list[dict]) -> list[str]:
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        out.append("| " + " | ".join(_cell(r[k]) for k in keys) + " |")
+    return out + [""]
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def prune_cmd(args) -> int:
+    from ..compress import channel_prune, evaluate, finalize, magnitude_prune, sparse_bytes
+    from ..compress import sparsity as sparsity_of
+
+    path, config, data, norm, model, test, x, before = _setup(args)
+    fit, _ = _fit_fn(args, config, data, norm)
+    steps = []
+    for i in range(args.steps):
+        target = args.sparsity * (i + 1) / args.steps
+        if args.structured:
+            channel_prune(model, target)
+        else:
+            magnitude_prune(model, target, scope=args.scope)
+        pruned_acc = evaluate(model, test)
+        fit(model)
+        steps.append({"step": i + 1, "sparsity": sparsity_of(model),
+                      "accuracy_pruned": pruned_acc, "accuracy_retrained": evaluate(model, test)})
+        print(f"step {i + 1}: sparsity {100 * steps[-1]['sparsity']:.1f}%, accuracy "
+              f"{100 * pruned_acc:.2f}% pruned -> {100 * steps[-1]['accuracy_retrained']:.2f}% "
+              "retrained")
+    finalize(model)
+    settings = {"sparsity": args.sparsity, "scope": args.scope, "structured": args.structured,
+                "steps": args.steps, "epochs": args.epochs}
+    return _finish(args, path, config, model, test, x, before, sparse_bytes(model),
+                   {"settings": settings, "steps": steps})
+
+
+def dsd_cmd(args) -> int:
+    from ..compress import dense_bytes, dsd, evaluate
+
+    path, config, data, norm, model, test, x, before = _setup(args)
+    fit, _ = _fit_fn(args, config, data, norm)
+    phases = {}
+
+    def sparse(m):
+        fit(m)
+        phases["sparse_accuracy"] = evaluate(m, test)
+
+    dsd(model, sparse, target=args.sparsity, fit_dense=lambda m: fit(m, lr=args.lr / 10))
+    settings = {"sparsity": args.sparsity, "epochs": args.epochs}
+    return _finish(args, path, config, model, test, x, before, dense_bytes(model),
+                   {"settings": settings, **phases})
+
+
+def deep_compression_cmd(args) -> int:
+    from ..compress import deep_compression
+
+    path, config, data, norm, model, test, x, before = _setup(args)
+    _, loader = _fit_fn(args, config, data, norm)
+    sparsity = args.sparsity if len(args.sparsity) > 1 else args.sparsity[0]
+    try:
+        model, stages, blobs = deep_compression(
+            model, loader, test, sparsity=sparsity, steps=args.steps, bits=args.bits,
+            index_bits=args.index_bits, retrain_epochs=args.epochs,
+            centroid_epochs=args.centroid_epochs, lr=args.lr, progress=not args.no_progress)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    for s in stages:
+        print(f"  {s['stage']:<10} {s['bytes']:>9,} bytes  {s['ratio']:5.1f}x  "
+              f"accuracy {100 * s['accuracy']:.2f}%")
+    settings = {"sparsity": args.sparsity, "bits": args.bits, "index_bits": args.index_bits,
+                "steps": args.steps, "epochs": args.epochs}
+    return _finish(args, path, config, model, test, x, before, stages[-1]["bytes"],
+                   {"settings": settings, "stages": stages}, blobs)
+
+
+def _write_blobs(folder, blobs: dict) -> None:
+    """``weights.huffman``: for each layer, its name and byte length, then its bytes."""
+    with open(folder / "weights.huffman", "wb") as f:
+        for name, blob in blobs.items():
+            key = name.encode()
+            f.write(struct.pack("<HI", len(key), len(blob)) + key + blob)
+
+
+def add_parsers(sub) -> None:
+    """``striate compress prune | dsd | deep-compression``."""
+    c = sub.add_parser(
+        "compress",
+        help="compress a trained run: pruning, DSD, Deep Compression",
+        description="Compress a trained run into a new run folder with the compressed model "
+        "and a report (size, sparsity, accuracy, inference time).",
+    )
+    csub = c.add_subparsers(dest="method", metavar="METHOD", required=True)
+
+    def common(p, epochs: int, lr: float):
+        p.add_argument("run", metavar="RUN", help="a run folder or checkpoint")
+        p.add_argument("--epochs", type=non_negative_float_int, default=epochs,
+                       help="fine-tuning epochs per step (default: %(default)s)")
+        p.add_argument("--lr", type=non_negative_float, default=lr,
+                       help="fine-tuning learning rate, Adam (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+        p.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+        p.add_argument("--name", default=None, help="run name (default: MODEL-METHOD)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    p = csub.add_parser("prune", help="magnitude (or filter) pruning with retraining",
+                        description="Prune to --sparsity in --steps equal steps, retraining "
+                        "--epochs after each (Han et al. 2015).")
+    common(p, 3, 1e-3)
+    p.add_argument("--sparsity", type=_fraction, default=0.9,
+                   help="final fraction of zero weights (default: %(default)s)")
+    p.add_argument("--steps", type=positive_int, default=3, help="default: %(default)s")
+    p.add_argument("--scope", choices=("layer", "global"), default="layer",
+                   help="one sparsity per layer, or one threshold over all (default: layer)")
+    p.add_argument("--structured", action="store_true",
+                   help="prune whole filters / hidden units by L2 norm instead of single weights")
+    p.set_defaults(handler=prune_cmd)
+
+    p = csub.add_parser("dsd", help="dense-sparse-dense training",
+                        description="Prune to --sparsity and retrain, then lift the mask and "
+                        "retrain all weights at a tenth of the learning rate (Han et al. 2017).")
+    common(p, 5, 1e-3)
+    p.add_argument("--sparsity", type=_fraction, default=0.5, help="default: %(default)s")
+    p.set_defaults(handler=dsd_cmd)
+
+    p = csub.add_parser("deep-compression", help="pruning + k-means sharing + Huffman coding",
+                        description="Deep Compression (Han et al. 2016): iterative pruning, "
+                        "k-means weight sharing with centroid fine-tuning, Huffman coding; "
+                        "reports the size after every stage.")
+    common(p, 15, 1e-3)
+    p.add_argument("--sparsity", type=_fraction, nargs="+", default=[0.9, 0.9, 0.7],
+                   help="final sparsity, one number or one per prunable layer "
+                   "(default: 0.9 0.9 0.7, for LeNet-300-100)")
+    p.add_argument("--steps", type=positive_int, default=5, help="default: %(default)s")
+    p.add_argument("--bits", type=positive_int, default=5,
+                   help="bits per shared-weight index (default: %(default)s)")
+    p.add_argument("--index-bits", type=positive_int, default=5,
+                   help="bits per relative index (default: %(default)s)")
+    p.add_argument("--centroid-epochs", type=non_negative_float_int, default=5,
+                   help="epochs of centroid fine-tuning (default: %(default)s)")
+    p.set_defaults(handler=deep_compression_cmd)
+
+
+def non_negative_float_int(text: str) -> int:
+    """argparse type: an int >= 0."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v

@@ -1,0 +1,85 @@
+"""`striate compress`, `striate attack` and `striate train --adversarial`, end to end on the
+bundled digits with tiny runs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from striate.cli import main
+from striate.train import load
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    for model in ("lenet300_100", "twolayer"):
+        assert main(["train", "--model", model, "--epochs", "3", "--out", str(out), "--name",
+                     model, "--no-progress"]) == 0
+    return {p.name.split("-")[-1]: p for p in out.iterdir()}
+
+
+def _new(folder, before):
+    (new,) = set(folder.iterdir()) - before
+    return new
+
+
+def test_deep_compression_writes_a_loadable_smaller_run(runs, tmp_path, capsys):
+    rc = main(["compress", "deep-compression", str(runs["lenet300_100"]), "--out", str(tmp_path),
+               "--epochs", "1", "--steps", "2", "--centroid-epochs", "1", "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    report = json.loads((folder / "report.json").read_text())
+    assert [s["stage"] for s in report["stages"]] == ["dense", "pruned", "quantized", "huffman"]
+    assert report["after"]["bytes"] == report["stages"][-1]["bytes"] < report["before"]["bytes"]
+    huff = (folder / "weights.huffman").stat().st_size
+    assert 0 < huff < report["after"]["bytes"]  # the layers' bytes; biases are counted apart
+    assert main(["eval", str(folder)]) == 0
+    w = load(folder / "checkpoint_best.npz")["model"]["1.weight"]
+    assert (np.asarray(w) == 0).mean() == pytest.approx(0.9, abs=0.01)
+    assert "huffman" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["prune", "--sparsity", "0.5", "--steps", "1"],
+                                  ["prune", "--sparsity", "0.5", "--steps", "1", "--structured"],
+                                  ["dsd", "--sparsity", "0.5"]])
+def test_prune_and_dsd(runs, tmp_path, argv):
+    rc = main(["compress", argv[0], str(runs["twolayer"]), *argv[1:], "--epochs", "1",
+               "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    report = json.loads((folder / "report.json").read_text())
+    if argv[0] == "prune":
+        assert report["after"]["sparsity"] > 0.4 and report["after"]["bytes"] < \
+            report["before"]["bytes"]
+    else:
+        assert report["after"]["sparsity"] < 0.1 and "sparse_accuracy" in report
+    assert (folder / "report.md").exists()
+
+
+def test_attack_reports_a_robustness_curve_and_transfer(runs, tmp_path, capsys):
+    rc = main(["attack", "fgsm", str(runs["lenet300_100"]), "--eps", "0", "0.3", "--transfer",
+               str(runs["twolayer"]), "--limit", "60", "--out", str(tmp_path)])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    rows = json.loads((folder / "report.json").read_text())["results"]
+    assert rows[1]["accuracy"] < rows[0]["accuracy"]
+    assert (folder / "robustness.png").exists() and (folder / "examples.png").exists()
+    rc = main(["attack", "pgd", str(runs["lenet300_100"]), "--eps", "0.5", "--steps", "5",
+               "--target", "3", "--limit", "40", "--out", str(tmp_path / "t")])
+    assert rc == 0
+    assert "reaches class 3" in capsys.readouterr().out
+
+
+def test_attack_rejects_a_bad_target(runs, capsys):
+    assert main(["attack", "fgsm", str(runs["twolayer"]), "--target", "12"]) == 2
+    assert "--target must be a class index in [0, 10), got 12" in capsys.readouterr().err
+
+
+def test_train_adversarial_records_its_settings(tmp_path):
+    rc = main(["train", "--model", "twolayer", "--epochs", "1", "--adversarial", "pgd",
+               "--adv-eps", "0.1", "--adv-steps", "2", "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["adversarial"] == {"method": "pgd", "eps": 0.1, "steps": 2, "mix": None}
