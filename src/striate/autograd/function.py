@@ -123,7 +123,10 @@ class Function:
                 needs.append(False)
         ctx = Context()
         ctx.needs_input_grad = tuple(needs)
-        out = cls.forward(ctx, *arrays, **params)
+        if forward_wrapper is None:
+            out = cls.forward(ctx, *arrays, **params)
+        else:  # mixed precision (striate.amp.autocast) decides the dtypes the forward sees
+            out = forward_wrapper(cls, ctx, arrays, params)
         multi = type(out) is tuple
         results = tuple(Tensor(o) for o in out) if multi else (Tensor(out),)
         for r in results:
@@ -153,6 +156,11 @@ class Function:
 
 
 _NO_EDGE = (None, 0)
+
+# ``fn(cls, ctx, arrays, params) -> output`` that runs every Function's forward instead of
+# ``cls.forward(ctx, *arrays, **params)``, or None; ``striate.amp`` installs one (the layers
+# above cannot be imported from here, so they hook in)
+forward_wrapper = None
 
 
 def _edge(t) -> tuple:
