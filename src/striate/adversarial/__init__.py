@@ -13,10 +13,11 @@ from .evaluate import (
     adversarial_accuracy,
     attack,
     plot_robustness,
+    predict,
     robustness_curve,
     transfer_rate,
 )
 
 __all__ = ["ATTACKS", "AdversarialObjective", "EnsembleModel", "Normalized",
            "adversarial_accuracy", "attack", "fgsm", "input_gradient", "pgd", "plot_robustness",
-           "robustness_curve", "transfer_rate"]
+           "predict", "robustness_curve", "transfer_rate"]

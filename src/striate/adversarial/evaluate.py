@@ -13,12 +13,13 @@ from ..autograd.tensor import Tensor
 from ..train.adversarial import fgsm, pgd
 
 __all__ = ["ATTACKS", "EnsembleModel", "adversarial_accuracy", "attack", "plot_robustness",
-           "robustness_curve", "transfer_rate"]
+           "predict", "robustness_curve", "transfer_rate"]
 
 ATTACKS = {"fgsm": fgsm, "pgd": pgd}
 
 
-def _predict(model, X: np.ndarray, batch_size: int) -> np.ndarray:
+def predict(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The predicted class of every image of ``X`` (eval mode, no gradients, in batches)."""
     was = getattr(model, "training", None)
     if was is not None:
         model.eval()
@@ -48,7 +49,7 @@ def adversarial_accuracy(model, X, y, method: str = "fgsm", eps: float = 0.1,
                          batch_size: int = 256, **kwargs) -> float:
     """Accuracy of ``model`` on adversarial versions of ``(X, y)`` made against itself."""
     adv = attack(model, X, y, method, eps, batch_size, **kwargs)
-    return float((_predict(model, adv, batch_size) == np.asarray(y)).mean())
+    return float((predict(model, adv, batch_size) == np.asarray(y)).mean())
 
 
 def robustness_curve(model, X, y, eps_values, method: str = "fgsm", batch_size: int = 256,
@@ -91,10 +92,10 @@ def transfer_rate(source, target, X, y, method: str = "fgsm", eps: float = 0.1,
     """
     y = np.asarray(y)
     adv = attack(source, X, y, method, eps, batch_size, **kwargs)
-    s_clean = _predict(source, np.asarray(X, np.float32), batch_size) == y
-    t_clean = _predict(target, np.asarray(X, np.float32), batch_size) == y
-    s_adv = _predict(source, adv, batch_size) == y
-    t_adv = _predict(target, adv, batch_size) == y
+    s_clean = predict(source, np.asarray(X, np.float32), batch_size) == y
+    t_clean = predict(target, np.asarray(X, np.float32), batch_size) == y
+    s_adv = predict(source, adv, batch_size) == y
+    t_adv = predict(target, adv, batch_size) == y
     pool = s_clean & t_clean & ~s_adv
     rate = float((~t_adv[pool]).mean()) if pool.any() else float("nan")
     return {"transfer_rate": rate, "n": int(pool.sum()),

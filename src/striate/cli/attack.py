@@ -12,13 +12,13 @@ import json
 import sys
 
 from . import CommandError, non_negative_float, positive_int, run_dir
-from .train import _load_trained
+from .train import load_trained
 
 
 def _pixel_model(run):
     from ..adversarial import Normalized
 
-    path, config, data, norm, model = _load_trained(run)
+    path, config, data, norm, model = load_trained(run)
     model.eval()
     return path, config, data, Normalized(model, norm.mean, norm.std)
 
@@ -54,8 +54,7 @@ def attack_cmd(args) -> int:
 
     import striate
 
-    from ..adversarial import EnsembleModel, attack, plot_robustness, transfer_rate
-    from ..adversarial.evaluate import _predict
+    from ..adversarial import EnsembleModel, attack, plot_robustness, predict, transfer_rate
 
     striate.manual_seed(args.seed)
     path, config, data, model = _pixel_model(args.run)
@@ -84,7 +83,7 @@ def attack_cmd(args) -> int:
     adv = X
     for eps in args.eps:
         adv = attack(attacked, X, labels, args.method, eps, args.batch_size, **kwargs)
-        pred = _predict(model, adv, args.batch_size)
+        pred = predict(model, adv, args.batch_size)
         row = {"eps": eps, "accuracy": float((pred == y).mean())}
         if args.target is not None:
             row["target_success"] = float((pred == args.target).mean())
@@ -104,8 +103,8 @@ def attack_cmd(args) -> int:
               "results": rows}
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     plot_robustness({f"{config['model']} ({args.method})": curve}, out / "robustness.png")
-    _save_examples(out / "examples.png", X, adv, y, _predict(model, X, args.batch_size),
-                   _predict(model, adv, args.batch_size), data.classes)
+    _save_examples(out / "examples.png", X, adv, y, predict(model, X, args.batch_size),
+                   predict(model, adv, args.batch_size), data.classes)
     print(f"run folder: {out}")
     sys.stdout.flush()
     return 0

@@ -16,7 +16,7 @@ import struct
 import sys
 
 from . import CommandError, non_negative_float, positive_int, run_dir
-from .train import _load_trained, _loader, _train_loader
+from .train import load_trained, split_loader, train_loader
 
 
 def _fraction(text: str) -> float:
@@ -36,9 +36,9 @@ def _setup(args):
 
     from ..compress import dense_bytes, evaluate, inference_time
 
-    path, config, data, norm, model = _load_trained(args.run)
+    path, config, data, norm, model = load_trained(args.run)
     striate.manual_seed(args.seed)
-    test = _loader(data.test, norm, 512)
+    test = split_loader(data.test, norm, 512)
     x = striate.Tensor(norm(data.test.X[:256]))
     before = {"accuracy": evaluate(model, test), "bytes": dense_bytes(model),
               "inference_s": inference_time(model, x)}
@@ -50,7 +50,7 @@ def _setup(args):
 def _fit_fn(args, config, data, norm):
     from ..compress import finetune
 
-    loader = _train_loader(data.train, norm, config)
+    loader = train_loader(data.train, norm, config)
 
     def fit(model, epochs=None, lr=None):
         finetune(model, loader, args.epochs if epochs is None else epochs,

@@ -406,3 +406,7 @@ def add_parsers(sub) -> None:
     t.set_defaults(handler=train)
     e.set_defaults(handler=evaluate)
     p.set_defaults(handler=predict)
+
+
+# public names of the run helpers for the other commands (compress, attack)
+load_trained, split_loader, train_loader = _load_trained, _loader, _train_loader
