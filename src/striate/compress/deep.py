@@ -67,7 +67,7 @@ def shared_bytes(model, bits: int, index_bits: int = 5) -> int:
 def deep_compression(model, train_loader, test_loader, sparsity=0.92,
                      steps: int = 4, bits: int = 5, index_bits: int = 5,
                      retrain_epochs: int = 3, centroid_epochs: int = 3, lr: float = 1e-3,
-                     scope: str = "layer", progress: bool = False):
+                     scope: str = "layer", anneal_epochs: int = 5, progress: bool = False):
     """Compress a trained ``model`` in place with the three stages; returns
     ``(model, report, blobs)``.
 
@@ -78,6 +78,7 @@ def deep_compression(model, train_loader, test_loader, sparsity=0.92,
         bits: width of a cluster index (``2**bits`` shared values per layer).
         index_bits: width of a relative index.
         centroid_epochs: epochs of centroid fine-tuning after k-means.
+        anneal_epochs: epochs of retraining at ``lr / 10`` after the last pruning step.
         scope: "layer" (every layer to its sparsity) or "global" (one magnitude threshold over
             all layers; it can empty a layer of small weights, such as a head started small).
 
@@ -99,6 +100,8 @@ def deep_compression(model, train_loader, test_loader, sparsity=0.92,
     final = np.asarray(sparsity, dtype=np.float64)
     targets = [(final * (i + 1) / steps).tolist() for i in range(steps)]
     iterative_prune(model, fit, targets, scope=scope)
+    # a last pass at a tenth of the rate settles the sparse net before its weights are shared
+    finetune(model, train_loader, anneal_epochs, lr=lr / 10, progress=progress)
     finalize(model)
     report.append(record("pruned", sparse_bytes(model, index_bits),
                          evaluate(model, test_loader)))
