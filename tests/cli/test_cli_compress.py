@@ -83,3 +83,18 @@ def test_train_adversarial_records_its_settings(tmp_path):
     (folder,) = tmp_path.iterdir()
     config = json.loads((folder / "config.json").read_text())
     assert config["adversarial"] == {"method": "pgd", "eps": 0.1, "steps": 2, "mix": None}
+
+
+@pytest.mark.parametrize("method", ["quantize", "qat"])
+def test_quantize_and_qat_write_int8_layers(runs, tmp_path, method):
+    rc = main(["compress", method, str(runs["twolayer"]), "--epochs", "1", "--out",
+               str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    report = json.loads((folder / "report.json").read_text())
+    assert report["after"]["bytes"] < 0.3 * report["before"]["bytes"]
+    assert abs(report["after"]["accuracy"] - report["before"]["accuracy"]) < 0.05
+    layers = load(folder / "int8.npz")
+    assert sorted(layers) == ["1", "3"]
+    assert np.asarray(layers["1"]["weight_int8"]).dtype == np.int8
+    assert (folder / "checkpoint_best.npz").exists() == (method == "qat")

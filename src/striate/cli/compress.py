@@ -1,4 +1,4 @@
-"""``striate compress prune | dsd | deep-compression RUN``: compress a trained run.
+"""``striate compress prune | dsd | deep-compression | quantize | qat RUN``: compress a run.
 
 Each sub-command loads the run's best checkpoint, compresses the model (fine-tuning on the run's
 training split where the method retrains), and writes a new run folder with
@@ -6,7 +6,9 @@ training split where the method retrains), and writes a new run folder with
 pruned and shared weights are stored as plain weights holding their zeros and shared values),
 ``report.json`` and ``report.md`` (size in bytes, sparsity, test accuracy before and after,
 measured inference time of a test batch). ``deep-compression`` also writes
-``weights.huffman``: the Huffman-coded layers whose length the report counts.
+``weights.huffman``: the Huffman-coded layers whose length the report counts; ``quantize`` and
+``qat`` write ``int8.npz`` (the integer layers; loading it back into a model is not built yet:
+``qat``'s checkpoint holds the fine-tuned float weights).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import json
 import struct
 import sys
+
+import numpy as np
 
 from . import CommandError, non_negative_float, positive_int, run_dir
 from .train import load_trained, split_loader, train_loader
@@ -58,7 +62,8 @@ def _fit_fn(args, config, data, norm):
     return fit, loader
 
 
-def _finish(args, path, config, model, test, x, before, after_bytes, extra: dict, blobs=None):
+def _finish(args, path, config, model, test, x, before, after_bytes, extra: dict, blobs=None,
+            save_model: bool = True):
     from ..compress import evaluate, inference_time, sparsity
     from ..train import save
 
@@ -67,7 +72,9 @@ def _finish(args, path, config, model, test, x, before, after_bytes, extra: dict
     out = run_dir(args.out, args.name or f"{config['model']}-{args.method}")
     cfg = dict(config)
     cfg["compressed"] = {"method": args.method, "from": str(path), **extra.get("settings", {})}
-    save({"config": cfg, "model": model.state_dict(), "epoch": 0}, out / "checkpoint_best.npz")
+    if save_model:
+        save({"config": cfg, "model": model.state_dict(), "epoch": 0},
+             out / "checkpoint_best.npz")
     report = {"method": args.method, "source": str(path), "before": before, "after": after,
               "ratio": before["bytes"] / after["bytes"], **extra}
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
@@ -88,7 +95,7 @@ def _finish(args, path, config, model, test, x, before, after_bytes, extra: dict
           f"({report['ratio']:.1f}x smaller), sparsity {100 * after['sparsity']:.1f}%")
     print(f"run folder: {out}")
     sys.stdout.flush()
-    return 0
+    return out
 
 
 def _table(rows: list[dict]) -> list[str]:
@@ -128,8 +135,9 @@ def prune_cmd(args) -> int:
     finalize(model)
     settings = {"sparsity": args.sparsity, "scope": args.scope, "structured": args.structured,
                 "steps": args.steps, "epochs": args.epochs}
-    return _finish(args, path, config, model, test, x, before, sparse_bytes(model),
-                   {"settings": settings, "steps": steps})
+    _finish(args, path, config, model, test, x, before, sparse_bytes(model),
+            {"settings": settings, "steps": steps})
+    return 0
 
 
 def dsd_cmd(args) -> int:
@@ -145,8 +153,9 @@ def dsd_cmd(args) -> int:
 
     dsd(model, sparse, target=args.sparsity, fit_dense=lambda m: fit(m, lr=args.lr / 10))
     settings = {"sparsity": args.sparsity, "epochs": args.epochs}
-    return _finish(args, path, config, model, test, x, before, dense_bytes(model),
-                   {"settings": settings, **phases})
+    _finish(args, path, config, model, test, x, before, dense_bytes(model),
+            {"settings": settings, **phases})
+    return 0
 
 
 def deep_compression_cmd(args) -> int:
@@ -167,8 +176,72 @@ def deep_compression_cmd(args) -> int:
               f"accuracy {100 * s['accuracy']:.2f}%")
     settings = {"sparsity": args.sparsity, "bits": args.bits, "index_bits": args.index_bits,
                 "steps": args.steps, "epochs": args.epochs}
-    return _finish(args, path, config, model, test, x, before, stages[-1]["bytes"],
-                   {"settings": settings, "stages": stages}, blobs)
+    _finish(args, path, config, model, test, x, before, stages[-1]["bytes"],
+            {"settings": settings, "stages": stages}, blobs)
+    return 0
+
+
+def _quantize(args, model, data, norm):
+    """Quantize ``model`` to int8 on a few calibration batches of the training split."""
+    import striate
+
+    from ..compress import quantize_model
+
+    n = args.calibration_batches * 64
+    calib = [striate.Tensor(norm(data.train.X[i:i + 64])) for i in range(0, min(n, len(
+        data.train.X)), 64)]
+    return quantize_model(model, calib, per_channel=not args.per_tensor,
+                          symmetric=not args.asymmetric)
+
+
+def _int8_arrays(model) -> dict:
+    """The integer layers' arrays (int8 weights, scales, zero points, int32 biases) by name."""
+    from ..compress.quantize import _Quantized
+
+    out = {}
+    for name, m in model.named_modules():
+        if isinstance(m, _Quantized):
+            out[name] = {"weight_int8": m.qw, "weight_scale": np.asarray(m.w_scale),
+                         "weight_zero_point": np.asarray(m.w_zp),
+                         "input_scale": float(m.x_scale), "input_zero_point": int(m.x_zp),
+                         **({"bias_int32": m.qb} if m.qb is not None else {})}
+    return out
+
+
+def quantize_cmd(args) -> int:
+    from ..compress import model_bytes_int8
+    from ..train import save
+
+    path, config, data, norm, model, test, x, before = _setup(args)
+    _quantize(args, model, data, norm)
+    out = _finish(args, path, config, model, test, x, before, model_bytes_int8(model),
+                  {"settings": _qsettings(args)}, save_model=False)
+    save(_int8_arrays(model), out / "int8.npz")
+    return 0
+
+
+def qat_cmd(args) -> int:
+    from ..compress import convert_qat, model_bytes_int8, prepare_qat
+    from ..train import save
+
+    path, config, data, norm, model, test, x, before = _setup(args)
+    fit, _ = _fit_fn(args, config, data, norm)
+    prepare_qat(model, per_channel=not args.per_tensor)
+    fit(model)
+    convert_qat(model)
+    float_state = model.state_dict()
+    _quantize(args, model, data, norm)
+    out = _finish(args, path, config, model, test, x, before, model_bytes_int8(model),
+                  {"settings": _qsettings(args)}, save_model=False)
+    cfg = dict(config, compressed={"method": "qat", "from": str(path)})
+    save({"config": cfg, "model": float_state, "epoch": 0}, out / "checkpoint_best.npz")
+    save(_int8_arrays(model), out / "int8.npz")
+    return 0
+
+
+def _qsettings(args) -> dict:
+    return {"per_channel": not args.per_tensor, "symmetric": not args.asymmetric,
+            "calibration_batches": args.calibration_batches}
 
 
 def _write_blobs(folder, blobs: dict) -> None:
@@ -183,7 +256,7 @@ def add_parsers(sub) -> None:
     """``striate compress prune | dsd | deep-compression``."""
     c = sub.add_parser(
         "compress",
-        help="compress a trained run: pruning, DSD, Deep Compression",
+        help="compress a trained run: pruning, DSD, Deep Compression, int8, QAT",
         description="Compress a trained run into a new run folder with the compressed model "
         "and a report (size, sparsity, accuracy, inference time).",
     )
@@ -235,7 +308,33 @@ def add_parsers(sub) -> None:
                    help="bits per relative index (default: %(default)s)")
     p.add_argument("--centroid-epochs", type=non_negative_float_int, default=5,
                    help="epochs of centroid fine-tuning (default: %(default)s)")
+    p.add_argument("--anneal-epochs", type=non_negative_float_int, default=5,
+                   help="epochs at lr/10 after the last pruning step (default: %(default)s)")
     p.set_defaults(handler=deep_compression_cmd)
+
+    def qoptions(p):
+        p.add_argument("--per-tensor", action="store_true",
+                       help="one weight scale per layer (default: one per output channel)")
+        p.add_argument("--asymmetric", action="store_true",
+                       help="asymmetric weight range with a zero point (default: symmetric)")
+        p.add_argument("--calibration-batches", type=positive_int, default=4,
+                       help="training batches of 64 that set the activation ranges "
+                       "(default: %(default)s)")
+
+    p = csub.add_parser("quantize", help="post-training int8 quantization",
+                        description="Fold batch norm, calibrate activation ranges, and run "
+                        "every Linear and Conv2d as an int8 kernel with int32 accumulation. "
+                        "Writes int8.npz (the integer layers) and the report.")
+    common(p, 0, 1e-3)
+    qoptions(p)
+    p.set_defaults(handler=quantize_cmd)
+
+    p = csub.add_parser("qat", help="quantization-aware training, then int8",
+                        description="Fine-tune through fake quantization (straight-through "
+                        "estimator), then quantize to int8 as `quantize` does.")
+    common(p, 3, 3e-4)
+    qoptions(p)
+    p.set_defaults(handler=qat_cmd)
 
 
 def non_negative_float_int(text: str) -> int:
