@@ -5,10 +5,12 @@ DSD), Deep Compression (``deep``: pruning, k-means weight sharing with centroid 
 Huffman coding, the size in bytes at each stage), int8 quantization (``quantize``: post-training
 with integer kernels, and quantization-aware training with fake quantization). Each function
 changes a model in place and returns it, so the result evaluates, saves and loads like any
-striate model. The masks follow ``striate.nn.utils.prune`` (PyTorch's names).
+striate model. The masks follow ``striate.nn.utils.prune`` (PyTorch's names). ``distill``
+trains a small student on a teacher's softened outputs.
 """
 
 from .deep import deep_compression, dense_bytes, shared_bytes, sparse_bytes
+from .distill import distill, distillation_loss
 from .fit import evaluate, finetune, inference_time
 from .huffman import decode_layer, encode_layer, huffman_decode, huffman_encode
 from .pruning import (
@@ -35,6 +37,7 @@ from .sharing import is_shared, kmeans_1d, share_weights, unshare_weights
 __all__ = [
     "QuantizedConv2d", "QuantizedLinear", "convert_qat", "fake_quantize", "fold_batchnorm",
     "model_bytes_int8", "prepare_qat", "quantize_model",
+    "distill", "distillation_loss",
     "channel_prune", "decode_layer", "deep_compression", "dense_bytes", "dsd", "encode_layer",
     "evaluate", "finalize", "finetune", "huffman_decode", "huffman_encode", "inference_time",
     "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "share_weights",

@@ -1,0 +1,48 @@
+"""Knowledge distillation's loss against PyTorch, its gradient, and a student that learns."""
+
+import numpy as np
+import pytest
+from opcheck import check_op
+
+import striate
+from striate import compress, nn
+from striate.compress.distill import distillation_loss
+from striate.data import DataLoader, TensorDataset
+
+
+def test_distillation_loss_matches_torch_and_its_gradient(rng):
+    s = rng.standard_normal((6, 5))
+    t = rng.standard_normal((6, 5)) * 3
+    y = rng.integers(0, 5, 6)
+
+    def torch_fn(s_, t_, y_):
+        import torch.nn.functional as tF
+
+        soft = tF.kl_div(tF.log_softmax(s_ / 3.0, dim=1), tF.softmax(t_ / 3.0, dim=1),
+                         reduction="batchmean")
+        return soft * (0.7 * 9.0) + tF.cross_entropy(s_, y_) * 0.3
+
+    check_op(lambda s_, t_, y_: distillation_loss(s_, t_.detach(), y_, 3.0, 0.7), [s, t, y],
+             torch_fn=torch_fn, grad_inputs=[0])
+
+
+def test_bad_temperature_and_alpha_are_named():
+    z = striate.zeros(2, 3)
+    with pytest.raises(ValueError, match="distillation_loss: temperature must be > 0, got 0"):
+        distillation_loss(z, z, striate.tensor([0, 1]), temperature=0)
+    with pytest.raises(ValueError, match="distillation_loss: alpha must be in \\[0, 1\\]"):
+        distillation_loss(z, z, striate.tensor([0, 1]), alpha=2)
+
+
+def test_student_learns_the_teachers_function(rng):
+    x = rng.standard_normal((128, 8)).astype(np.float32)
+    teacher = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 3))
+    with striate.no_grad():
+        y = teacher(striate.tensor(x)).array.argmax(1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+    student = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+    hist = compress.distill(student, teacher, loader, epochs=15, lr=1e-2)
+    assert hist[-1] < 0.75 * hist[0]
+    with striate.no_grad():
+        agree = (student(striate.tensor(x)).array.argmax(1) == y).mean()
+    assert agree > 0.85
