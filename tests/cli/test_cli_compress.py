@@ -98,3 +98,13 @@ def test_quantize_and_qat_write_int8_layers(runs, tmp_path, method):
     assert sorted(layers) == ["1", "3"]
     assert np.asarray(layers["1"]["weight_int8"]).dtype == np.int8
     assert (folder / "checkpoint_best.npz").exists() == (method == "qat")
+
+
+def test_lowrank_factorises_and_fine_tunes(runs, tmp_path):
+    rc = main(["compress", "lowrank", str(runs["lenet300_100"]), "--rank", "0.25", "--epochs",
+               "1", "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    report = json.loads((folder / "report.json").read_text())
+    assert report["after"]["bytes"] < 0.5 * report["before"]["bytes"]
+    assert sorted(load(folder / "lowrank.npz")["model"])[:2] == ["1.0.weight", "1.1.bias"]

@@ -1,4 +1,4 @@
-"""``striate compress prune | dsd | deep-compression | quantize | qat RUN``: compress a run.
+"""``striate compress prune | dsd | deep-compression | lowrank | quantize | qat RUN``.
 
 Each sub-command loads the run's best checkpoint, compresses the model (fine-tuning on the run's
 training split where the method retrains), and writes a new run folder with
@@ -239,6 +239,38 @@ def qat_cmd(args) -> int:
     return 0
 
 
+def lowrank_cmd(args) -> int:
+    from ..compress import dense_bytes, low_rank
+    from ..train import save
+
+    path, config, data, norm, model, test, x, before = _setup(args)
+    fit, _ = _fit_fn(args, config, data, norm)
+    low_rank(model, rank=args.rank)
+    fit(model)
+    settings = {"rank": args.rank, "epochs": args.epochs}
+    out = _finish(args, path, config, model, test, x, before, dense_bytes(model),
+                  {"settings": settings}, save_model=False)
+    # not checkpoint_best: the layers differ from the config's model; rebuild it with
+    # compress.low_rank(create_model(...), rank) and load this state
+    cfg = dict(config, compressed={"method": "lowrank", "from": str(path), "rank": args.rank})
+    save({"config": cfg, "model": model.state_dict(), "epoch": 0}, out / "lowrank.npz")
+    return 0
+
+
+def _rank(text: str):
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a rank, got {text!r}") from None
+    if v >= 1 and v == int(v):
+        return int(v)
+    if 0 < v < 1:
+        return v
+    raise argparse.ArgumentTypeError(f"expected an int >= 1 or a fraction in (0, 1), got {text}")
+
+
 def _qsettings(args) -> dict:
     return {"per_channel": not args.per_tensor, "symmetric": not args.asymmetric,
             "calibration_batches": args.calibration_batches}
@@ -320,6 +352,15 @@ def add_parsers(sub) -> None:
         p.add_argument("--calibration-batches", type=positive_int, default=4,
                        help="training batches of 64 that set the activation ranges "
                        "(default: %(default)s)")
+
+    p = csub.add_parser("lowrank", help="SVD factorisation of linear and conv layers",
+                        description="Factorise every Linear (two thinner Linears) and k x k "
+                        "Conv2d (a k x 1 then a 1 x k conv) by the truncated SVD, then fine-tune. "
+                        "Writes lowrank.npz (rebuild with compress.low_rank).")
+    common(p, 3, 1e-3)
+    p.add_argument("--rank", type=_rank, default=0.5,
+                   help="inner rank: an int, or a fraction of the full rank (default: 0.5)")
+    p.set_defaults(handler=lowrank_cmd)
 
     p = csub.add_parser("quantize", help="post-training int8 quantization",
                         description="Fold batch norm, calibrate activation ranges, and run "
