@@ -1,0 +1,349 @@
+"""Make the numbers and pictures of docs/efficient.md (rerun: ``python docs/make_efficient.py``).
+
+Everything runs on the bundled digits (1,797 8x8 images; 359 test images, so one image is 0.28
+points) on the CPU; a few minutes on two cores. Writes ``docs/img/efficient/*.png`` and
+``docs/img/efficient/results.json`` and prints the tables of the page as Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import striate
+from striate import adversarial as A
+from striate import compress, optim
+from striate.data import DataLoader, TensorDataset, digits
+from striate.data.transforms import Normalize
+from striate.models import create_model
+from striate.train import Trainer
+
+OUT = Path(__file__).resolve().parent / "img" / "efficient"
+SEEDS = (0, 1, 2)
+
+
+def data():
+    d = digits()
+    norm = Normalize.fit(d.train.X, per_channel=True)
+    train = DataLoader(TensorDataset(norm(d.train.X), d.train.y), batch_size=64, shuffle=True)
+    test = DataLoader(TensorDataset(norm(d.test.X), d.test.y), batch_size=512)
+    return d, norm, train, test
+
+
+def trained(name, seed, train, epochs=20, lr=1e-3):
+    striate.manual_seed(seed)
+    model = create_model(name, 10, (1, 8, 8))
+    compress.finetune(model, train, epochs, lr=lr)
+    return model
+
+
+def deep_compression_table(train, test):
+    rows = {}
+    for seed in SEEDS:
+        model = trained("lenet300_100", seed, train)
+        striate.manual_seed(seed)
+        _, report, _ = compress.deep_compression(model, train, test, sparsity=[0.9, 0.9, 0.7],
+                                                 steps=5, bits=5, retrain_epochs=15,
+                                                 centroid_epochs=5)
+        rows[seed] = report
+        print(f"  deep compression seed {seed}:",
+              [(r["stage"], r["bytes"], round(100 * r["accuracy"], 2)) for r in report],
+              flush=True)
+    return rows
+
+
+def pruning_curve(train, test, sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98)):
+    """One-shot magnitude pruning of the dense net without retraining, against iterative
+    pruning with retraining (3 epochs after every step of 10 points) to the same sparsity."""
+    base = trained("lenet300_100", 0, train)
+    state = base.state_dict()  # copies of the arrays
+    no_retrain, retrain = [], []
+    for s in sparsities:
+        m = create_model("lenet300_100", 10, (1, 8, 8))
+        m.load_state_dict(state)
+        compress.magnitude_prune(m, s)
+        no_retrain.append(compress.evaluate(m, test))
+    m = create_model("lenet300_100", 10, (1, 8, 8))
+    m.load_state_dict(state)
+    striate.manual_seed(0)
+    retrain.append(compress.evaluate(m, test))
+    for s in sparsities[1:]:
+        steps = np.arange(compress.sparsity(m) + 0.1, s, 0.1).tolist() + [s]
+        for t in steps:
+            compress.magnitude_prune(m, t)
+            compress.finetune(m, train, 3, lr=1e-3)
+        retrain.append(compress.evaluate(m, test))
+    return list(sparsities), no_retrain, retrain
+
+
+def dsd_vs_dense(train, test, epochs=10):
+    """DSD against the same number of extra epochs of dense training, from one trained net."""
+    out = {"dense": [], "dsd": [], "start": []}
+    for seed in SEEDS:
+        base = trained("lenet300_100", seed, train, epochs=20)
+        state = base.state_dict()  # copies of the arrays
+        out["start"].append(compress.evaluate(base, test))
+        striate.manual_seed(seed)
+        compress.finetune(base, train, 2 * epochs, lr=1e-4)
+        out["dense"].append(compress.evaluate(base, test))
+        m = create_model("lenet300_100", 10, (1, 8, 8))
+        m.load_state_dict(state)
+        striate.manual_seed(seed)
+        compress.dsd(m, lambda mm: compress.finetune(mm, train, epochs, lr=1e-3), target=0.5,
+                     fit_dense=lambda mm: compress.finetune(mm, train, epochs, lr=1e-4))
+        out["dsd"].append(compress.evaluate(m, test))
+    return out
+
+
+def filter_pruning(train, test):
+    """Filter (structured) pruning of the default ConvNet, retrained 3 epochs per step."""
+    base = trained("convnet", 0, train, epochs=10, lr=3e-3)
+    rows = [(0.0, compress.evaluate(base, test), compress.evaluate(base, test))]
+    for amount in (0.25, 0.5, 0.75):
+        compress.channel_prune(base, amount)
+        pruned = compress.evaluate(base, test)
+        compress.finetune(base, train, 3, lr=1e-3)
+        rows.append((amount, pruned, compress.evaluate(base, test)))
+    return rows
+
+
+def quantization(d, norm, train, test):
+    """int8 post-training quantization of the default ConvNet (4 variants) and QAT; inference
+    time of the test set, float32 against the integer kernels."""
+    from striate.compress import quantize as Q
+
+    base = trained("convnet", 0, train, epochs=10, lr=3e-3)
+    state = base.state_dict()
+    x = striate.Tensor(norm(d.test.X))
+    rows = [{"variant": "float32", "accuracy": compress.evaluate(base, test),
+             "bytes": compress.dense_bytes(base), "seconds": compress.inference_time(base, x)}]
+    calib = [striate.Tensor(norm(d.train.X[i:i + 64])) for i in range(0, 256, 64)]
+    for per_channel in (True, False):
+        for symmetric in (True, False):
+            m = create_model("convnet", 10, (1, 8, 8))
+            m.load_state_dict(state)
+            Q.quantize_model(m, calib, per_channel=per_channel, symmetric=symmetric)
+            rows.append({"variant": f"int8 {'per-channel' if per_channel else 'per-tensor'}, "
+                         f"{'symmetric' if symmetric else 'asymmetric'}",
+                         "accuracy": compress.evaluate(m, test), "bytes": Q.model_bytes_int8(m),
+                         "seconds": compress.inference_time(m, x)})
+    m = create_model("convnet", 10, (1, 8, 8))
+    m.load_state_dict(state)
+    Q.prepare_qat(m)
+    striate.manual_seed(0)
+    compress.finetune(m, train, 3, lr=3e-4)
+    Q.convert_qat(m)
+    Q.quantize_model(m, calib)
+    rows.append({"variant": "QAT (3 epochs) + int8 per-channel, symmetric",
+                 "accuracy": compress.evaluate(m, test), "bytes": Q.model_bytes_int8(m),
+                 "seconds": compress.inference_time(m, x)})
+    # one layer: the int32 GEMM against float32's BLAS on the same shapes
+    rng = np.random.default_rng(0)
+    lin = striate.nn.Linear(512, 512)
+    xs = rng.standard_normal((256, 512)).astype(np.float32)
+    ql = Q.QuantizedLinear(lin, (xs.min(), xs.max()))
+    layer = {"float32": compress.inference_time(lin, striate.Tensor(xs)),
+             "int8": compress.inference_time(ql, striate.Tensor(xs))}
+    return rows, layer
+
+
+def adversarial(d, norm, train, eps=0.2, eps_grid=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)):
+    X, y = d.test.X, d.test.y
+    models, times = {}, {}
+    for label, objective in (("standard", None),
+                             ("FGSM training (mix 0.5)", A.AdversarialObjective(
+                                 "fgsm", eps=eps, mean=norm.mean, std=norm.std)),
+                             ("PGD training (7 steps)", A.AdversarialObjective(
+                                 "pgd", eps=eps, steps=7, mean=norm.mean, std=norm.std))):
+        striate.manual_seed(0)
+        m = create_model("convnet", 10, (1, 8, 8))
+        t0 = time.perf_counter()
+        Trainer(m, optim.Adam(m.parameters(), lr=3e-3), progress=False, checks=False, log=False,
+                monitor="train_loss", adversarial=objective).fit(train, None, epochs=10)
+        times[label] = time.perf_counter() - t0
+        models[label] = A.Normalized(m, norm.mean, norm.std)
+        print(f"  trained {label} in {times[label]:.0f} s", flush=True)
+    fgsm_curves = {k: A.robustness_curve(m, X, y, eps_grid) for k, m in models.items()}
+    pgd_curves = {k: A.robustness_curve(m, X, y, eps_grid, method="pgd", steps=20)
+                  for k, m in models.items()}
+    # transfer between architectures: ConvNet <-> LeNet-300-100 and an MLP with batch norm
+    others = {name: A.Normalized(trained(name, 0, train), norm.mean, norm.std)
+              for name in ("lenet300_100", "mlp")}
+    std = models["standard"]
+    transfer = {
+        "convnet -> lenet300_100": A.transfer_rate(std, others["lenet300_100"], X, y, eps=eps),
+        "lenet300_100 -> convnet": A.transfer_rate(others["lenet300_100"], std, X, y, eps=eps),
+        "mlp -> lenet300_100": A.transfer_rate(others["mlp"], others["lenet300_100"], X, y,
+                                               eps=eps),
+        "ensemble(convnet, mlp) -> lenet300_100": A.transfer_rate(
+            A.EnsembleModel([std, others["mlp"]]), others["lenet300_100"], X, y, eps=eps),
+    }
+    return fgsm_curves, pgd_curves, transfer, times
+
+
+def distillation(train, test, channels=(16, 32, 64), settings=((2.0, 0.5), (4.0, 0.9))):
+    """A ConvNet of half the teacher's width (a quarter of its weights) trained on the labels
+    alone and by distillation from the default ConvNet, 10 epochs each, 3 seeds."""
+    teacher = trained("convnet", 0, train, epochs=10, lr=3e-3)
+    out = {"teacher": compress.evaluate(teacher, test), "labels": []}
+    for seed in SEEDS:
+        striate.manual_seed(seed)
+        s = create_model("convnet", 10, (1, 8, 8), channels=channels)
+        compress.finetune(s, train, 10, lr=3e-3)
+        out["labels"].append(compress.evaluate(s, test))
+        for t, a in settings:
+            striate.manual_seed(seed)
+            s = create_model("convnet", 10, (1, 8, 8), channels=channels)
+            compress.distill(s, teacher, train, epochs=10, lr=3e-3, temperature=t, alpha=a)
+            out.setdefault(f"T={t:g}, alpha={a:g}", []).append(compress.evaluate(s, test))
+    out["params"] = {"teacher": teacher.num_parameters(), "student": s.num_parameters()}
+    return out
+
+
+def lowrank(train, test):
+    """SVD factorisation at several ranks, before and after 3 epochs of fine-tuning."""
+    rows = []
+    for name, epochs, lr in (("lenet300_100", 20, 1e-3), ("convnet", 10, 3e-3)):
+        base = trained(name, 0, train, epochs=epochs, lr=lr)
+        state = base.state_dict()
+        rows.append({"model": name, "rank": 1.0, "params": base.num_parameters(),
+                     "factorised": compress.evaluate(base, test),
+                     "fine_tuned": compress.evaluate(base, test)})
+        for rank in (0.5, 0.25, 0.1):
+            m = create_model(name, 10, (1, 8, 8))
+            m.load_state_dict(state)
+            compress.low_rank(m, rank)
+            before = compress.evaluate(m, test)
+            striate.manual_seed(0)
+            compress.finetune(m, train, 3, lr=1e-3)
+            rows.append({"model": name, "rank": rank, "params": m.num_parameters(),
+                         "factorised": before, "fine_tuned": compress.evaluate(m, test)})
+    return rows
+
+
+def plot_pruning(curve, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s, a, b = curve
+    fig, ax = plt.subplots(figsize=(5, 3.4), dpi=100)
+    ax.plot([100 * v for v in s], [100 * v for v in a], "o-", ms=3, label="pruned, no retraining")
+    ax.plot([100 * v for v in s], [100 * v for v in b], "o-", ms=3,
+            label="iterative pruning + retraining")
+    ax.set_xlabel("weights pruned (%)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("LeNet-300-100 on the digits")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv) -> int:
+    """All sections, or only those named on the command line (``distill``, ``lowrank``),
+    merged into an existing results.json."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    d, norm, train, test = data()
+    if argv:
+        path = OUT / "results.json"
+        results = json.loads(path.read_text()) if path.exists() else {}
+        if "distill" in argv:
+            results["distillation"] = distillation(train, test)
+        if "lowrank" in argv:
+            results["lowrank"] = lowrank(train, test)
+        path.write_text(json.dumps(results, indent=1, default=float) + "\n")
+        print_tables(results)
+        return 0
+    results = {}
+    t0 = time.perf_counter()
+    print("deep compression", flush=True)
+    dc = deep_compression_table(train, test)
+    results["deep_compression"] = {str(k): v for k, v in dc.items()}
+    print("pruning curve", flush=True)
+    curve = pruning_curve(train, test)
+    results["pruning_curve"] = dict(zip(("sparsity", "no_retraining", "retraining"), curve))
+    plot_pruning(curve, OUT / "pruning_curve.png")
+    print("dsd", flush=True)
+    results["dsd"] = dsd_vs_dense(train, test)
+    print("filter pruning", flush=True)
+    results["filter_pruning"] = filter_pruning(train, test)
+    print("quantization", flush=True)
+    rows, layer = quantization(d, norm, train, test)
+    results["quantization"] = {"models": rows, "linear_512x512_batch256_seconds": layer}
+    print("adversarial", flush=True)
+    fgsm_curves, pgd_curves, transfer, times = adversarial(d, norm, train)
+    results["adversarial"] = {"fgsm": fgsm_curves, "pgd": pgd_curves, "transfer": transfer,
+                              "train_seconds": times}
+    A.plot_robustness(fgsm_curves, OUT / "robustness_fgsm.png", "ConvNet under FGSM")
+    A.plot_robustness(pgd_curves, OUT / "robustness_pgd.png", "ConvNet under PGD (20 steps)")
+    print("distillation", flush=True)
+    results["distillation"] = distillation(train, test)
+    print("low rank", flush=True)
+    results["lowrank"] = lowrank(train, test)
+    results["seconds"] = time.perf_counter() - t0
+    (OUT / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    print_tables(results)
+    return 0
+
+
+def print_tables(r) -> None:
+    print("\n## Deep Compression (seed 0)\n")
+    print("| stage | bytes | smaller | test accuracy |\n|---|---|---|---|")
+    for s in r["deep_compression"]["0"]:
+        print(f"| {s['stage']} | {s['bytes']:,} | {s['ratio']:.1f}x | {100 * s['accuracy']:.2f}% |")
+    print("\nper seed (dense -> huffman):")
+    for seed, rep in r["deep_compression"].items():
+        print(f"- seed {seed}: {100 * rep[0]['accuracy']:.2f}% -> {100 * rep[-1]['accuracy']:.2f}%"
+              f", {rep[-1]['ratio']:.1f}x")
+    print("\n## Pruning curve\n\n| pruned | no retraining | retraining |\n|---|---|---|")
+    c = r["pruning_curve"]
+    for s, a, b in zip(c["sparsity"], c["no_retraining"], c["retraining"]):
+        print(f"| {100 * s:.0f}% | {100 * a:.2f}% | {100 * b:.2f}% |")
+    ds = r["dsd"]
+    print("\n## DSD\n")
+    for k in ("start", "dense", "dsd"):
+        print(f"- {k}: {[round(100 * v, 2) for v in ds[k]]}, mean {100 * np.mean(ds[k]):.2f}%")
+    print("\n## Filter pruning\n\n| filters pruned | pruned | retrained |\n|---|---|---|")
+    for amount, a, b in r["filter_pruning"]:
+        print(f"| {100 * amount:.0f}% | {100 * a:.2f}% | {100 * b:.2f}% |")
+    print("\n## int8\n\n| variant | test accuracy | bytes | inference (359 images) |")
+    print("|---|---|---|---|")
+    for q in r["quantization"]["models"]:
+        print(f"| {q['variant']} | {100 * q['accuracy']:.2f}% | {q['bytes']:,} | "
+              f"{1000 * q['seconds']:.1f} ms |")
+    lay = r["quantization"]["linear_512x512_batch256_seconds"]
+    print(f"\nLinear 512x512, batch 256: float32 {1000 * lay['float32']:.2f} ms, int8 "
+          f"{1000 * lay['int8']:.2f} ms")
+    adv = r["adversarial"]
+    print("\n## Adversarial (accuracy %, by eps)\n")
+    for kind in ("fgsm", "pgd"):
+        for label, pts in adv[kind].items():
+            print(f"- {kind} {label}: " + ", ".join(f"{e:g}: {100 * a:.1f}" for e, a in pts))
+    print("\ntransfer at eps 0.2:")
+    for k, v in adv["transfer"].items():
+        print(f"- {k}: rate {100 * v['transfer_rate']:.1f}% (n={v['n']}), target accuracy "
+              f"{100 * v['target_acc']:.1f}% -> {100 * v['target_adv_acc']:.1f}%")
+    print(f"\ntraining seconds: {adv['train_seconds']}; total {r.get('seconds', 0):.0f} s")
+    if r.get("lowrank"):
+        print("\n## Low rank\n\n| model | rank | parameters | factorised | fine-tuned |")
+        print("|---|---|---|---|---|")
+        for q in r["lowrank"]:
+            print(f"| {q['model']} | {q['rank']:g} | {q['params']:,} | "
+                  f"{100 * q['factorised']:.2f}% | {100 * q['fine_tuned']:.2f}% |")
+    dist = r.get("distillation")
+    if dist:
+        print(f"\n## Distillation (teacher {100 * dist['teacher']:.2f}%, {dist['params']})\n")
+        for k, v in dist.items():
+            if isinstance(v, list):
+                print(f"- {k}: {[round(100 * a, 2) for a in v]}, mean {100 * np.mean(v):.2f}%")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
