@@ -108,3 +108,28 @@ def test_lowrank_factorises_and_fine_tunes(runs, tmp_path):
     report = json.loads((folder / "report.json").read_text())
     assert report["after"]["bytes"] < 0.5 * report["before"]["bytes"]
     assert sorted(load(folder / "lowrank.npz")["model"])[:2] == ["1.0.weight", "1.1.bias"]
+
+
+@pytest.mark.parametrize("method", ["binary", "ternary"])
+def test_binary_and_ternary_write_plain_low_bit_weights(runs, tmp_path, method):
+    rc = main(["compress", method, str(runs["lenet300_100"]), "--epochs", "1", "--out",
+               str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    w = np.asarray(load(folder / "checkpoint_best.npz")["model"]["3.weight"])
+    if method == "binary":
+        assert len(np.unique(np.abs(w[0]))) == 1  # +-alpha of the row
+    else:
+        assert len(np.unique(w)) <= 3  # -W_n, 0, +W_p
+    assert main(["eval", str(folder)]) == 0
+
+
+def test_distill_trains_a_half_width_student(runs, tmp_path):
+    rc = main(["compress", "distill", str(runs["lenet300_100"]), "--epochs", "1", "--out",
+               str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    report = json.loads((folder / "report.json").read_text())
+    assert report["settings"]["hidden"] == [150, 50]
+    assert report["after"]["bytes"] < 0.6 * report["before"]["bytes"]
+    assert report["after"]["accuracy"] > 0.5

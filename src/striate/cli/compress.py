@@ -1,4 +1,4 @@
-"""``striate compress prune | dsd | deep-compression | lowrank | quantize | qat RUN``.
+"""``striate compress prune|dsd|deep-compression|lowrank|quantize|qat|binary|ternary|distill``.
 
 Each sub-command loads the run's best checkpoint, compresses the model (fine-tuning on the run's
 training split where the method retrains), and writes a new run folder with
@@ -257,6 +257,68 @@ def lowrank_cmd(args) -> int:
     return 0
 
 
+def _low_bit_bytes(model, bits: int) -> int:
+    """Bytes with every layer but the last stored at ``bits`` per weight (+ float32 scales)."""
+    from ..compress import prunable
+
+    layers = prunable(model)[:-1]
+    weights = {id(getattr(m, n)) for m, n in layers}
+    total = sum((getattr(m, n).array.size * bits + 7) // 8 + 4 * getattr(m, n).shape[0]
+                for m, n in layers)
+    return total + 4 * sum(t.array.size for t in model.state_dict(keep_vars=True).values()
+                           if id(t) not in weights and t.array.dtype.kind == "f")
+
+
+def low_bit_cmd(args) -> int:
+    from ..compress import binarize, freeze_low_bit, ternarize
+
+    path, config, data, norm, model, test, x, before = _setup(args)
+    fit, _ = _fit_fn(args, config, data, norm)
+    if args.method == "binary":
+        binarize(model)
+    else:
+        ternarize(model, threshold=args.threshold)
+    fit(model)
+    freeze_low_bit(model)
+    bits = 1 if args.method == "binary" else 2
+    _finish(args, path, config, model, test, x, before, _low_bit_bytes(model, bits),
+            {"settings": {"epochs": args.epochs, "bits": bits}})
+    return 0
+
+
+_HALF_WIDTH = {"convnet": ("convnet", {"channels": (16, 32, 64)}),
+               "mlp": ("mlp", {"hidden": (128, 64)}),
+               "lenet300_100": ("mlp", {"hidden": (150, 50), "batch_norm": False})}
+
+
+def distill_cmd(args) -> int:
+    import striate
+
+    from ..compress import dense_bytes, distill
+    from ..models import create_model
+    from ..train import save
+
+    path, config, data, norm, teacher, test, x, before = _setup(args)
+    if config["model"] not in _HALF_WIDTH:
+        raise CommandError(f"distill: no half-width student for {config['model']!r}; "
+                           f"the teacher must be one of {sorted(_HALF_WIDTH)}")
+    name, kwargs = _HALF_WIDTH[config["model"]]
+    striate.manual_seed(args.seed)
+    student = create_model(name, num_classes=data.num_classes, input_shape=data.input_shape,
+                           **kwargs)
+    _, loader = _fit_fn(args, config, data, norm)
+    distill(student, teacher, loader, epochs=args.epochs, temperature=args.temperature,
+            alpha=args.alpha, lr=args.lr)
+    settings = {"student": name, **kwargs, "temperature": args.temperature,
+                "alpha": args.alpha, "epochs": args.epochs}
+    out = _finish(args, path, config, student, test, x, before, dense_bytes(student),
+                  {"settings": settings}, save_model=False)
+    cfg = dict(config, model=name, compressed={"method": "distill", "from": str(path),
+                                               "model_kwargs": kwargs})
+    save({"config": cfg, "model": student.state_dict(), "epoch": 0}, out / "student.npz")
+    return 0
+
+
 def _rank(text: str):
     import argparse
 
@@ -361,6 +423,28 @@ def add_parsers(sub) -> None:
     p.add_argument("--rank", type=_rank, default=0.5,
                    help="inner rank: an int, or a fraction of the full rank (default: 0.5)")
     p.set_defaults(handler=lowrank_cmd)
+
+    for method, bits in (("binary", 1), ("ternary", 2)):
+        p = csub.add_parser(method, help=f"{bits}-bit weights trained with the STE",
+                            description=f"Fine-tune with {method} weights (straight-through "
+                            "estimator; ternary: TTQ's learned scales), the class-score layer "
+                            "kept in float32.")
+        common(p, 5, 1e-3)
+        if method == "ternary":
+            p.add_argument("--threshold", type=non_negative_float, default=0.05,
+                           help="t of delta = t * max|w| (default: %(default)s)")
+        p.set_defaults(handler=low_bit_cmd)
+
+    p = csub.add_parser("distill", help="knowledge distillation into a half-width student",
+                        description="Train a student of half the teacher's width on the "
+                        "teacher's temperature-softened outputs plus the labels. Writes "
+                        "student.npz.")
+    common(p, 10, 3e-3)
+    p.add_argument("--temperature", type=non_negative_float, default=2.0,
+                   help="default: %(default)s")
+    p.add_argument("--alpha", type=non_negative_float, default=0.5,
+                   help="weight of the soft loss (default: %(default)s)")
+    p.set_defaults(handler=distill_cmd)
 
     p = csub.add_parser("quantize", help="post-training int8 quantization",
                         description="Fold batch norm, calibrate activation ranges, and run "

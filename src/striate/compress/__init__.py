@@ -13,6 +13,7 @@ from .deep import deep_compression, dense_bytes, shared_bytes, sparse_bytes
 from .distill import distill, distillation_loss
 from .fit import evaluate, finetune, inference_time
 from .huffman import decode_layer, encode_layer, huffman_decode, huffman_encode
+from .lowbit import binarize, freeze_low_bit, ternarize
 from .lowrank import factorize_conv, factorize_linear, low_rank
 from .pruning import (
     channel_prune,
@@ -38,7 +39,8 @@ from .sharing import is_shared, kmeans_1d, share_weights, unshare_weights
 __all__ = [
     "QuantizedConv2d", "QuantizedLinear", "convert_qat", "fake_quantize", "fold_batchnorm",
     "model_bytes_int8", "prepare_qat", "quantize_model",
-    "distill", "distillation_loss", "factorize_conv", "factorize_linear", "low_rank",
+    "binarize", "freeze_low_bit", "ternarize", "distill", "distillation_loss", "factorize_conv",
+    "factorize_linear", "low_rank",
     "channel_prune", "decode_layer", "deep_compression", "dense_bytes", "dsd", "encode_layer",
     "evaluate", "finalize", "finetune", "huffman_decode", "huffman_encode", "inference_time",
     "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "share_weights",
