@@ -35,12 +35,13 @@ from .quantize import (
     quantize_model,
 )
 from .sharing import is_shared, kmeans_1d, share_weights, unshare_weights
+from .winograd import use_winograd, winograd_eligible
 
 __all__ = [
     "QuantizedConv2d", "QuantizedLinear", "convert_qat", "fake_quantize", "fold_batchnorm",
     "model_bytes_int8", "prepare_qat", "quantize_model",
     "binarize", "freeze_low_bit", "ternarize", "distill", "distillation_loss", "factorize_conv",
-    "factorize_linear", "low_rank",
+    "factorize_linear", "low_rank", "use_winograd", "winograd_eligible",
     "channel_prune", "decode_layer", "deep_compression", "dense_bytes", "dsd", "encode_layer",
     "evaluate", "finalize", "finetune", "huffman_decode", "huffman_encode", "inference_time",
     "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "share_weights",

@@ -1,0 +1,83 @@
+"""Winograd convolution per layer, chosen by measurement (``use_winograd``).
+
+Every ``Conv2d`` with a 3x3 kernel, stride 1, dilation 1, one group and equal numeric padding
+can run by Winograd's F(2x2, 3x3) (``striate.ops.winograd``). ``mode="always"`` switches all of
+them; ``mode="auto"`` times both paths (forward and backward, best of ``repeats``) on the
+layer's first real input and keeps the faster one, per layer, as cuDNN's benchmark mode does.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import nn
+from ..kernels.conv import conv_backward, conv_forward
+from ..kernels.winograd import winograd_backward, winograd_forward
+from ..ops.winograd import conv2d_winograd
+
+__all__ = ["use_winograd", "winograd_eligible", "WinogradConv2d"]
+
+
+def winograd_eligible(conv) -> bool:
+    """Whether ``conv`` is a stride-1, undilated, ungrouped 3x3 Conv2d with equal padding."""
+    return (isinstance(conv, nn.Conv2d) and conv.kernel_size == (3, 3)
+            and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+            and not isinstance(conv.padding, str) and conv.padding[0] == conv.padding[1]
+            and getattr(conv, "padding_mode", "zeros") == "zeros")
+
+
+def _best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+class WinogradConv2d(nn.Conv2d):
+    """A Conv2d that runs by Winograd (``algorithm = "winograd"``), by im2col
+    (``"im2col"``), or decides on its first call (``"auto"``); same parameters and state."""
+
+    algorithm: str = "auto"
+    timings: dict | None = None
+
+    def forward(self, input):
+        if self.algorithm == "auto":
+            self._choose(input.array)
+        if self.algorithm == "winograd":
+            return conv2d_winograd(input, self.weight, self.bias, self.padding[0])
+        return super().forward(input)
+
+    def _choose(self, x: np.ndarray, repeats: int = 3) -> None:
+        w = self.weight.array
+        b = None if self.bias is None else self.bias.array
+        pad = self.padding[0]
+
+        def direct():
+            out, cache = conv_forward(x, w, b, 1, pad)
+            conv_backward(np.ones_like(out), cache)
+
+        def wino():
+            out, cache = winograd_forward(x, w, b, pad)
+            winograd_backward(np.ones_like(out), cache)
+
+        t_direct, t_wino = _best(direct, repeats), _best(wino, repeats)
+        object.__setattr__(self, "timings", {"im2col": t_direct, "winograd": t_wino})
+        object.__setattr__(self, "algorithm", "winograd" if t_wino < t_direct else "im2col")
+
+
+def use_winograd(model, mode: str = "auto") -> list:
+    """Let every eligible conv of ``model`` run by Winograd: ``"always"``, ``"auto"`` (measured
+    per layer on its first input), or ``"never"`` (back to im2col). Returns the layers."""
+    if mode not in ("auto", "always", "never"):
+        raise ValueError(f"use_winograd: mode must be 'auto', 'always' or 'never', got {mode!r}")
+    layers = [m for m in model.modules() if winograd_eligible(m)]
+    for m in layers:
+        if type(m) is nn.Conv2d:
+            m.__class__ = WinogradConv2d  # same state; only forward differs
+        algo = {"always": "winograd", "never": "im2col", "auto": "auto"}[mode]
+        object.__setattr__(m, "algorithm", algo)
+    return layers

@@ -1,0 +1,46 @@
+"""``conv2d_winograd``: a stride-1 3x3 convolution computed by Winograd's F(2x2, 3x3).
+
+The same function as ``conv2d`` (and the same gradients), computed another way: see
+``kernels/winograd.py``. ``striate.compress.use_winograd`` selects it per layer.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..kernels.winograd import winograd_backward, winograd_forward
+
+__all__ = ["conv2d_winograd"]
+
+
+class WinogradConv2d(Function):
+    @staticmethod
+    def forward(ctx, x, w, b, pad):
+        out, ctx.cache = winograd_forward(x, w, b, pad)
+        return out
+
+    @staticmethod
+    def backward(ctx, dout):
+        # the adjoints of the Winograd transforms: the same gradients as the direct conv's
+        dx, dw, db = winograd_backward(dout, ctx.cache)
+        return dx, dw, db, None
+
+
+def conv2d_winograd(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                    padding: int = 1) -> Tensor:
+    """``conv2d(input, weight, bias, stride=1, padding=padding)`` for 3x3 weights, by Winograd.
+
+    Raises:
+        ValueError: a weight that is not (F, C, 3, 3), an input that is not (N, C, H, W) with
+            the weight's C, or a padding that is not an int >= 0.
+    """
+    if input.ndim != 4 or weight.ndim != 4 or tuple(weight.shape[2:]) != (3, 3):
+        raise ValueError(f"conv2d_winograd: needs input (N, C, H, W) and weight (F, C, 3, 3), "
+                         f"got input {tuple(input.shape)} and weight {tuple(weight.shape)}")
+    if input.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d_winograd: input has {input.shape[1]} channels but weight "
+                         f"expects {weight.shape[1]} (input shape {tuple(input.shape)}, weight "
+                         f"shape {tuple(weight.shape)})")
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"conv2d_winograd: padding must be an int >= 0, got {padding!r}")
+    return WinogradConv2d.apply(input, weight, bias, padding)
