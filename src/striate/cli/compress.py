@@ -196,11 +196,11 @@ def _quantize(args, model, data, norm):
 
 def _int8_arrays(model) -> dict:
     """The integer layers' arrays (int8 weights, scales, zero points, int32 biases) by name."""
-    from ..compress.quantize import _Quantized
+    from ..compress.quantize import QuantizedLayer
 
     out = {}
     for name, m in model.named_modules():
-        if isinstance(m, _Quantized):
+        if isinstance(m, QuantizedLayer):
             out[name] = {"weight_int8": m.qw, "weight_scale": np.asarray(m.w_scale),
                          "weight_zero_point": np.asarray(m.w_zp),
                          "input_scale": float(m.x_scale), "input_zero_point": int(m.x_zp),

@@ -28,7 +28,8 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels.im2col import pad_nhwc, window_view
 
-__all__ = ["quantize_tensor", "dequantize", "weight_qparams", "activation_qparams",
+__all__ = ["QuantizedLayer", "quantize_tensor", "dequantize", "weight_qparams",
+           "activation_qparams",
            "QuantizedLinear", "QuantizedConv2d", "fold_batchnorm", "quantize_model",
            "fake_quantize", "prepare_qat", "convert_qat", "model_bytes_int8", "integer_linear"]
 
@@ -74,7 +75,7 @@ def dequantize(q: np.ndarray, scale, zero_point) -> np.ndarray:
     return (scale * (q.astype(np.float64) - zero_point)).astype(np.float32)
 
 
-class _Quantized(nn.Module):
+class QuantizedLayer(nn.Module):
     """What the integer layers share: their weight's int8 values and scales, the input's uint8
     grid, and the int32 bias."""
 
@@ -102,7 +103,7 @@ class _Quantized(nn.Module):
                 + (0 if self.qb is None else 4 * self.qb.size))
 
 
-class QuantizedLinear(_Quantized):
+class QuantizedLinear(QuantizedLayer):
     """An int8 ``Linear``: uint8 input x int8 weight, int32 accumulation (no autograd)."""
 
     def __init__(self, linear: nn.Linear, in_range, per_channel: bool = True,
@@ -134,7 +135,7 @@ def integer_linear(qx: np.ndarray, x_zp: int, qw: np.ndarray, w_zp) -> np.ndarra
     return xs @ ws.T
 
 
-class QuantizedConv2d(_Quantized):
+class QuantizedConv2d(QuantizedLayer):
     """An int8 ``Conv2d`` (groups 1): im2col of the uint8 input padded with its zero point, an
     int32 GEMM with the int8 filters, then rescaling."""
 
@@ -241,7 +242,7 @@ def model_bytes_int8(model) -> int:
     """Bytes of a quantized model: int8 layers as stored, everything else float32."""
     total = 0
     for m in model.modules():
-        if isinstance(m, _Quantized):
+        if isinstance(m, QuantizedLayer):
             total += m.weight_bytes()
     for t in model.state_dict(keep_vars=True).values():
         if t.array.dtype.kind == "f":
