@@ -225,6 +225,54 @@ def lowrank(train, test):
     return rows
 
 
+def lowbit(train, test):
+    """Binary and ternary (TTQ) weights fine-tuned 10 epochs from the trained nets."""
+    rows = []
+    for name, epochs, lr in (("lenet300_100", 20, 1e-3), ("convnet", 10, 3e-3)):
+        base = trained(name, 0, train, epochs=epochs, lr=lr)
+        state = base.state_dict()
+        rows.append({"model": name, "weights": "float32", "accuracy":
+                     compress.evaluate(base, test)})
+        for kind in ("binary", "ternary"):
+            m = create_model(name, 10, (1, 8, 8))
+            m.load_state_dict(state)
+            (compress.binarize if kind == "binary" else compress.ternarize)(m)
+            striate.manual_seed(0)
+            compress.finetune(m, train, 10, lr=1e-3)
+            compress.freeze_low_bit(m)
+            rows.append({"model": name, "weights": kind, "accuracy": compress.evaluate(m, test)})
+    return rows
+
+
+def winograd(batch=64, repeats=5):
+    """ResNet-20 (CIFAR shape, 3x32x32) training step with its 3x3 stride-1 convs by im2col,
+    by Winograd, and chosen per layer by measurement; median of ``repeats`` steps."""
+    import striate.functional as F
+
+    rng = np.random.default_rng(0)
+    x = striate.Tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32))
+    y = striate.Tensor(rng.integers(0, 10, batch))
+    out = {}
+    for mode in ("never", "always", "auto"):
+        striate.manual_seed(0)
+        m = create_model("resnet20", 10, (3, 32, 32))
+        layers = compress.use_winograd(m, mode)
+        opt = optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+        times = []
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            loss = F.cross_entropy(m(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            times.append(time.perf_counter() - t0)
+        times = sorted(times[1:])  # the first step measures (auto) and warms up
+        out[mode] = {"step_seconds": times[len(times) // 2], "layers": len(layers),
+                     "winograd_layers": sum(getattr(m_, "algorithm", "") == "winograd"
+                                            for m_ in layers)}
+    return out
+
+
 def plot_pruning(curve, path):
     import matplotlib
 
@@ -247,7 +295,8 @@ def plot_pruning(curve, path):
 
 
 def main(argv) -> int:
-    """All sections, or only those named on the command line (``distill``, ``lowrank``),
+    """All sections, or only those named on the command line (``distill``, ``lowrank``,
+    ``lowbit``, ``winograd``),
     merged into an existing results.json."""
     OUT.mkdir(parents=True, exist_ok=True)
     d, norm, train, test = data()
@@ -258,6 +307,10 @@ def main(argv) -> int:
             results["distillation"] = distillation(train, test)
         if "lowrank" in argv:
             results["lowrank"] = lowrank(train, test)
+        if "lowbit" in argv:
+            results["lowbit"] = lowbit(train, test)
+        if "winograd" in argv:
+            results["winograd"] = winograd()
         path.write_text(json.dumps(results, indent=1, default=float) + "\n")
         print_tables(results)
         return 0
@@ -287,6 +340,10 @@ def main(argv) -> int:
     results["distillation"] = distillation(train, test)
     print("low rank", flush=True)
     results["lowrank"] = lowrank(train, test)
+    print("binary and ternary", flush=True)
+    results["lowbit"] = lowbit(train, test)
+    print("winograd", flush=True)
+    results["winograd"] = winograd()
     results["seconds"] = time.perf_counter() - t0
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     print_tables(results)
@@ -337,6 +394,15 @@ def print_tables(r) -> None:
         for q in r["lowrank"]:
             print(f"| {q['model']} | {q['rank']:g} | {q['params']:,} | "
                   f"{100 * q['factorised']:.2f}% | {100 * q['fine_tuned']:.2f}% |")
+    if r.get("lowbit"):
+        print("\n## Binary and ternary\n\n| model | weights | test accuracy |\n|---|---|---|")
+        for q in r["lowbit"]:
+            print(f"| {q['model']} | {q['weights']} | {100 * q['accuracy']:.2f}% |")
+    if r.get("winograd"):
+        print("\n## Winograd (ResNet-20 training step, batch 64, 3x32x32)\n")
+        for k, v in r["winograd"].items():
+            print(f"- {k}: {1000 * v['step_seconds']:.0f} ms, {v['winograd_layers']} of "
+                  f"{v['layers']} eligible convs by Winograd")
     dist = r.get("distillation")
     if dist:
         print(f"\n## Distillation (teacher {100 * dist['teacher']:.2f}%, {dist['params']})\n")
