@@ -358,7 +358,7 @@ def add_parsers(sub) -> None:
 
     def common(p, epochs: int, lr: float):
         p.add_argument("run", metavar="RUN", help="a run folder or checkpoint")
-        p.add_argument("--epochs", type=non_negative_float_int, default=epochs,
+        p.add_argument("--epochs", type=non_negative_int, default=epochs,
                        help="fine-tuning epochs per step (default: %(default)s)")
         p.add_argument("--lr", type=non_negative_float, default=lr,
                        help="fine-tuning learning rate, Adam (default: %(default)s)")
@@ -400,9 +400,9 @@ def add_parsers(sub) -> None:
                    help="bits per shared-weight index (default: %(default)s)")
     p.add_argument("--index-bits", type=positive_int, default=5,
                    help="bits per relative index (default: %(default)s)")
-    p.add_argument("--centroid-epochs", type=non_negative_float_int, default=5,
+    p.add_argument("--centroid-epochs", type=non_negative_int, default=5,
                    help="epochs of centroid fine-tuning (default: %(default)s)")
-    p.add_argument("--anneal-epochs", type=non_negative_float_int, default=5,
+    p.add_argument("--anneal-epochs", type=non_negative_int, default=5,
                    help="epochs at lr/10 after the last pruning step (default: %(default)s)")
     p.set_defaults(handler=deep_compression_cmd)
 
@@ -462,7 +462,7 @@ def add_parsers(sub) -> None:
     p.set_defaults(handler=qat_cmd)
 
 
-def non_negative_float_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
     """argparse type: an int >= 0."""
     import argparse
 

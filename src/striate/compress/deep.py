@@ -23,6 +23,7 @@ from .. import no_grad
 from . import huffman
 from .fit import evaluate, finetune
 from .pruning import finalize, iterative_prune, prunable
+from .pruning import sparsity as _sparsity_of
 from .sharing import share_weights, unshare_weights
 
 __all__ = ["deep_compression", "dense_bytes", "sparse_bytes", "shared_bytes"]
@@ -89,7 +90,7 @@ def deep_compression(model, train_loader, test_loader, sparsity=0.92,
     """
     def record(stage, size, acc):
         return {"stage": stage, "bytes": int(size), "ratio": dense / size,
-                "accuracy": acc, "sparsity": _sparsity(model)}
+                "accuracy": acc, "sparsity": _sparsity_of(model)}
 
     dense = dense_bytes(model)
     report = [record("dense", dense, evaluate(model, test_loader))]
@@ -129,8 +130,3 @@ def deep_compression(model, train_loader, test_loader, sparsity=0.92,
     report.append(record("huffman", size, evaluate(model, test_loader)))
     return model, report, blobs
 
-
-def _sparsity(model) -> float:
-    from .pruning import sparsity
-
-    return sparsity(model)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from .. import nn
 from ..nn.utils import prune
 
@@ -158,7 +156,3 @@ def dsd(model, fit: Callable, target: float = 0.5, fit_dense: Callable | None = 
     (fit_dense or fit)(model)
     return model
 
-
-def mask_arrays(model) -> list[np.ndarray]:
-    """The 0/1 masks (of nonzero weights) of ``model``'s prunable layers, in order."""
-    return [(getattr(m, n).array != 0).astype(np.float32) for m, n in prunable(model)]
