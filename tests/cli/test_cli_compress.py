@@ -14,7 +14,7 @@ from striate.train import load
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     for model in ("lenet300_100", "twolayer"):
-        assert main(["train", "--model", model, "--epochs", "3", "--out", str(out), "--name",
+        assert main(["train", "--model", model, "--epochs", "2", "--out", str(out), "--name",
                      model, "--no-progress"]) == 0
     return {p.name.split("-")[-1]: p for p in out.iterdir()}
 
