@@ -13,7 +13,10 @@ Models (inputs 3x32x32, 10 classes):
 - ``convnet``: three conv3x3-ReLU-maxpool2x2 blocks of 32/64/128 channels and a linear head;
 - ``resnet20``: the CIFAR ResNet-20 of ``striate.models`` (3 stages of 3 basic blocks, 16/32/64
   channels, BN, parameter-free option-A shortcuts: subsample and zero-pad the channels), and the
-  same network written here in PyTorch.
+  same network written here in PyTorch;
+- ``resnet20-winograd``: the same ResNet-20 with each 3x3 stride-1 conv run by Winograd's
+  F(2x2, 3x3) where it measured faster than im2col on its first (warm-up) input
+  (``striate.nn.winograd.use_winograd(model, "auto")``); PyTorch's side is unchanged.
 
 PyTorch is only needed here: install the ``reference`` extra (``pip install 'striate[reference]'``).
 Run it with ``striate bench`` or ``python bench/bench_models.py``.
@@ -33,7 +36,7 @@ import numpy as np
 
 __all__ = ["MODELS", "format_table", "run", "striate_model", "torch_model"]
 
-MODELS = ("fc", "convnet", "resnet20")
+MODELS = ("fc", "convnet", "resnet20", "resnet20-winograd")
 INPUT_SHAPE = (3, 32, 32)
 NUM_CLASSES = 10
 
@@ -58,6 +61,12 @@ def striate_model(name: str):
             layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
             c = out
         return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 4 * 4, NUM_CLASSES))
+    if name == "resnet20-winograd":
+        from .nn.winograd import use_winograd
+
+        model = striate_model("resnet20")
+        use_winograd(model, "auto")
+        return model
     if name == "resnet20":
         from .models import MODELS as ZOO
         from .models import create_model
@@ -94,6 +103,8 @@ def torch_model(name: str):
             layers += [tnn.Conv2d(c, out, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2)]
             c = out
         return tnn.Sequential(*layers, tnn.Flatten(), tnn.Linear(128 * 4 * 4, NUM_CLASSES))
+    if name == "resnet20-winograd":
+        return torch_model("resnet20")
     if name == "resnet20":
 
         class Block(tnn.Module):

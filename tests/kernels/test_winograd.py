@@ -7,9 +7,9 @@ from opcheck import check_op
 import striate
 from striate import nn
 from striate.compress import use_winograd
-from striate.compress.winograd import WinogradConv2d
 from striate.kernels.conv import conv_backward, conv_forward
 from striate.kernels.winograd import winograd_backward, winograd_forward
+from striate.nn.winograd import WinogradConv2d
 from striate.ops.winograd import conv2d_winograd
 
 
@@ -57,3 +57,20 @@ def test_use_winograd_per_layer(rng, mode):
         assert net[0].algorithm == {"always": "winograd", "never": "im2col"}[mode]
     assert sorted(net.state_dict()) == ["0.bias", "0.weight", "2.bias", "2.weight", "3.bias",
                                         "3.weight"]
+
+
+def test_bench_builds_resnet20_with_winograd_chosen_per_layer():
+    from striate.benchmark import MODELS, striate_model
+
+    assert "resnet20-winograd" in MODELS
+    striate.manual_seed(0)
+    plain = striate_model("resnet20")
+    striate.manual_seed(0)
+    wino = striate_model("resnet20-winograd")
+    convs = [m for m in wino.modules() if isinstance(m, WinogradConv2d)]
+    assert len(convs) == 17 and all(m.algorithm == "auto" for m in convs)
+    x = striate.randn(2, 3, 32, 32)
+    plain.eval()
+    wino.eval()
+    np.testing.assert_allclose(wino(x).array, plain(x).array, atol=1e-4, rtol=1e-4)
+    assert all(m.algorithm in ("winograd", "im2col") for m in convs)

@@ -9,6 +9,7 @@ striate model. The masks follow ``striate.nn.utils.prune`` (PyTorch's names). ``
 trains a small student on a teacher's softened outputs.
 """
 
+from ..nn.winograd import use_winograd, winograd_eligible
 from .deep import deep_compression, dense_bytes, shared_bytes, sparse_bytes
 from .distill import distill, distillation_loss
 from .fit import evaluate, finetune, inference_time
@@ -35,7 +36,6 @@ from .quantize import (
     quantize_model,
 )
 from .sharing import is_shared, kmeans_1d, share_weights, unshare_weights
-from .winograd import use_winograd, winograd_eligible
 
 __all__ = [
     "QuantizedConv2d", "QuantizedLinear", "convert_qat", "fake_quantize", "fold_batchnorm",

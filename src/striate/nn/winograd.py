@@ -1,4 +1,5 @@
-"""Winograd convolution per layer, chosen by measurement (``use_winograd``).
+"""Winograd convolution per layer, chosen by measurement (``use_winograd``; also
+``striate.compress.use_winograd``).
 
 Every ``Conv2d`` with a 3x3 kernel, stride 1, dilation 1, one group and equal numeric padding
 can run by Winograd's F(2x2, 3x3) (``striate.ops.winograd``). ``mode="always"`` switches all of
@@ -12,17 +13,17 @@ import time
 
 import numpy as np
 
-from .. import nn
 from ..kernels.conv import conv_backward, conv_forward
 from ..kernels.winograd import winograd_backward, winograd_forward
 from ..ops.winograd import conv2d_winograd
+from .conv import Conv2d
 
 __all__ = ["use_winograd", "winograd_eligible", "WinogradConv2d"]
 
 
 def winograd_eligible(conv) -> bool:
     """Whether ``conv`` is a stride-1, undilated, ungrouped 3x3 Conv2d with equal padding."""
-    return (isinstance(conv, nn.Conv2d) and conv.kernel_size == (3, 3)
+    return (isinstance(conv, Conv2d) and conv.kernel_size == (3, 3)
             and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
             and not isinstance(conv.padding, str) and conv.padding[0] == conv.padding[1]
             and getattr(conv, "padding_mode", "zeros") == "zeros")
@@ -37,7 +38,7 @@ def _best(fn, repeats: int) -> float:
     return min(times)
 
 
-class WinogradConv2d(nn.Conv2d):
+class WinogradConv2d(Conv2d):
     """A Conv2d that runs by Winograd (``algorithm = "winograd"``), by im2col
     (``"im2col"``), or decides on its first call (``"auto"``); same parameters and state."""
 
@@ -76,7 +77,7 @@ def use_winograd(model, mode: str = "auto") -> list:
         raise ValueError(f"use_winograd: mode must be 'auto', 'always' or 'never', got {mode!r}")
     layers = [m for m in model.modules() if winograd_eligible(m)]
     for m in layers:
-        if type(m) is nn.Conv2d:
+        if type(m) is Conv2d:
             m.__class__ = WinogradConv2d  # same state; only forward differs
         algo = {"always": "winograd", "never": "im2col", "auto": "auto"}[mode]
         object.__setattr__(m, "algorithm", algo)
