@@ -364,6 +364,9 @@ class Tensor:
                 "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         if self._is_view:
+            note = getattr(getattr(self._node, "_fn", None), "inplace_error", None)
+            if note:  # a Function whose outputs must not change in place says why
+                raise RuntimeError(f"{name}: {note}")
             raise RuntimeError(
                 f"{name}: in-place change of a view while the graph is recorded is not supported "
                 "(the gradient of the tensor it views would be wrong); change a clone() of it, "

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.tensor import Tensor
+from . import backward_hooks as _backward_hooks
 from ._state import load_into
 from .hooks import RemovableHandle
 from .parameter import Parameter
@@ -68,6 +69,9 @@ class Module:
         set_(self, "_modules", OrderedDict())
         set_(self, "_forward_pre_hooks", OrderedDict())
         set_(self, "_forward_hooks", OrderedDict())
+        set_(self, "_backward_hooks", OrderedDict())
+        set_(self, "_backward_pre_hooks", OrderedDict())
+        set_(self, "_is_full_backward_hook", None)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -348,16 +352,67 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False
+                                    ) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients w.r.t. the module's
+        positional inputs are computed (or, if no input requires grad, w.r.t. its outputs); a
+        returned tuple replaces ``grad_input``. Entries are None for non-Tensor arguments.
+
+        The module's forward then receives views of its tensor inputs and the caller views of
+        its outputs: changing either in place while recording the graph raises, as in PyTorch.
+        See ``striate.nn.backward_hooks``."""
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", True)
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
+                                        ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients w.r.t. the module's outputs are
+        computed; a returned tuple (or one Tensor) replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated (as in PyTorch): ``hook(module, grad_input, grad_output)`` runs on the node
+        that made the module's first output, so ``grad_input`` holds *that node's* input
+        gradients. Use :meth:`register_full_backward_hook` for the documented behaviour."""
+        if self.__dict__.get("_is_full_backward_hook") is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", False)
+        return self._add_hook("_backward_hooks", hook, False)
+
+    def _add_hook(self, store: str, hook: Callable, prepend: bool) -> RemovableHandle:
+        hooks = self.__dict__.get(store)
+        if hooks is None:  # a module unpickled from before backward hooks existed
+            hooks = OrderedDict()
+            object.__setattr__(self, store, hooks)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
     def __call__(self, *args, **kwargs):
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        bw_hook = non_full = None
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            bw_hook, non_full = _backward_hooks.setup(self, args)
+            if bw_hook is not None:
+                args = bw_hook.setup_input_hook(args)
         output = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:
                 output = result
+        if bw_hook is not None:
+            output = _backward_hooks.finish(bw_hook, output)
+        if non_full:
+            _backward_hooks.register_non_full_hooks(self, non_full, args, output)
         return output
 
     # ---- state --------------------------------------------------------------------------------
