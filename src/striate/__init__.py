@@ -14,6 +14,7 @@ import numpy as _np
 
 from . import backend, ops
 from . import ops as functional
+from ._size import Size
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.tensor import (
     arange,
