@@ -136,3 +136,15 @@ def test_pad_circular_equals_torch_and_gradcheck(torch, rng):
     with pytest.raises(ValueError, match="pad: mode must be constant, reflect, replicate or "
                                          "circular, got 'wrap'"):
         F.pad(sx, (1, 1), mode="wrap")
+
+
+def test_embedding_max_norm_renorm_is_an_inplace_write(torch):
+    """As PyTorch documents: a graph that saved the weight before a max_norm lookup cannot
+    backpropagate (the renormalisation wrote it in place)."""
+    for lib in (striate, torch):
+        emb = lib.nn.Embedding(5, 3, max_norm=0.1)
+        x = lib.ones(1, 3, requires_grad=True)
+        out = lib.nn.functional.linear(x, emb.weight)  # saves the weight for x's gradient
+        emb(lib.tensor([1]))
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
