@@ -453,15 +453,33 @@ def _as_tuple(x) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def backward(tensors, grad_tensors=None, retain_graph: bool | None = None) -> None:
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             inputs=None) -> None:
     """Backpropagate from ``tensors``: accumulate d(sum of tensors . grads)/d(leaf) into each
-    leaf's ``.grad`` (``torch.autograd.backward``)."""
+    leaf's ``.grad`` (``torch.autograd.backward``); with ``inputs``, into those tensors' ``.grad``
+    only (leaves or not; one the graph does not reach keeps its ``.grad``)."""
     tensors = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
     if len(grads) != len(tensors):
         raise ValueError(f"backward: got {len(tensors)} tensors but {len(grads)} gradients")
     root_grads = [_root_gradient(t, g, "backward") for t, g in zip(tensors, grads)]
-    _run(tensors, root_grads, bool(retain_graph))
+    if inputs is None:
+        _run(tensors, root_grads, bool(retain_graph))
+        return
+    inputs = list({id(t): t for t in _as_tuple(inputs)}.values())
+    if not inputs:
+        raise RuntimeError("backward: the inputs argument cannot be empty")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"backward: inputs[{i}] does not require grad "
+                               "(requires_grad=False), so no gradient can be accumulated into it")
+    edges = [_edge(t) for t in inputs]
+    capture = dict.fromkeys(edges)
+    _run(tensors, root_grads, bool(retain_graph), capture)
+    handed = {id(g) for g in root_grads}
+    for t, e in zip(inputs, edges):
+        if capture[e] is not None:
+            _accumulate(t, capture[e], handed)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

@@ -128,10 +128,9 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  inputs=None) -> None:
-        """Accumulate the gradient of this tensor into every leaf's ``.grad``."""
-        if inputs is not None:
-            raise NotImplementedError("backward: inputs= is not supported; use autograd.grad")
-        _run_backward((self,), (gradient,), retain_graph=retain_graph)
+        """Accumulate the gradient of this tensor into every leaf's ``.grad`` (with ``inputs``:
+        into those tensors' ``.grad`` only)."""
+        _run_backward((self,), (gradient,), retain_graph=retain_graph, inputs=inputs)
 
     @property
     def is_leaf(self) -> bool:
