@@ -338,19 +338,35 @@ class Module:
 
     # ---- calling ------------------------------------------------------------------------------
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """Call ``hook(module, args)`` before ``forward``; a returned value (a tuple, or one value
-        that is wrapped in a tuple) replaces the positional arguments."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+        that is wrapped in a tuple) replaces the positional arguments. With ``with_kwargs``,
+        ``hook(module, args, kwargs)`` may return ``(new_args, new_kwargs)``."""
+        handle = self._add_hook("_forward_pre_hooks", hook, prepend)
+        if with_kwargs:
+            self._hook_flags()[handle.id] = ("kwargs",)
         return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False, always_call: bool = False
+                              ) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after ``forward``; a returned value replaces the
-        output. Handy to record activations for visualisation."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+        output. Handy to record activations for visualisation. With ``with_kwargs``,
+        ``hook(module, args, kwargs, output)``; with ``always_call``, it also runs (with output
+        None) when forward raises, before the exception goes on."""
+        handle = self._add_hook("_forward_hooks", hook, prepend)
+        if with_kwargs or always_call:
+            self._hook_flags()[handle.id] = ("kwargs",) * with_kwargs + ("always",) * always_call
         return handle
+
+    def _hook_flags(self) -> dict:
+        """{forward hook id: its options} for the hooks registered with options."""
+        flags = self.__dict__.get("_forward_hook_flags")
+        if flags is None:
+            flags = {}
+            object.__setattr__(self, "_forward_hook_flags", flags)
+        return flags
 
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False
                                     ) -> RemovableHandle:
@@ -395,7 +411,16 @@ class Module:
         return handle
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
+        flags = self.__dict__.get("_forward_hook_flags") or {}
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if "kwargs" in flags.get(hook_id, ()):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
@@ -404,9 +429,15 @@ class Module:
             bw_hook, non_full = _backward_hooks.setup(self, args)
             if bw_hook is not None:
                 args = bw_hook.setup_input_hook(args)
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        if not flags:
+            output = self.forward(*args, **kwargs)
+        else:
+            output = self._forward_always_calling(flags, args, kwargs)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if "kwargs" in flags.get(hook_id, ()):
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
             if result is not None:
                 output = result
         if bw_hook is not None:
@@ -414,6 +445,21 @@ class Module:
         if non_full:
             _backward_hooks.register_non_full_hooks(self, non_full, args, output)
         return output
+
+    def _forward_always_calling(self, flags: dict, args, kwargs):
+        """forward; if it raises, the ``always_call`` forward hooks run (with output None)
+        before the exception goes on, as in PyTorch."""
+        try:
+            return self.forward(*args, **kwargs)
+        except Exception:
+            for hook_id, hook in list(self._forward_hooks.items()):
+                options = flags.get(hook_id, ())
+                if "always" in options:
+                    if "kwargs" in options:
+                        hook(self, args, kwargs, None)
+                    else:
+                        hook(self, args, None)
+            raise
 
     # ---- state --------------------------------------------------------------------------------
 
