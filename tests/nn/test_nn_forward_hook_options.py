@@ -42,3 +42,36 @@ def test_forward_hook_options_equal_torch(torch):
     assert ours == theirs
     assert ours[0] == 8.0  # scale 3 from the kwargs hook, +1 from the prepended hook
     assert ("always", True) in ours[1]  # ran when forward raised
+
+
+def _global_run(lib, mod):
+    """Global hooks on a two-layer net: the order of calls, then every handle removed."""
+    calls = []
+    net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Tanh())
+    net[0].register_forward_hook(lambda m, a, o: calls.append(("own", type(m).__name__)))
+    handles = [
+        mod.register_module_forward_pre_hook(lambda m, a: calls.append(("pre",
+                                                                        type(m).__name__))),
+        mod.register_module_forward_hook(lambda m, a, o: calls.append(("fwd", type(m).__name__))),
+        mod.register_module_full_backward_pre_hook(
+            lambda m, go: calls.append(("bpre", type(m).__name__))),
+        mod.register_module_full_backward_hook(
+            lambda m, gi, go: calls.append(("bwd", type(m).__name__, gi[0] is None))),
+    ]
+    try:
+        with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full"):
+            mod.register_module_backward_hook(lambda m, gi, go: None)
+        net(lib.ones(1, 2, requires_grad=True)).sum().backward()
+    finally:
+        for h in handles:
+            h.remove()
+    net(lib.ones(1, 2)).sum()  # removed: no more calls
+    return calls
+
+
+def test_global_module_hooks_equal_torch(torch):
+    import striate.nn.modules.module as ours
+
+    theirs = _global_run(torch, torch.nn.modules.module)
+    assert _global_run(striate, ours) == theirs
+    assert ("bwd", "Linear", False) in theirs

@@ -19,6 +19,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
+from . import global_hooks as g
 
 __all__ = ["BackwardHook", "BackwardHookFunction", "setup", "finish", "register_non_full_hooks"]
 
@@ -26,10 +27,16 @@ __all__ = ["BackwardHook", "BackwardHookFunction", "setup", "finish", "register_
 def setup(module, args: tuple):
     """The hooks of one call of ``module``: (a :class:`BackwardHook` or None, the non-full
     hooks). The lists are copied now, so a hook registered later counts from the next call."""
-    hooks = list(module._backward_hooks.values())
-    pre = list(module.__dict__.get("_backward_pre_hooks", {}).values())
+    hooks = list(module.__dict__.get("_backward_hooks", {}).values())
+    pre = [*g.backward_pre_hooks.values(),
+           *module.__dict__.get("_backward_pre_hooks", {}).values()]
     full = module.__dict__.get("_is_full_backward_hook") is True
     full_hooks, non_full = (hooks, []) if full else ([], hooks)
+    # the global hooks run first, as PyTorch's
+    if g.state["full"] is True:
+        full_hooks = [*g.backward_hooks.values(), *full_hooks]
+    elif g.state["full"] is False:
+        non_full = [*g.backward_hooks.values(), *non_full]
     bw = BackwardHook(module, full_hooks, pre) if full_hooks or pre else None
     return bw, non_full
 

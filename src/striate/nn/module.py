@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend
 from ..autograd.tensor import Tensor
 from . import backward_hooks as _backward_hooks
+from . import global_hooks as _global
 from ._state import load_into
 from .hooks import RemovableHandle
 from .parameter import Parameter
@@ -38,6 +39,14 @@ def _addindent(text: str, spaces: int) -> str:
         return text
     pad = " " * spaces
     return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
+
+
+def _with_global(global_hooks: dict, own: dict) -> list:
+    """The (id, hook) pairs to run: the global ones first, then the module's (a copy, so a hook
+    may remove itself)."""
+    if global_hooks:
+        return [*global_hooks.items(), *own.items()]
+    return list(own.items())
 
 
 class Module:
@@ -412,7 +421,9 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         flags = self.__dict__.get("_forward_hook_flags") or {}
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
+        if _global.flags:
+            flags = {**_global.flags, **flags}
+        for hook_id, hook in _with_global(_global.forward_pre_hooks, self._forward_pre_hooks):
             if "kwargs" in flags.get(hook_id, ()):
                 result = hook(self, args, kwargs)
                 if result is not None:
@@ -425,7 +436,8 @@ class Module:
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         bw_hook = non_full = None
-        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+        if (self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks")
+                or _global.backward_hooks or _global.backward_pre_hooks):
             bw_hook, non_full = _backward_hooks.setup(self, args)
             if bw_hook is not None:
                 args = bw_hook.setup_input_hook(args)
@@ -433,7 +445,7 @@ class Module:
             output = self.forward(*args, **kwargs)
         else:
             output = self._forward_always_calling(flags, args, kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
+        for hook_id, hook in _with_global(_global.forward_hooks, self._forward_hooks):
             if "kwargs" in flags.get(hook_id, ()):
                 result = hook(self, args, kwargs, output)
             else:
@@ -452,7 +464,7 @@ class Module:
         try:
             return self.forward(*args, **kwargs)
         except Exception:
-            for hook_id, hook in list(self._forward_hooks.items()):
+            for hook_id, hook in _with_global(_global.forward_hooks, self._forward_hooks):
                 options = flags.get(hook_id, ())
                 if "always" in options:
                     if "kwargs" in options:
