@@ -20,7 +20,7 @@ LAYERS = [
     {"_env", "backend"},
     {"parallel", "cuda", "devices"},
     {"accelerator", "backends"},  # PyTorch's device and flag namespaces
-    {"kernels"},
+    {"kernels", "distributed"},  # distributed: collectives on arrays (MPI)
     {"autograd"},
     {"ops"},
     {"nn", "data", "distributions", "linalg"},
