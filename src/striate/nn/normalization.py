@@ -364,8 +364,9 @@ class SyncBatchNorm(_BatchNorm):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, process_group=None,
-                 device=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+                 device=None, dtype=None, bias: bool = True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
         self.process_group = process_group
 
     def forward(self, input: Tensor) -> Tensor:
@@ -393,13 +394,11 @@ class SyncBatchNorm(_BatchNorm):
         ``SyncBatchNorm`` with the same parameters and running statistics; returns the result."""
         if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
             new = cls(module.num_features, module.eps, module.momentum, module.affine,
-                      module.track_running_stats, process_group)
+                      module.track_running_stats, process_group, bias=module.use_bias)
             if module.weight is not None:
                 new.weight = module.weight
             if module.bias is not None:
                 new.bias = module.bias
-            elif module.affine:
-                new.register_parameter("bias", None)
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 setattr(new, name, getattr(module, name))
             new.train(module.training)
