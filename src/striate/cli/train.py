@@ -171,7 +171,7 @@ def _train(args, rank: int = 0, world: int = 1) -> int:
         dist.broadcast_object_list(folder)  # where rank 0 writes: the other ranks read there
         out_dir = Path(folder[0])
         model = SyncBatchNorm.convert_sync_batchnorm(model)
-        net = DistributedDataParallel(model)
+        net = DistributedDataParallel(model, broadcast_buffers=False)  # SyncBN keeps them equal
         threads = os.cpu_count() // int(os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE", world))
         striate.set_num_threads(max(1, threads))
     trainer = Trainer(net, optimizer, scheduler=scheduler, out_dir=out_dir if lead else None,
