@@ -147,7 +147,6 @@ KNOWN_PRIVATE = {
     "striate/cli/caption.py", "striate/cli/convnets.py",  # cli/train.py's run helpers
     "striate/optim/_one_cycle.py",  # lr_scheduler's argument checks
     "striate/train/history.py",  # checkpoint's file mode
-    "striate/train/search.py",  # history's figure
 }
 
 

@@ -237,13 +237,13 @@ def _write_table(trials, path: str) -> None:
 
 
 def _plot(trials, path: str) -> bool:
-    from .history import _figure
+    from .history import new_figure
 
     params = list(dict.fromkeys(k for t in trials for k in t.params
                                 if isinstance(t.params[k], float)))
     if len(params) < 2:
         return False
-    fig = _figure()
+    fig = new_figure()
     if fig is None:
         return False
     x, y = params[:2]
