@@ -29,6 +29,8 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 
+import numpy as np
+
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..utils import tensorboard as _tensorboard
@@ -134,8 +136,6 @@ class _Shards:
         return backend.batch_shard(*self.rows)
 
     def step(self, out, loss, n: int, value: float, values: list):
-        import numpy as np
-
         local = np.array([n, value * n if n else 0.0, *(v * n if n else 0.0 for v in values)],
                          np.float64)
         self.dist.all_reduce(local)
@@ -147,15 +147,10 @@ class _Shards:
         return loss, total, float(local[1] / total), [float(v / total) for v in local[2:]]
 
     def combine(self, meters: list) -> None:
-        import numpy as np
-
         local = np.array([x for m in meters for x in (m.sum, m.count)], np.float64)
         self.dist.all_reduce(local)
         for k, m in enumerate(meters):
             m.sum, m.count = float(local[2 * k]), int(round(local[2 * k + 1]))
-
-
-_nothing = contextlib.nullcontext
 
 
 def _batch(batch, where: str):
@@ -366,10 +361,10 @@ class Trainer:
                     x, y = _batch(batch, "evaluate")
                     if self._shards is not None:
                         x, y = self._shards.slice(x, y)
-                    out = self.model(x)
                     n = int(x.shape[0])
                     if n == 0:  # this rank's slice of a batch smaller than the world
                         continue
+                    out = self.model(x)
                     loss_m.update(float(self.loss_fn(out, y).item()), n)
                     for m, (_, _, fn) in zip(meters, self.metrics):
                         m.update(fn(out, y), n)
@@ -502,7 +497,7 @@ class Trainer:
                 x, y = _batch(batch, "fit")
                 if self._shards is not None:
                     x, y = self._shards.slice(x, y)
-                with self._shards.scope() if self._shards is not None else _nothing():
+                with self._shards.scope() if self._shards else contextlib.nullcontext():
                     out = self.model(x)
                 n = int(x.shape[0])
                 loss = self.loss_fn(out, y) if n else None
