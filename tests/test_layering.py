@@ -26,7 +26,8 @@ LAYERS = [
     {"nn", "data", "distributions", "linalg"},
     {"optim", "utils"},
     {"models"},
-    {"amp", "jit", "onnx"},  # mixed precision; static graphs and their exchange format
+    {"amp", "jit"},  # mixed precision; static graphs
+    {"onnx"},  # the graphs' exchange format: export traces with jit, import builds jit graphs
     {"train"},
     {"detect"},  # boxes, anchors, synthetic scenes: segmentation builds on them
     {"classic", "caption", "text", "serialization", "benchmark", "vis", "generative", "segment",

@@ -26,7 +26,7 @@ from ..ops.activation import ReLU
 from ..ops.normalization import BatchNorm
 from ..ops.shape import Reshape
 
-__all__ = ["Node", "Graph", "op_name", "run_graph", "KERNELS"]
+__all__ = ["Node", "Graph", "op_name", "run_graph", "nest", "KERNELS"]
 
 # Function class name -> op name (the functional's name) where snake_case would not give it
 _OP_NAMES = {
@@ -133,6 +133,15 @@ class Graph:
         lines += [f"  {n!r}" for n in self.nodes]
         lines.append(f"  return ({', '.join('%' + o for o in self.outputs)})")
         return "\n".join(lines)
+
+
+def nest(tree, values: list):
+    """The outputs as the model returned them: ``values`` placed into ``tree``'s nesting."""
+    if tree is None:
+        return values[0]
+    if isinstance(tree, int):
+        return values[tree]
+    return type(tree)(nest(t, values) for t in tree)
 
 
 # ---- running a graph ------------------------------------------------------------------------

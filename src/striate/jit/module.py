@@ -9,7 +9,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from .graph import Graph, run_graph
+from .graph import Graph, nest, run_graph
 
 __all__ = ["GraphModule", "TracedModule"]
 
@@ -94,9 +94,7 @@ class GraphModule(Module):
             consts = dict(g.constants)
             consts.update({k: t.array for k, t in live.items()})
             outs = [Tensor(o) for o in run_graph(g, [t.array for t in tensors], consts)]
-        if g.output_tree is None:
-            return outs[0]
-        return g.output_tree(outs)
+        return nest(g.output_tree, outs)
 
 
 class TracedModule(GraphModule):

@@ -218,14 +218,22 @@ class _Scopes:
             h.remove()
 
 
-def _flatten_outputs(out, rec: _Recorder, where: str):
+def _flatten_outputs(out, rec: _Recorder, where: str, names: list):
+    """The output's tensors appended to ``names``; returns the nesting (an index for a tensor,
+    a tuple or list of nestings)."""
     if isinstance(out, Tensor):
-        return [rec.value_of(out)], None
-    if isinstance(out, (tuple, list)) and all(isinstance(o, Tensor) for o in out):
-        names = [rec.value_of(o) for o in out]
-        return names, type(out)
-    raise TypeError(f"jit.trace: {where} must return a Tensor or a tuple/list of Tensors, got "
+        names.append(rec.value_of(out))
+        return len(names) - 1
+    if isinstance(out, (tuple, list)):
+        return type(out)(_flatten_outputs(o, rec, where, names) for o in out)
+    raise TypeError(f"jit.trace: {where} must return Tensors (in tuples or lists), got "
                     f"{type(out).__name__}")
+
+
+def _leaves(out) -> list:
+    if isinstance(out, Tensor):
+        return [out]
+    return [t for o in out for t in _leaves(o)]
 
 
 def record(func, example_inputs) -> tuple[Graph, list, list]:
@@ -238,6 +246,8 @@ def record(func, example_inputs) -> tuple[Graph, list, list]:
         raise TypeError("jit.trace: example_inputs must be a Tensor or a tuple of Tensors, got "
                         f"{type(example_inputs).__name__}")
     model = func if hasattr(func, "named_parameters") else None
+    if model is None and hasattr(getattr(func, "__self__", None), "named_parameters"):
+        model = func.__self__  # a method of a module (``captioner.scores``): its names
     rec = _Recorder(model)
     for t in example_inputs:
         rec.add_input(t)
@@ -254,11 +264,11 @@ def record(func, example_inputs) -> tuple[Graph, list, list]:
             scopes.remove()
     what = f"{type(func).__name__}.forward" if model is not None else getattr(
         func, "__name__", "the function")
-    names, tree = _flatten_outputs(out, rec, what)
+    names: list = []
+    tree = _flatten_outputs(out, rec, what, names)
     rec.graph.outputs = names
-    rec.graph.output_tree = tree
-    outs = [out] if tree is None else list(out)
-    return rec.graph, outs, rec.sites
+    rec.graph.output_tree = None if tree == 0 else tree
+    return rec.graph, _leaves(out), rec.sites
 
 
 def trace(func, example_inputs, check_trace: bool = True, check_tolerance: float = 1e-5):
@@ -306,7 +316,7 @@ def trace(func, example_inputs, check_trace: bool = True, check_tolerance: float
         if not training:
             with no_grad():
                 got = traced(*ex)
-            got = [got] if graph.output_tree is None else list(got)
+            got = _leaves(got)
             for k, (a, b) in enumerate(zip(got, outs)):
                 if a.shape != b.shape or not np.allclose(a.array, b.array, rtol=check_tolerance,
                                                          atol=check_tolerance):
