@@ -8,7 +8,7 @@ def require_onnx(where: str):
     try:
         import onnx
     except ImportError:
-        raise ImportError(f"{where} needs the onnx package: pip install \"striate[onnx]\"") from None
+        raise ImportError(f"{where} needs onnx: pip install \"striate[onnx]\"") from None
     return onnx
 
 
