@@ -26,7 +26,7 @@ from ..ops.activation import ReLU
 from ..ops.normalization import BatchNorm
 from ..ops.shape import Reshape
 
-__all__ = ["Node", "Graph", "op_name", "run_graph", "nest", "KERNELS"]
+__all__ = ["Node", "Graph", "op_name", "run_graph", "run_node", "nest", "KERNELS", "INPLACE_KERNELS"]
 
 # Function class name -> op name (the functional's name) where snake_case would not give it
 _OP_NAMES = {
@@ -207,7 +207,7 @@ KERNELS = {
 }
 
 # ops that may write their output over their first input (buffer planning), as array kernels
-_INPLACE = {
+INPLACE_KERNELS = {
     "relu": lambda x: np.maximum(x, 0, out=x),
     "add": lambda a, b: np.add(a, b, out=a),
     "add_relu": lambda a, b: np.maximum(np.add(a, b, out=a), 0, out=a),
@@ -215,9 +215,9 @@ _INPLACE = {
 }
 
 
-def _run_arrays(node: Node, arrays: list):
+def run_node(node: Node, arrays: list):
     if node.inplace:
-        return _INPLACE[node.op](*arrays)
+        return INPLACE_KERNELS[node.op](*arrays)
     kernel = KERNELS.get(node.op)
     if kernel is not None:
         return kernel(*arrays, **node.attrs)
@@ -264,7 +264,7 @@ def run_graph(graph: Graph, inputs, constants: dict, *, grad: bool = False,
         free = graph.free
     env = dict(constants)
     env.update(zip(graph.inputs, inputs))
-    run = _run_tensors if grad else _run_arrays
+    run = _run_tensors if grad else run_node
     for k, node in enumerate(graph.nodes):
         args = [None if i is None else env[i] for i in node.inputs]
         out = run(node, args)

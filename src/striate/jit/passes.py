@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import _INPLACE, Graph, _run_arrays
+from .graph import INPLACE_KERNELS, Graph, run_node
 
 __all__ = ["eliminate_dead_code", "constant_folding", "fold_batch_norm", "fuse_activations",
            "plan_buffers", "optimize_for_inference", "planned_peak_bytes"]
@@ -54,7 +54,7 @@ def constant_folding(graph: Graph, include_params: bool = False) -> Graph:
     for node in g.nodes:
         random = node.op in ("dropout", "mask_scale")
         if not random and all(i is None or i in frozen for i in node.inputs):
-            out = _run_arrays(node, [None if i is None else g.constants[i] for i in node.inputs])
+            out = run_node(node, [None if i is None else g.constants[i] for i in node.inputs])
             outs = out if type(out) is tuple else (out,)
             for name, value in zip(node.outputs, outs):
                 g.constants[name] = np.array(value)  # a copy: not a view of a parameter
@@ -163,7 +163,7 @@ def plan_buffers(graph: Graph) -> Graph:
         if name not in keep:
             g.free.setdefault(k, []).append(name)
     for k, node in enumerate(g.nodes):
-        if node.op not in _INPLACE:
+        if node.op not in INPLACE_KERNELS:
             continue
         first = node.inputs[0]
         prev = producers.get(first)
