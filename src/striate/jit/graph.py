@@ -26,7 +26,8 @@ from ..ops.activation import ReLU
 from ..ops.normalization import BatchNorm
 from ..ops.shape import Reshape
 
-__all__ = ["Node", "Graph", "op_name", "run_graph", "run_node", "nest", "KERNELS", "INPLACE_KERNELS"]
+__all__ = ["Node", "Graph", "op_name", "run_graph", "run_node", "nest", "KERNELS",
+           "INPLACE_KERNELS"]
 
 # Function class name -> op name (the functional's name) where snake_case would not give it
 _OP_NAMES = {
