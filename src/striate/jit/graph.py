@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autograd.function import Context
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
 from ..kernels.batchnorm import batch_stats, fixed_stats
 from ..ops.activation import ReLU
 from ..ops.normalization import BatchNorm
@@ -55,7 +57,8 @@ class Node:
     """One op: ``outputs = op(*inputs, **attrs)``.
 
     ``inputs`` are value names (None for an absent optional input such as a bias); ``fn`` is
-    the ``Function`` class that computes it (None for a fused op of :data:`KERNELS`); ``scope``
+    the ``Function`` class that computes it (None for a fused op of :data:`KERNELS`), or a
+    function of Tensors built from ``striate.functional`` (an imported ONNX op); ``scope``
     is the dotted path of the module whose forward ran it (``layer1.0.conv1``), for messages.
     """
 
@@ -63,7 +66,7 @@ class Node:
     inputs: list
     outputs: list
     attrs: dict = field(default_factory=dict)
-    fn: type | None = None
+    fn: object = None
     scope: str = ""
     inplace: bool = False  # buffer planning: write the output into the first input's memory
 
@@ -216,9 +219,23 @@ INPLACE_KERNELS = {
 }
 
 
+def _functional(node: Node, arrays: list):
+    """A node whose ``fn`` is a function of Tensors (an imported model's op, written with
+    ``striate.functional``), run on arrays."""
+    with no_grad():
+        out = node.fn(*[Tensor(a) if isinstance(a, np.ndarray) else a for a in arrays],
+                      **node.attrs)
+    if type(out) is tuple:
+        return tuple(None if o is None else o.array for o in out)
+    return out.array
+
+
 def run_node(node: Node, arrays: list):
+    """One node on raw arrays: its outputs (an array, or a tuple of arrays)."""
     if node.inplace:
         return INPLACE_KERNELS[node.op](*arrays)
+    if node.fn is not None and not isinstance(node.fn, type):
+        return _functional(node, arrays)
     kernel = KERNELS.get(node.op)
     if kernel is not None:
         return kernel(*arrays, **node.attrs)
@@ -226,6 +243,8 @@ def run_node(node: Node, arrays: list):
 
 
 def _run_tensors(node: Node, tensors: list):
+    if node.fn is not None and not isinstance(node.fn, type):
+        return node.fn(*tensors, **node.attrs)
     if node.op == "batch_norm":
         x, w, b, *mv = tensors
         a = [None if t is None else t.array for t in (x, *mv)]

@@ -78,7 +78,8 @@ class GraphModule(Module):
         tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x)) for x in inputs]
         for k, (name, t) in enumerate(zip(g.inputs, tensors)):
             shape, dtype = g.meta[name]
-            if t.ndim != len(shape) or tuple(t.shape[1:]) != tuple(shape[1:]):
+            if t.ndim != len(shape) or any(d is not None and d != e
+                                           for d, e in zip(shape[1:], t.shape[1:])):
                 raise ValueError(
                     f"{type(self).__name__}: input {k} has shape {tuple(t.shape)} but the graph "
                     f"was traced for {tuple(shape)} (only the first, batch dim may change)")

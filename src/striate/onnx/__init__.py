@@ -6,5 +6,7 @@ extra: ``pip install "striate[onnx]"``; it is imported only when a function here
 """
 
 from .export import UnsupportedOperatorError, export, to_onnx_model
+from .load import SUPPORTED_OPSETS, load_model
 
-__all__ = ["export", "to_onnx_model", "UnsupportedOperatorError"]
+__all__ = ["export", "to_onnx_model", "load_model", "UnsupportedOperatorError",
+           "SUPPORTED_OPSETS"]
