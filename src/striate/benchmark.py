@@ -343,6 +343,9 @@ def add_arguments(p) -> None:
     p.add_argument("--traced", action="store_true",
                    help="inference only: striate eager vs its traced and optimised graphs, "
                    "PyTorch and onnxruntime (default models: convnet,resnet20)")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="with --traced: time the process's CPU time, not wall-clock (steadier "
+                   "on a busy machine; use with --threads 1)")
 
 
 def run_from_args(args) -> int:
@@ -365,8 +368,9 @@ def run_from_args(args) -> int:
         if args.models == ",".join(MODELS):
             models = list(TRACED_MODELS)
         rows = run_traced(models, args.batch_size, threads, args.rounds, args.steps, args.warmup,
-                          log=lambda s: print(s, file=sys.stderr))
-        print(format_traced_table(rows, args.batch_size, threads, args.rounds))
+                          log=lambda s: print(s, file=sys.stderr),
+                          clock=time.process_time if args.cpu_time else time.perf_counter)
+        print(format_traced_table(rows, args.batch_size, threads, args.rounds, args.cpu_time))
         return 0
     rows = run(models, args.batch_size, threads, args.rounds, args.steps, args.warmup,
                log=lambda s: print(s, file=sys.stderr))
@@ -396,10 +400,12 @@ def peak_bytes(fn: Callable) -> int:
 
 def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
                threads: int | None = None, rounds: int = 3, steps: int = 3, warmup: int = 2,
-               log=print) -> list[dict]:
+               log=print, clock: Callable[[], float] = time.perf_counter) -> list[dict]:
     """Inference (eval, no gradients) of each model: striate eager, the traced graph, the traced
     graph after ``jit.optimize_for_inference`` (BN folded, ReLUs fused, buffers planned),
-    PyTorch eager and onnxruntime on striate's exported file, timed interleaved.
+    PyTorch eager and onnxruntime on striate's exported file, timed interleaved with ``clock``
+    (``time.process_time`` counts this process's CPU time: steadier than wall-clock on a shared
+    machine, and equal to it on one thread when the machine is quiet).
 
     Returns:
         ``[{"model", "variant", "ms", "vs_eager", "peak_mib"}]``: medians in ms, the ratio to
@@ -469,7 +475,7 @@ def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
             fns = {"striate eager": eager, "striate traced": graph,
                    "striate traced+optimised": opt, "PyTorch eager": torch_eager,
                    "onnxruntime": onnxruntime}
-            ms = interleaved_ms(list(fns.values()), rounds, steps, warmup=warmup)
+            ms = interleaved_ms(list(fns.values()), rounds, steps, clock=clock, warmup=warmup)
             base = ms[0]
             for (variant, fn), t in zip(fns.items(), ms):
                 peak = peak_bytes(fn) / 2**20 if variant.startswith("striate") else None
@@ -480,11 +486,13 @@ def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
     return rows
 
 
-def format_traced_table(rows: list[dict], batch_size: int, threads: int, rounds: int) -> str:
+def format_traced_table(rows: list[dict], batch_size: int, threads: int, rounds: int,
+                        cpu_time: bool = False) -> str:
     """The rows of :func:`run_traced` as a Markdown table."""
+    unit = "CPU ms" if cpu_time else "ms"
     lines = [f"inference, batch {batch_size}, float32, {threads} thread(s), medians of {rounds} "
-             f"interleaved round(s)", "",
-             "| model | variant | ms | / striate eager | peak MiB (NumPy) |",
+             f"interleaved round(s){', CPU time' if cpu_time else ''}", "",
+             f"| model | variant | {unit} | / striate eager | peak MiB (NumPy) |",
              "|---|---|---:|---:|---:|"]
     for r in rows:
         peak = "" if r["peak_mib"] is None else f"{r['peak_mib']:.1f}"

@@ -24,6 +24,7 @@ from ..autograd.function import Context
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..kernels.batchnorm import batch_stats, fixed_stats
+from ..kernels.conv import conv_relu_forward
 from ..ops.activation import ReLU
 from ..ops.normalization import BatchNorm
 from ..ops.shape import Reshape
@@ -178,10 +179,13 @@ def _add_relu(a, b):
     return _relu_inplace(np.add(a, b))
 
 
-def _conv_fused(*arrays, **attrs):
-    from ..ops.conv import Conv2d
+def _conv_fused(x, w, b=None, *, stride, padding, dilation=(1, 1), groups=1):
+    if dilation != (1, 1) or groups != 1:
+        from ..ops.conv import Conv2d
 
-    return _fused(Conv2d, _relu_inplace)(*arrays, **attrs)
+        return _fused(Conv2d, _relu_inplace)(x, w, b, stride=stride, padding=padding,
+                                             dilation=dilation, groups=groups)
+    return conv_relu_forward(x, w, b, stride, padding)  # bias and ReLU per GEMM chunk
 
 
 def _linear_fused(*arrays, **attrs):
