@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from .. import functional as F
+from .. import ops as F  # striate.functional
 from ..autograd.tensor import Tensor
 from ..jit import Graph, GraphModule, Node, eliminate_dead_code
 from ._deps import require_onnx
