@@ -133,3 +133,16 @@ def test_optimize_for_inference_equals_eager_and_needs_eval(traced, rng):
     m.train()
     with pytest.raises(ValueError, match="model.eval"):
         jit.optimize_for_inference(jit.trace(m, x, check_trace=False))
+
+
+@pytest.mark.parametrize("k, stride, pad, bias", [(3, 1, 1, True), (3, 2, 0, False),
+                                                  (1, 1, 0, True), (1, 2, 0, False)])
+def test_conv_relu_kernel_equals_conv_then_relu(rng, k, stride, pad, bias):
+    from striate.kernels.conv import conv_forward, conv_relu_forward
+
+    x = rng.standard_normal((3, 4, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((5, 4, k, k)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32) if bias else None
+    ref, _ = conv_forward(x, w, b, stride, pad)
+    got = conv_relu_forward(x, w, b, stride, pad)
+    np.testing.assert_allclose(got, np.maximum(ref, 0), rtol=1e-6, atol=1e-6)
