@@ -54,7 +54,7 @@ def _backward_dot(t, params: dict | None) -> list:
 
     out_label = f"output {_shape(t.shape)}"
     if t.array.size <= 4:
-        out_label += f"\\n= {_small(t.array)}"
+        out_label += f"\n= {_small(t.array)}"
     lines.append(f'  out [shape=box, style=filled, fillcolor="#c6dbef", label={_q(out_label)}];')
     lines.append(f"  {nid(root)} -> out;")
     seen = set()
@@ -134,7 +134,7 @@ def _forward_dot(g) -> list:
 
 
 def draw_graph(obj, path=None, format: str | None = None, params: dict | None = None,  # noqa: A002
-               rankdir: str = "TB") -> str:
+               rankdir: str = "TB", dpi: int | None = None) -> str:
     """Draw a computational graph as Graphviz DOT.
 
     Args:
@@ -145,6 +145,7 @@ def draw_graph(obj, path=None, format: str | None = None, params: dict | None = 
         format: ``"svg"``, ``"png"`` or None (DOT only).
         params: ``dict(model.named_parameters())``, to name the leaves of a backward graph.
         rankdir: Graphviz's layout direction (``"TB"`` top to bottom, ``"LR"`` left to right).
+        dpi: resolution of a PNG (Graphviz's default 96).
     Returns:
         the DOT text.
     Raises:
@@ -170,7 +171,10 @@ def draw_graph(obj, path=None, format: str | None = None, params: dict | None = 
     else:
         raise TypeError(f"draw_graph: expected a Tensor, a traced module or a jit Graph, got "
                         f"{type(obj).__name__}")
-    dot = "\n".join([f"digraph {_q(title)} {{", f"  rankdir={rankdir};",
+    head = [f"digraph {_q(title)} {{", f"  rankdir={rankdir};"]
+    if dpi is not None:
+        head.append(f"  dpi={int(dpi)};")
+    dot = "\n".join([*head,
                      '  node [fontname="Helvetica", fontsize=10];',
                      '  edge [fontname="Helvetica", fontsize=9];', *body, "}", ""])
     if path is not None:
