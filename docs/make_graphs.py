@@ -180,7 +180,8 @@ def import_side() -> list[str]:
         if isinstance(mod, torch.nn.BatchNorm2d):
             mod.running_mean.uniform_(-0.2, 0.2)
             mod.running_var.uniform_(0.5, 2.0)
-    cases.append(("ResNet-18 (torchvision's architecture), 2x3x64x64", r, torch.randn(2, 3, 64, 64)))
+    cases.append(("ResNet-18 (torchvision's architecture), 2x3x64x64", r,
+                  torch.randn(2, 3, 64, 64)))
     cases.append(("LSTM(3, 5, num_layers=2, batch_first=True), 2x4x3",
                   torch.nn.LSTM(3, 5, num_layers=2, batch_first=True), torch.randn(2, 4, 3)))
     for label, model, x in cases:
@@ -212,7 +213,9 @@ def main() -> None:
     cf = control_flow()
     st = static_side()
     print("static side done", file=sys.stderr)
-    log = (lambda s: print(s, file=sys.stderr))
+    def log(s):
+        print(s, file=sys.stderr)
+
     cpu_rows = run_traced(batch_size=batch, threads=1, rounds=rounds, steps=3, log=log,
                           clock=time.process_time)
     wall_rows = run_traced(batch_size=batch, threads=os.cpu_count() or 1, rounds=rounds,
