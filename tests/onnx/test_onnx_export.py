@@ -150,3 +150,14 @@ def test_bad_arguments():
         striate.onnx.export(m, striate.randn(1, 3), opset_version=11)
     with pytest.raises(ValueError, match="2 input_names for 1 inputs"):
         striate.onnx.export(m, striate.randn(1, 3), input_names=["a", "b"])
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+def test_bidirectional_recurrent_layers(cls, rng):
+    m = getattr(nn, cls)(3, 4, num_layers=2, bidirectional=True, batch_first=True).eval()
+    x = striate.tensor(rng.standard_normal((2, 5, 3)).astype(np.float32))
+    got = _session(striate.onnx.export(m, x)).run(None, {"input_0": x.array})
+    out, state = m(x)
+    ref = [out, *(state if isinstance(state, tuple) else (state,))]
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b.array, rtol=1e-4, atol=1e-5)

@@ -319,6 +319,14 @@ def _recurrent(kind):
     return emit
 
 
+def _flip(w, n):
+    axes = [int(a) for a in n.attrs["axes"]]
+    big = np.iinfo(np.int64).max
+    w.add("Slice", [w.value(n.inputs[0]), w.ints([-1] * len(axes), "starts"),
+                    w.ints([-big] * len(axes), "ends"), w.ints(axes, "axes"),
+                    w.ints([-1] * len(axes), "steps")], n.outputs)
+
+
 def _permute(w, n):
     w.add("Transpose", [w.value(n.inputs[0])], n.outputs, perm=[int(d) for d in n.attrs["dims"]])
 
@@ -389,6 +397,7 @@ _EXPORTERS = {
     "abs": _simple("Abs"), "clone": _simple("Identity"), "leaky_relu": _leaky, "elu": _elu,
     "softmax": _axis_op("Softmax"), "log_softmax": _axis_op("LogSoftmax"),
     "cat": _cat, "stack": _stack, "getitem": _getitem, "pad": _pad, "permute": _permute,
+    "flip": _flip,
     "expand": _expand, "local_response_norm": _lrn, "embedding": _embedding,
     "lstm": _recurrent("LSTM"), "gru": _recurrent("GRU"), "rnn": _recurrent("RNN"),
     "sum": _reduce("ReduceSum"), "mean": _reduce("ReduceMean"), "to": _cast,
