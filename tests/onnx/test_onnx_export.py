@@ -161,3 +161,11 @@ def test_bidirectional_recurrent_layers(cls, rng):
     ref = [out, *(state if isinstance(state, tuple) else (state,))]
     for a, b in zip(got, ref):
         np.testing.assert_allclose(a, b.array, rtol=1e-4, atol=1e-5)
+
+
+def test_missing_onnx_extra_is_one_line_naming_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
+    with pytest.raises(ImportError, match=r'onnx.export needs onnx: pip install "striate\[onnx\]"'):
+        striate.onnx.export(nn.Linear(2, 2), striate.randn(1, 2))
