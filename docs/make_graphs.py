@@ -225,7 +225,7 @@ def main() -> None:
     zoo_rows = zoo_table(zoo)
     by = {(r["model"], r["variant"]): r for r in cpu_rows}
     said = []
-    for name in ("convnet", "resnet20"):
+    for name in ("default_convnet", "resnet20"):
         e, o = by[(name, "striate eager")], by[(name, "striate traced+optimised")]
         said.append(f"{name} {o['vs_eager']:.2f}x eager's CPU time with "
                     f"{1 - o['peak_mib'] / e['peak_mib']:.0%} less peak memory")
@@ -351,8 +351,9 @@ sees it:
 
 ## Speed and memory: `striate bench --traced`
 
-Inference (eval, no gradients) of the benchmark's ConvNet (three conv3x3-ReLU-maxpool blocks,
-32/64/128 channels) and ResNet-20 on a batch of 3x32x32 images: striate eager, the plain trace,
+Inference (eval, no gradients) of `striate train`'s default ConvNet (`models.ConvNet`: three
+conv3x3-BN-ReLU-maxpool blocks of 32/64/128 channels, dropout, a linear head) and ResNet-20 on a
+batch of 3x32x32 images: striate eager, the plain trace,
 the trace after `optimize_for_inference`, PyTorch eager on the same architecture, and
 onnxruntime on striate's exported file. Peak memory is what NumPy allocated during one call
 (tracemalloc sees NumPy's arrays, not PyTorch's or onnxruntime's).

@@ -342,7 +342,8 @@ def add_arguments(p) -> None:
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: 2)")
     p.add_argument("--traced", action="store_true",
                    help="inference only: striate eager vs its traced and optimised graphs, "
-                   "PyTorch and onnxruntime (default models: convnet,resnet20)")
+                   "PyTorch and onnxruntime (default models: default_convnet (striate train's "
+                   "ConvNet, with batch norm), resnet20)")
     p.add_argument("--cpu-time", action="store_true",
                    help="with --traced: time the process's CPU time, not wall-clock (steadier "
                    "on a busy machine; use with --threads 1)")
@@ -380,7 +381,24 @@ def run_from_args(args) -> int:
 
 # ---- inference: eager vs traced graphs (``striate bench --traced``) ----------------------------
 
-TRACED_MODELS = ("convnet", "resnet20")
+TRACED_MODELS = ("default_convnet", "resnet20")
+
+
+def _default_convnet(torch=None):
+    """The ConvNet of ``striate train`` (``models.ConvNet``: [conv3x3-BN-ReLU-maxpool] x 32/64/128,
+    dropout, linear) for 3x32x32 inputs, in striate, or in PyTorch when ``torch`` is given."""
+    if torch is None:
+        from .models import create_model
+
+        return create_model("convnet", num_classes=NUM_CLASSES, input_shape=INPUT_SHAPE)
+    tnn = torch.nn
+    layers, c = [], INPUT_SHAPE[0]
+    for out in (32, 64, 128):
+        layers += [tnn.Conv2d(c, out, 3, padding=1), tnn.BatchNorm2d(out), tnn.ReLU(),
+                   tnn.MaxPool2d(2)]
+        c = out
+    return tnn.Sequential(*layers, tnn.Flatten(), tnn.Dropout(0.3),
+                          tnn.Linear(128 * 4 * 4, NUM_CLASSES))
 
 
 def peak_bytes(fn: Callable) -> int:
@@ -401,8 +419,9 @@ def peak_bytes(fn: Callable) -> int:
 def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
                threads: int | None = None, rounds: int = 3, steps: int = 3, warmup: int = 2,
                log=print, clock: Callable[[], float] = time.perf_counter) -> list[dict]:
-    """Inference (eval, no gradients) of each model: striate eager, the traced graph, the traced
-    graph after ``jit.optimize_for_inference`` (BN folded, ReLUs fused, buffers planned),
+    """Inference (eval, no gradients) of each model (:data:`MODELS`, or ``default_convnet``: the
+    zoo's ConvNet that ``striate train`` uses, with batch norm): striate eager, the traced graph,
+    the traced graph after ``jit.optimize_for_inference`` (BN folded, ReLUs fused, buffers planned),
     PyTorch eager and onnxruntime on striate's exported file, timed interleaved with ``clock``
     (``time.process_time`` counts this process's CPU time: steadier than wall-clock on a shared
     machine, and equal to it on one thread when the machine is quiet).
@@ -425,9 +444,10 @@ def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
     except ImportError as e:
         raise ImportError("bench --traced compares with onnxruntime: pip install "
                           "\"striate[onnx]\"") from e
+    known = (*MODELS, "default_convnet")
     for name in models:
-        if name not in MODELS:
-            raise ValueError(f"bench: unknown model {name!r}; choose from {', '.join(MODELS)}")
+        if name not in known:
+            raise ValueError(f"bench: unknown model {name!r}; choose from {', '.join(known)}")
     threads = threads or os.cpu_count() or 1
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch_size, *INPUT_SHAPE)).astype(np.float32)
@@ -435,7 +455,8 @@ def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
     with _threads(threads):
         for name in models:
             striate.manual_seed(0)
-            model = striate_model(name).eval()
+            default = name == "default_convnet"
+            model = (_default_convnet() if default else striate_model(name)).eval()
             xt = striate.tensor(x)
             traced = jit.trace(model, xt)
             optimised = jit.optimize_for_inference(traced)
@@ -445,7 +466,7 @@ def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
             opts.intra_op_num_threads = threads
             sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
             feed = {sess.get_inputs()[0].name: x}
-            t_model = torch_model(name).eval()
+            t_model = (_default_convnet(torch) if default else torch_model(name)).eval()
             tx = torch.from_numpy(x)
 
             def eager(m=model, xt=xt):
