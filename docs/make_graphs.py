@@ -375,8 +375,9 @@ Wall-clock, all cores:
 What the numbers say (traced+optimised, one thread: {measured}): in NumPy the convolutions'
 GEMMs and im2col copies are most of the time (85-90% of ResNet-20's inference), and eager
 striate already runs batch norm and ReLU as compiled passes; folding and fusing remove those
-passes, so the traced graph can gain at most their share (under 10%), which is within this
-machine's noise: speed is a tie with eager, not a win.
+passes, so the traced graph can gain at most their share (about 10%), and a gain of that size
+is close to this shared machine's run-to-run noise (earlier runs measured ties). The clear win
+is memory.
 The memory plan matters more: a graph runner that keeps every value (the plain trace) holds the
 whole forward's activations, the plan holds about one layer's. onnxruntime and PyTorch use
 tuned direct convolutions (oneDNN/MLAS), which NumPy's im2col + BLAS does not match.
