@@ -23,8 +23,11 @@ __all__ = ["few_labels", "feature_experiment"]
 def few_labels(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
     """Indices of ``per_class`` examples of every class, drawn with ``seed``."""
     rng = np.random.default_rng(seed)
-    idx = [rng.choice(np.flatnonzero(y == c), size=per_class, replace=False)
-           for c in np.unique(y)]
+    classes, counts = np.unique(y, return_counts=True)
+    if per_class > counts.min():
+        raise ValueError(f"few_labels: per_class is {per_class} but class {classes.argmin()} "
+                         f"has only {counts.min()} examples")
+    idx = [rng.choice(np.flatnonzero(y == c), size=per_class, replace=False) for c in classes]
     return np.sort(np.concatenate(idx))
 
 
@@ -54,7 +57,9 @@ def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
     Returns ``{"labels", "pretrained_acc", "scratch_acc"}``.
     """
     k = data.num_classes
-    idx = few_labels(data.train.y, max(1, labels // k), seed)
+    # 10 per class for 100 labels; fewer where a (small) training set has fewer
+    per_class = max(1, min(labels // k, int(np.bincount(data.train.y).min(initial=1))))
+    idx = few_labels(data.train.y, per_class, seed)
     X, y = data.train.X[idx], data.train.y[idx]
     code = autoencoder.code_dim
 

@@ -168,7 +168,8 @@ def independent_pixel_bits(X_train: np.ndarray, X_test: np.ndarray, levels: int,
     d = flat_tr.shape[1]
     counts = np.full((d, levels), alpha, dtype=np.float64)
     np.add.at(counts, (np.broadcast_to(np.arange(d), flat_tr.shape), flat_tr), 1)
-    logp = np.log2(counts / counts.sum(1, keepdims=True))
+    with np.errstate(divide="ignore"):  # alpha = 0: an unseen level has probability 0
+        logp = np.log2(counts / counts.sum(1, keepdims=True))
     flat_te = te.reshape(len(te), -1)
     return float(-logp[np.arange(d), flat_te].mean())
 

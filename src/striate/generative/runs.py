@@ -6,7 +6,8 @@ both players' for a GAN), ``samples_epoch001.png``, ... (a grid after every epoc
 the same noise each time, so the grids show one set of samples improving), ``samples.png`` (the
 last), ``summary.json`` (the final numbers) and ``checkpoint_last.npz`` (networks, optimizers,
 history, the random generator's state), from which ``train_run(..., resume=out_dir)`` continues
-exactly where it stopped.
+exactly where it stopped. The curves are drawn every 10 epochs and at the end (drawing them
+costs more than an epoch of the small models); ``metrics.csv`` is written every epoch.
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ def train_run(kind: str, data, out_dir: str, *, data_spec: str = "digits",
         save_grid(grid, os.path.join(out_dir, f"samples_epoch{epoch:03d}.png"), nrow=8)
         save_grid(grid, os.path.join(out_dir, "samples.png"), nrow=8)
         write_csv(os.path.join(out_dir, "metrics.csv"), history)
-        _plot_losses(out_dir, history, task)
+        if epoch == config["epochs"] or epoch % 10 == 0:  # a plot costs more than an epoch
+            _plot_losses(out_dir, history, task)
         save({"kind": kind, "config": config, "epoch": epoch, "history": history,
               "state": task.state_dict(), "rng_state": backend.get_rng_state()}, path)
         log(f"epoch {epoch:3d}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()

@@ -32,7 +32,8 @@ __all__ = ["KINDS", "DEFAULTS", "make_task", "slerp"]
 # per kind: the defaults of `striate generate KIND train` (each run finishes in minutes on the
 # digits with two cores; docs/generative.md has the measured times)
 DEFAULTS: dict[str, dict] = {
-    "ae": {"epochs": 30, "batch_size": 64, "lr": 1e-3, "code_dim": 16, "arch": "conv"},
+    "ae": {"epochs": 30, "batch_size": 64, "lr": 1e-3, "code_dim": 16, "arch": "conv",
+           "probe_steps": 300},
     "vae": {"epochs": 60, "batch_size": 64, "lr": 1e-3, "latent_dim": 8, "hidden": 256,
             "likelihood": "bernoulli"},
     "gan": {"epochs": 60, "batch_size": 64, "lr": 1e-3, "noise_dim": 96},
@@ -224,14 +225,15 @@ class AETask(Task):
             c = self.model.encode(Tensor(self.prepare(X[idx]))).array
             ws = np.linspace(0, 1, steps)
             z = np.stack([(1 - w) * c[:rows] + w * c[rows:] for w in ws], 1)
-            out = self.model.decode(Tensor(z.reshape(rows * steps, -1))).array
+            out = self.model.decode(Tensor(z.reshape(rows * steps, -1).astype(np.float32))).array
         self.model.train()
         return out
 
     def final_report(self, data):
         from .features import feature_experiment
 
-        return feature_experiment(self.model, data, seed=self.config["seed"])
+        return feature_experiment(self.model, data, steps=self.config["probe_steps"],
+                                  seed=self.config["seed"])
 
 
 class VAETask(Task):
