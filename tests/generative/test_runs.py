@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+import striate
 from striate.data import digits
 from striate.data.datasets import DatasetSplits, Split
 from striate.generative import KINDS, load_run, make_grid, train_run
@@ -83,3 +84,21 @@ def test_make_grid_tiles_in_rows():
     assert g.shape == (1, 3 * 3 + 1, 2 * 3 + 1)
     assert g[0, 1, 1] == 0.0 and g[0, 1, 4] == 0.25 and g[0, 4, 1] == 0.5 and g[0, 7, 1] == 0.75
     assert g[0, 7, 4] == 0.5  # the empty slot stays grey
+
+
+def test_label_samples_counts_the_top_classes():
+    from striate.generative import label_samples
+
+    class Fixed(striate.nn.Module):
+        # class = the image's mean pixel bucket; logits 0 except 2.0 for that class
+        def forward(self, x):
+            k = np.minimum((x.array.mean((1, 2, 3)) * 4).astype(int), 3)
+            z = np.zeros((len(k), 4))
+            z[np.arange(len(k)), k] = 2.0
+            return striate.tensor(z)
+
+    x = np.concatenate([np.full((3, 1, 2, 2), 0.1), np.full((1, 1, 2, 2), 0.9)])
+    r = label_samples(Fixed(), x, num_classes=4)
+    assert r["class_counts"] == [3, 0, 0, 1] and r["top_class"] == 0
+    assert r["top_class_share"] == 0.75
+    assert r["mean_confidence"] == pytest.approx(np.exp(2) / (np.exp(2) + 3))

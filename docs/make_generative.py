@@ -1,0 +1,185 @@
+"""Make docs/generative.md's pictures and numbers: train every model with `striate generate`'s
+defaults (timing each command), then sample, interpolate and evaluate.
+
+    PYTHONPATH=src python docs/make_generative.py [--jobs 2] [--runs /tmp/generative-runs]
+
+Stage 1 runs `striate generate KIND train` for every kind with its defaults (plus a VAE with a
+2-D latent space for the latent grid, and a Gaussian-decoder VAE), and `striate train` for the
+classifier that labels samples; each command's wall time is recorded. Stage 2 reads the runs
+(stage 1 skips runs that already finished, so the pictures can be remade alone) and writes
+docs/img/generative/*.png and docs/img/generative/numbers.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+IMG = ROOT / "docs" / "img" / "generative"
+
+# name -> the command's arguments after `striate`
+RUNS = {  # longest first, so that --jobs N finishes soonest
+    "dcgan": ["generate", "dcgan", "train"],
+    "ddpm": ["generate", "ddpm", "train"],
+    "gan": ["generate", "gan", "train"],
+    "lsgan": ["generate", "lsgan", "train"],
+    "pixelrnn": ["generate", "pixelrnn", "train"],
+    "pixelcnn": ["generate", "pixelcnn", "train"],
+    "classifier": ["train", "--epochs", "10"],
+    "ae": ["generate", "ae", "train"],
+    "ae-fc": ["generate", "ae", "train", "--arch", "fc"],
+    "vae": ["generate", "vae", "train"],
+    "vae-2d": ["generate", "vae", "train", "--latent-dim", "2"],
+    "vae-gaussian": ["generate", "vae", "train", "--likelihood", "gaussian"],
+}
+
+
+def _run_one(name: str, runs: Path) -> dict:
+    folder = runs / name
+    done = folder / ("checkpoint_best.npz" if name == "classifier" else "summary.json")
+    if done.exists():
+        return json.loads((folder / "timing.json").read_text())
+    if folder.exists():
+        shutil.rmtree(folder)
+    args = RUNS[name] + ["--out", str(runs), "--name", name]
+    args += ["--no-progress"] if name == "classifier" else ["--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "striate.cli", *args], env=env,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name}: {proc.stderr.strip().splitlines()[-1:]}")
+    made = sorted(p for p in runs.iterdir() if p.name.endswith(name) and p.is_dir()
+                  and p != folder)
+    made[-1].rename(folder)
+    timing = {"name": name, "command": "striate " + " ".join(RUNS[name]),
+              "seconds": round(seconds, 1), "load": round(os.getloadavg()[0], 1)}
+    (folder / "timing.json").write_text(json.dumps(timing))
+    print(f"{name}: {seconds:.0f} s", flush=True)
+    return timing
+
+
+def train_all(runs: Path, jobs: int, only: list[str]) -> dict:
+    runs.mkdir(parents=True, exist_ok=True)
+    names = only or list(RUNS)
+    with ThreadPoolExecutor(jobs) as pool:
+        return dict(zip(names, pool.map(lambda n: _run_one(n, runs), names)))
+
+
+def pictures(runs: Path, timings: dict) -> dict:
+    sys.path.insert(0, str(ROOT / "src"))
+    from striate.data import digits
+    from striate.data.transforms import transform_from_dict
+    from striate.generative import label_samples, load_run, save_grid
+    from striate.models import create_model
+    from striate.train import load
+
+    IMG.mkdir(parents=True, exist_ok=True)
+    data = digits()
+    numbers = {"timings": timings}
+    rng = np.random.default_rng(0)
+
+    def summary(name):
+        return json.loads((runs / name / "summary.json").read_text())
+
+    # the classifier of `striate train` (its best checkpoint), used as `generate evaluate` does
+    ck = load(str(runs / "classifier" / "checkpoint_best.npz"))
+    cfg = ck["config"]
+    clf = create_model(cfg["model"], num_classes=10, input_shape=(1, 8, 8))
+    clf.load_state_dict(ck["model"])
+    norm = transform_from_dict(cfg["normalize"])
+    numbers["classifier_test_acc"] = float(
+        (clf.eval()(__import__("striate").tensor(norm(data.test.X))).array.argmax(1)
+         == data.test.y).mean())
+    numbers["real_test_images"] = label_samples(clf, data.test.X, norm)
+
+    for kind in ("gan", "lsgan", "dcgan"):
+        task, _ = load_run(str(runs / kind))
+        save_grid(task.sample(64, np.random.default_rng(1)), str(IMG / f"{kind}_samples.png"),
+                  nrow=8)
+        shutil.copy(runs / kind / "loss.png", IMG / f"{kind}_losses.png")
+    for e in (1, 5):
+        shutil.copy(runs / "dcgan" / f"samples_epoch{e:03d}.png", IMG / f"dcgan_epoch{e}.png")
+    task, _ = load_run(str(runs / "dcgan"))
+    save_grid(task.interpolate(8, 10, None, np.random.default_rng(2)),
+              str(IMG / "dcgan_interpolation.png"), nrow=10)
+    numbers["dcgan_labels"] = label_samples(clf, task.sample(1000, np.random.default_rng(3)),
+                                            norm)
+
+    task, _ = load_run(str(runs / "ddpm"))
+    t0 = time.perf_counter()
+    x = task.sample(64, np.random.default_rng(1), ancestral=True)
+    numbers["ddpm_ancestral_64_seconds"] = round(time.perf_counter() - t0, 1)
+    save_grid(x, str(IMG / "ddpm_samples_ancestral.png"), nrow=8)
+    t0 = time.perf_counter()
+    x = task.sample(1000, np.random.default_rng(3))
+    numbers["ddpm_ddim_1000_seconds"] = round(time.perf_counter() - t0, 1)
+    save_grid(x[:64], str(IMG / "ddpm_samples_ddim.png"), nrow=8)
+    numbers["ddpm_labels"] = label_samples(clf, x, norm)
+    save_grid(task.interpolate(8, 10, None, np.random.default_rng(2)),
+              str(IMG / "ddpm_interpolation.png"), nrow=10)
+    shutil.copy(runs / "ddpm" / "loss.png", IMG / "ddpm_losses.png")
+
+    for name in ("vae", "vae-2d", "vae-gaussian"):
+        task, _ = load_run(str(runs / name))
+        tag = name.replace("-", "_")
+        save_grid(task.sample(64, np.random.default_rng(1)), str(IMG / f"{tag}_samples.png"),
+                  nrow=8)
+        numbers[f"{tag}_test_elbo"] = summary(name)["test_elbo"]
+        if name == "vae":
+            x = data.test.X[:32]
+            r = task.reconstructions(x)
+            pairs = np.concatenate([np.stack([task.prepare(x[i:i + 8]), r[i:i + 8]])
+                                    for i in range(0, 32, 8)]).reshape(-1, 1, 8, 8)
+            save_grid(pairs, str(IMG / "vae_reconstructions.png"), nrow=8)
+            save_grid(task.interpolate(8, 10, data.test.X, np.random.default_rng(2)),
+                      str(IMG / "vae_interpolation.png"), nrow=10)
+        if name == "vae-2d":
+            save_grid(task.latent_grid(15), str(IMG / "vae_latent_grid.png"), nrow=15)
+
+    for name in ("ae", "ae-fc"):
+        s = summary(name)
+        numbers[f"{name.replace('-', '_')}_features"] = {
+            k: s[k] for k in ("labels", "pretrained_acc", "scratch_acc")}
+        numbers[f"{name.replace('-', '_')}_test_loss"] = s["test_loss"]
+    shutil.copy(runs / "ae" / "samples.png", IMG / "ae_reconstructions.png")
+    task, _ = load_run(str(runs / "ae"))
+    save_grid(task.interpolate(8, 10, data.test.X, np.random.default_rng(2)),
+              str(IMG / "ae_interpolation.png"), nrow=10)
+
+    for kind in ("pixelcnn", "pixelrnn"):
+        s = summary(kind)
+        numbers[f"{kind}_bits_per_dim"] = s["test_bits_per_dim"]
+        numbers["baseline_bits_per_dim"] = s["baseline_bits_per_dim"]
+        task, _ = load_run(str(runs / kind))
+        save_grid(task.sample(64, np.random.default_rng(1)), str(IMG / f"{kind}_samples.png"),
+                  nrow=8)
+    (IMG / "numbers.json").write_text(json.dumps(numbers, indent=1) + "\n")
+    return numbers
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", default="/tmp/generative-runs", help="where the runs go")
+    p.add_argument("--jobs", type=int, default=1, help="commands run at once (default: 1)")
+    p.add_argument("--only", nargs="*", default=[], choices=list(RUNS), help="train these")
+    p.add_argument("--train-only", action="store_true", help="stage 1 only")
+    a = p.parse_args()
+    timings = train_all(Path(a.runs), a.jobs, a.only)
+    if not a.train_only:
+        print(json.dumps(pictures(Path(a.runs), train_all(Path(a.runs), 1, [])), indent=1))
+
+
+if __name__ == "__main__":
+    main()
