@@ -51,7 +51,9 @@ def _run_one(name: str, runs: Path) -> dict:
         return json.loads((folder / "timing.json").read_text())
     if folder.exists():
         shutil.rmtree(folder)
-    args = RUNS[name] + ["--out", str(runs), "--name", name]
+    parent = runs / f".{name}.tmp"  # each command its own parent folder: no name clashes
+    shutil.rmtree(parent, ignore_errors=True)
+    args = RUNS[name] + ["--out", str(parent), "--name", name]
     args += ["--no-progress"] if name == "classifier" else ["--quiet"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     t0 = time.perf_counter()
@@ -60,9 +62,9 @@ def _run_one(name: str, runs: Path) -> dict:
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{name}: {proc.stderr.strip().splitlines()[-1:]}")
-    made = sorted(p for p in runs.iterdir() if p.name.endswith(name) and p.is_dir()
-                  and p != folder)
-    made[-1].rename(folder)
+    (made,) = parent.iterdir()
+    made.rename(folder)
+    parent.rmdir()
     timing = {"name": name, "command": "striate " + " ".join(RUNS[name]),
               "seconds": round(seconds, 1), "load": round(os.getloadavg()[0], 1)}
     (folder / "timing.json").write_text(json.dumps(timing))
@@ -88,7 +90,6 @@ def pictures(runs: Path, timings: dict) -> dict:
     IMG.mkdir(parents=True, exist_ok=True)
     data = digits()
     numbers = {"timings": timings}
-    rng = np.random.default_rng(0)
 
     def summary(name):
         return json.loads((runs / name / "summary.json").read_text())
@@ -176,7 +177,7 @@ def main() -> None:
     p.add_argument("--only", nargs="*", default=[], choices=list(RUNS), help="train these")
     p.add_argument("--train-only", action="store_true", help="stage 1 only")
     a = p.parse_args()
-    timings = train_all(Path(a.runs), a.jobs, a.only)
+    train_all(Path(a.runs), a.jobs, a.only)
     if not a.train_only:
         print(json.dumps(pictures(Path(a.runs), train_all(Path(a.runs), 1, [])), indent=1))
 

@@ -53,8 +53,6 @@ def _train(args) -> int:
     options = {k: getattr(args, k, None) for k in KIND_OPTIONS if kind in KIND_OPTIONS[k]}
     options.update(lr=args.lr, batch_size=args.batch_size)
     if args.resume:
-        from ..generative.runs import _read_checkpoint
-
         out = Path(args.resume)
         if out.is_file():
             out = out.parent
@@ -63,7 +61,6 @@ def _train(args) -> int:
         ckpt = _load(out)[1]
         if ckpt["kind"] != kind:
             raise CommandError(f"--resume: {out} is a {ckpt['kind']} run, not {kind}")
-        _read_checkpoint(str(out))
         data = load_dataset(ckpt["config"]["data"])
         summary = train_run(kind, data, str(out), data_spec=ckpt["config"]["data"],
                             epochs=args.epochs, resume=True, progress=not args.quiet)
@@ -132,10 +129,10 @@ def _evaluate(args) -> int:
     import numpy as np
 
     from ..generative import label_samples, save_grid
-    from .train import _load_trained
+    from .train import load_trained
 
     task, ckpt = _load(args.run)
-    _, config, data, norm, model = _load_trained(args.classifier)
+    _, config, data, norm, model = load_trained(args.classifier)
     if tuple(config.get("input_shape", data.input_shape)) != tuple(task.shape):
         raise CommandError(f"--classifier: {args.classifier} takes images of shape "
                            f"{tuple(data.input_shape)}, the run makes {tuple(task.shape)}")

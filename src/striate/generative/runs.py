@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.tensor import Tensor
-from ..train import _plotting, load, save
+from ..train import load, save
 from ..train.history import write_csv, write_json
 from .images import save_grid
 from .tasks import DEFAULTS, KINDS, Task, make_task
@@ -50,23 +50,43 @@ def make_config(kind: str, data, data_spec: str, seed: int = 0, **options) -> di
     return config
 
 
+def _draw(path: str, history: list[dict], keys: list[str], ylabel: str, title: str) -> None:
+    """One figure of ``history[key]`` per epoch for each key, written atomically (Agg canvas:
+    no display needed, pyplot never loaded)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    for key in keys:
+        pts = [(r["epoch"], r[key]) for r in history if np.isfinite(r.get(key, np.nan))]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", markersize=2, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, format="png")
+    os.replace(tmp, path)
+
+
 def _plot_losses(out_dir: str, history: list[dict], task: Task) -> None:
-    if _matplotlib_missing():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:  # the plots are optional; metrics.csv holds the same numbers
         return
+    kind = task.config["kind"]
     keys = [f"train_{k}" for k in task.loss_names] + \
         [k for k in ("test_loss",) if any(k in r for r in history)]
-    _plotting.draw(os.path.join(out_dir, "loss.png"), history, keys, "loss",
-                   f"{task.config['kind']} losses", False, 0o644)
+    _draw(os.path.join(out_dir, "loss.png"), history, keys, "loss", f"{kind} losses")
     for metric in ("test_elbo", "test_bits_per_dim"):
         if any(metric in r for r in history):
-            _plotting.draw(os.path.join(out_dir, f"{metric}.png"), history, [metric], metric,
-                           f"{task.config['kind']}: {metric.replace('_', ' ')}", False, 0o644)
-
-
-def _matplotlib_missing() -> bool:
-    from ..train.history import _matplotlib_missing as missing
-
-    return missing()
+            _draw(os.path.join(out_dir, f"{metric}.png"), history, [metric], metric,
+                  f"{kind}: {metric.replace('_', ' ')}")
 
 
 def _progress(iterable, total: int, desc: str, enabled: bool):
