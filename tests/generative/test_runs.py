@@ -16,7 +16,7 @@ from striate.train import load
 TINY = {"ae": {"code_dim": 4, "probe_steps": 5}, "vae": {"hidden": 16, "latent_dim": 2},
         "gan": {"noise_dim": 8}, "lsgan": {"noise_dim": 8}, "dcgan": {"noise_dim": 8},
         "pixelcnn": {"channels": 8, "blocks": 1}, "pixelrnn": {"hidden": 8},
-        "ddpm": {"T": 20, "width": 8, "ddim_steps": 4}}
+        "ddpm": {"T": 20, "width": 8, "ddim_steps": 4, "grid_steps": 3}}
 
 
 @pytest.fixture(scope="module")

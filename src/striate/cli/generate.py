@@ -30,7 +30,7 @@ KIND_OPTIONS = {
     "latent_dim": ("vae",), "hidden": ("vae", "pixelrnn"), "likelihood": ("vae",),
     "code_dim": ("ae",), "arch": ("ae",), "noise_dim": ("gan", "lsgan", "dcgan"),
     "channels": ("pixelcnn",), "blocks": ("pixelcnn",), "T": ("ddpm",), "schedule": ("ddpm",),
-    "width": ("ddpm",), "ddim_steps": ("ddpm",),
+    "width": ("ddpm",), "ddim_steps": ("ddpm",), "grid_steps": ("ddpm",),
 }
 
 
