@@ -7,7 +7,9 @@ Stage 1 runs `striate generate KIND train` for every kind with its defaults (plu
 2-D latent space for the latent grid, and a Gaussian-decoder VAE), and `striate train` for the
 classifier that labels samples; each command's wall time is recorded. Stage 2 reads the runs
 (stage 1 skips runs that already finished, so the pictures can be remade alone) and writes
-docs/img/generative/*.png and docs/img/generative/numbers.json.
+docs/img/generative/*.png and docs/img/generative/numbers.json. With ``--pictures-only`` stage 2
+runs on the runs as they are, an unfinished one from its last checkpoint (numbers.json says
+which epoch each run reached); ``--also DIR ...`` adds runs made by other invocations.
 """
 
 from __future__ import annotations
@@ -79,8 +81,24 @@ def train_all(runs: Path, jobs: int, only: list[str]) -> dict:
         return dict(zip(names, pool.map(lambda n: _run_one(n, runs), names)))
 
 
-def pictures(runs: Path, timings: dict) -> dict:
+def _folder(dirs: list[Path], name: str) -> Path | None:
+    """A run's folder: finished (``DIR/name``) or still training (``DIR/.name.tmp/<run>``, whose
+    last checkpoint is used: the page says which epoch it reached)."""
+    for d in dirs:
+        f = d / name
+        if (f / "checkpoint_last.npz").exists() or (f / "checkpoint_best.npz").exists():
+            if (f / "config.json").exists():
+                return f
+    for d in dirs:
+        for f in sorted((d / f".{name}.tmp").glob("*")):
+            if (f / "checkpoint_last.npz").exists() or (f / "checkpoint_best.npz").exists():
+                return f
+    return None
+
+
+def pictures(dirs: list[Path]) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
+    import striate
     from striate.data import digits
     from striate.data.transforms import transform_from_dict
     from striate.generative import label_samples, load_run, save_grid
@@ -89,55 +107,89 @@ def pictures(runs: Path, timings: dict) -> dict:
 
     IMG.mkdir(parents=True, exist_ok=True)
     data = digits()
-    numbers = {"timings": timings}
+    numbers: dict = {"runs": {}}
 
-    def summary(name):
-        return json.loads((runs / name / "summary.json").read_text())
+    def run(name):
+        f = _folder(dirs, name)
+        if f is None:
+            print(f"{name}: no run yet, skipped", flush=True)
+            return None, None
+        timing = f / "timing.json"
+        metrics = (f / "metrics.csv").read_text().splitlines() if (f / "metrics.csv").exists() \
+            else []
+        numbers["runs"][name] = {
+            "folder": str(f), "finished": not f.parent.name.endswith(".tmp"),
+            "command_seconds": json.loads(timing.read_text()).get("seconds")
+            if timing.exists() else None,
+            "epochs_done": max(0, len(metrics) - 1)}
+        if metrics:
+            head = metrics[0].split(",")
+            numbers["runs"][name]["last_epoch"] = dict(zip(head, metrics[-1].split(",")))
+        return f, (load_run(str(f)) if name != "classifier" else None)
 
-    # the classifier of `striate train` (its best checkpoint), used as `generate evaluate` does
-    ck = load(str(runs / "classifier" / "checkpoint_best.npz"))
-    cfg = ck["config"]
-    clf = create_model(cfg["model"], num_classes=10, input_shape=(1, 8, 8))
-    clf.load_state_dict(ck["model"])
-    norm = transform_from_dict(cfg["normalize"])
-    numbers["classifier_test_acc"] = float(
-        (clf.eval()(__import__("striate").tensor(norm(data.test.X))).array.argmax(1)
-         == data.test.y).mean())
-    numbers["real_test_images"] = label_samples(clf, data.test.X, norm)
+    # the classifier of `striate train` (its best checkpoint), as `generate evaluate` loads it
+    clf = norm = None
+    f, _ = run("classifier")
+    if f is not None:
+        ck = load(str(f / "checkpoint_best.npz"))
+        cfg = ck["config"]
+        clf = create_model(cfg["model"], num_classes=10, input_shape=(1, 8, 8))
+        clf.load_state_dict(ck["model"])
+        norm = transform_from_dict(cfg["normalize"])
+        clf.eval()
+        with striate.no_grad():
+            pred = clf(striate.tensor(norm(data.test.X))).array.argmax(1)
+        numbers["classifier_test_acc"] = float((pred == data.test.y).mean())
+        numbers["real_test_images"] = label_samples(clf, data.test.X, norm)
 
     for kind in ("gan", "lsgan", "dcgan"):
-        task, _ = load_run(str(runs / kind))
+        f, loaded = run(kind)
+        if f is None:
+            continue
+        task = loaded[0]
         save_grid(task.sample(64, np.random.default_rng(1)), str(IMG / f"{kind}_samples.png"),
                   nrow=8)
-        shutil.copy(runs / kind / "loss.png", IMG / f"{kind}_losses.png")
-    for e in (1, 5):
-        shutil.copy(runs / "dcgan" / f"samples_epoch{e:03d}.png", IMG / f"dcgan_epoch{e}.png")
-    task, _ = load_run(str(runs / "dcgan"))
-    save_grid(task.interpolate(8, 10, None, np.random.default_rng(2)),
-              str(IMG / "dcgan_interpolation.png"), nrow=10)
-    numbers["dcgan_labels"] = label_samples(clf, task.sample(1000, np.random.default_rng(3)),
-                                            norm)
+        if (f / "loss.png").exists():
+            shutil.copy(f / "loss.png", IMG / f"{kind}_losses.png")
+        if kind == "dcgan":
+            for e in (1, 5):
+                if (f / f"samples_epoch{e:03d}.png").exists():
+                    shutil.copy(f / f"samples_epoch{e:03d}.png", IMG / f"dcgan_epoch{e}.png")
+            save_grid(task.interpolate(8, 10, None, np.random.default_rng(2)),
+                      str(IMG / "dcgan_interpolation.png"), nrow=10)
+        if clf is not None:
+            numbers[f"{kind}_labels"] = label_samples(
+                clf, task.sample(1000, np.random.default_rng(3)), norm)
 
-    task, _ = load_run(str(runs / "ddpm"))
-    t0 = time.perf_counter()
-    x = task.sample(64, np.random.default_rng(1), ancestral=True)
-    numbers["ddpm_ancestral_64_seconds"] = round(time.perf_counter() - t0, 1)
-    save_grid(x, str(IMG / "ddpm_samples_ancestral.png"), nrow=8)
-    t0 = time.perf_counter()
-    x = task.sample(1000, np.random.default_rng(3))
-    numbers["ddpm_ddim_1000_seconds"] = round(time.perf_counter() - t0, 1)
-    save_grid(x[:64], str(IMG / "ddpm_samples_ddim.png"), nrow=8)
-    numbers["ddpm_labels"] = label_samples(clf, x, norm)
-    save_grid(task.interpolate(8, 10, None, np.random.default_rng(2)),
-              str(IMG / "ddpm_interpolation.png"), nrow=10)
-    shutil.copy(runs / "ddpm" / "loss.png", IMG / "ddpm_losses.png")
+    f, loaded = run("ddpm")
+    if f is not None:
+        task = loaded[0]
+        t0 = time.perf_counter()
+        x = task.model.sample(16, np.random.default_rng(1))
+        numbers["ddpm_ancestral_16_seconds"] = round(time.perf_counter() - t0, 1)
+        save_grid((x + 1) / 2, str(IMG / "ddpm_samples_ancestral.png"), nrow=8)
+        t0 = time.perf_counter()
+        x = np.concatenate([task.model.ddim_sample(500, 20, np.random.default_rng(3 + k))
+                            for k in range(2)])
+        x = (x + 1) / 2
+        numbers["ddpm_ddim20_1000_seconds"] = round(time.perf_counter() - t0, 1)
+        save_grid(x[:64], str(IMG / "ddpm_samples_ddim.png"), nrow=8)
+        if clf is not None:
+            numbers["ddpm_labels"] = label_samples(clf, x, norm)
+        save_grid(task.interpolate(8, 10, None, np.random.default_rng(2)),
+                  str(IMG / "ddpm_interpolation.png"), nrow=10)
+        if (f / "loss.png").exists():
+            shutil.copy(f / "loss.png", IMG / "ddpm_losses.png")
 
     for name in ("vae", "vae-2d", "vae-gaussian"):
-        task, _ = load_run(str(runs / name))
+        f, loaded = run(name)
+        if f is None:
+            continue
+        task = loaded[0]
         tag = name.replace("-", "_")
         save_grid(task.sample(64, np.random.default_rng(1)), str(IMG / f"{tag}_samples.png"),
                   nrow=8)
-        numbers[f"{tag}_test_elbo"] = summary(name)["test_elbo"]
+        numbers[f"{tag}_test_elbo"] = task.evaluate(data.test.X)["test_elbo"]
         if name == "vae":
             x = data.test.X[:32]
             r = task.reconstructions(x)
@@ -150,20 +202,25 @@ def pictures(runs: Path, timings: dict) -> dict:
             save_grid(task.latent_grid(15), str(IMG / "vae_latent_grid.png"), nrow=15)
 
     for name in ("ae", "ae-fc"):
-        s = summary(name)
-        numbers[f"{name.replace('-', '_')}_features"] = {
-            k: s[k] for k in ("labels", "pretrained_acc", "scratch_acc")}
-        numbers[f"{name.replace('-', '_')}_test_loss"] = s["test_loss"]
-    shutil.copy(runs / "ae" / "samples.png", IMG / "ae_reconstructions.png")
-    task, _ = load_run(str(runs / "ae"))
-    save_grid(task.interpolate(8, 10, data.test.X, np.random.default_rng(2)),
-              str(IMG / "ae_interpolation.png"), nrow=10)
+        f, loaded = run(name)
+        if f is None:
+            continue
+        task = loaded[0]
+        tag = name.replace("-", "_")
+        numbers[f"{tag}_features"] = task.final_report(data)
+        numbers[f"{tag}_test_loss"] = task.evaluate(data.test.X)["test_loss"]
+        save_grid(task.epoch_grid(data.test.X, None), str(IMG / f"{tag}_reconstructions.png"),
+                  nrow=8)
+        save_grid(task.interpolate(8, 10, data.test.X, np.random.default_rng(2)),
+                  str(IMG / f"{tag}_interpolation.png"), nrow=10)
 
     for kind in ("pixelcnn", "pixelrnn"):
-        s = summary(kind)
-        numbers[f"{kind}_bits_per_dim"] = s["test_bits_per_dim"]
-        numbers["baseline_bits_per_dim"] = s["baseline_bits_per_dim"]
-        task, _ = load_run(str(runs / kind))
+        f, loaded = run(kind)
+        if f is None:
+            continue
+        task = loaded[0]
+        numbers[f"{kind}_bits_per_dim"] = task.evaluate(data.test.X)["test_bits_per_dim"]
+        numbers["baseline_bits_per_dim"] = task.final_report(data)["baseline_bits_per_dim"]
         save_grid(task.sample(64, np.random.default_rng(1)), str(IMG / f"{kind}_samples.png"),
                   nrow=8)
     (IMG / "numbers.json").write_text(json.dumps(numbers, indent=1) + "\n")
@@ -173,13 +230,19 @@ def pictures(runs: Path, timings: dict) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", default="/tmp/generative-runs", help="where the runs go")
+    p.add_argument("--also", nargs="*", default=[],
+                   help="more folders of runs for the pictures (runs made by other invocations)")
+    p.add_argument("--pictures-only", action="store_true",
+                   help="stage 2 only, from the runs as they are (unfinished ones at their "
+                        "last epoch)")
     p.add_argument("--jobs", type=int, default=1, help="commands run at once (default: 1)")
     p.add_argument("--only", nargs="*", default=[], choices=list(RUNS), help="train these")
     p.add_argument("--train-only", action="store_true", help="stage 1 only")
     a = p.parse_args()
-    train_all(Path(a.runs), a.jobs, a.only)
+    if not a.pictures_only:
+        train_all(Path(a.runs), a.jobs, a.only)
     if not a.train_only:
-        print(json.dumps(pictures(Path(a.runs), train_all(Path(a.runs), 1, [])), indent=1))
+        print(json.dumps(pictures([Path(a.runs), *map(Path, a.also)]), indent=1))
 
 
 if __name__ == "__main__":
