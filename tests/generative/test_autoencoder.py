@@ -108,7 +108,7 @@ def test_feature_experiment_reports_both_accuracies():
     ae = Autoencoder(code_dim=8, hidden=32)
     before = {k: np.array(v.array) for k, v in ae.state_dict().items()}
     out = feature_experiment(ae, data, labels=50, steps=40)
-    assert out["labels"] == 50
+    assert out["labels"] == 50  # 5 of each class
     # the network trained end to end learns from 50 labels (chance is 10%) ...
     assert out["scratch_acc"] > 0.3 and 0 <= out["pretrained_acc"] <= 1
     # ... and the experiment trains copies: the autoencoder itself is untouched

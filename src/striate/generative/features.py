@@ -58,7 +58,7 @@ def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
     """
     k = data.num_classes
     # 10 per class for 100 labels; fewer where a (small) training set has fewer
-    per_class = max(1, min(labels // k, int(np.bincount(data.train.y).min(initial=1))))
+    per_class = max(1, min(labels // k, int(np.bincount(data.train.y, minlength=k).min())))
     idx = few_labels(data.train.y, per_class, seed)
     X, y = data.train.X[idx], data.train.y[idx]
     code = autoencoder.code_dim
