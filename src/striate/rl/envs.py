@@ -115,9 +115,12 @@ def make_env(env_id: str, seed: int | None = None, render_mode: str | None = Non
 
 def make_vector_env(env_id: str, num_envs: int, seed: int | None = None):
     """``gymnasium.vector.SyncVectorEnv`` of ``num_envs`` copies (the on-policy methods' batch
-    of parallel episodes; they reset themselves when an episode ends)."""
+    of parallel episodes). An environment whose episode ends resets in the same step
+    (``AutoresetMode.SAME_STEP``): ``step`` returns the new episode's first observation, and
+    the ended one's last in ``info["final_obs"]``, which a cut episode's bootstrap needs."""
     make_env(env_id).close()  # one-line error for a bad id before building the vector
-    env = gym.vector.SyncVectorEnv([lambda: gym.make(env_id) for _ in range(num_envs)])
+    env = gym.vector.SyncVectorEnv([lambda: gym.make(env_id) for _ in range(num_envs)],
+                                   autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     if seed is not None:
         env.action_space.seed(seed)
     return env

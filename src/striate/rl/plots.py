@@ -56,9 +56,11 @@ def smooth(y, window: int) -> np.ndarray:
 
 
 def plot_returns(curves: dict, path: str, title: str = "", xlabel: str = "environment steps",
-                 window: int = 20, hline: float | None = None) -> bool:
+                 window: int = 20, hline: float | None = None, markers: dict | None = None) -> bool:
     """Return curves: ``curves`` maps a label to ``(x, returns)`` (episode end positions and
-    returns); each is drawn faint, with its moving average over ``window`` episodes on top."""
+    returns); each is drawn faint, with its moving average over ``window`` episodes on top.
+    ``markers`` (label -> (x, y)) are drawn as points joined by lines (evaluations), ``hline``
+    as a dashed line (the environment's "solved" threshold)."""
     fig = _figure()
     if fig is None:
         return False
@@ -69,6 +71,8 @@ def plot_returns(curves: dict, path: str, title: str = "", xlabel: str = "enviro
         color = f"C{k}"
         ax.plot(x, y, color=color, alpha=0.2, linewidth=0.8)
         ax.plot(x, smooth(y, window), color=color, label=label)
+    for k, (label, (x, y)) in enumerate((markers or {}).items(), start=len(curves)):
+        ax.plot(x, y, marker="o", markersize=3, color=f"C{k}", label=label)
     if hline is not None:
         ax.axhline(hline, color="k", linestyle="--", linewidth=0.8)
     ax.set_xlabel(xlabel)
