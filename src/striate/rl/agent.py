@@ -176,6 +176,11 @@ class Agent:
         target = self.stop_target()
         return target is not None and bool(self.evals) and self.evals[-1]["mean"] >= target
 
+    def policy_params(self) -> list:
+        """(name, array) of every network's parameters (to compare runs)."""
+        return [(f"{k}.{n}", p.detach().numpy()) for k, m in self.modules().items()
+                for n, p in m.named_parameters()]
+
     def module_states(self) -> dict:
         return {k: m.state_dict() for k, m in self.modules().items()}
 
