@@ -278,7 +278,7 @@ def add_parsers(sub) -> None:
     r = cmds.add_parser("ram", help="recurrent attention model on the digits")
     rt = r.add_subparsers(dest="rl_action", metavar="{train}").add_parser(
         "train", help="train the glimpse policy (REINFORCE) and classifier (backprop)")
-    rt.add_argument("--epochs", type=positive_int, default=60, help="default: %(default)s")
+    rt.add_argument("--epochs", type=positive_int, default=100, help="default: %(default)s")
     rt.add_argument("--glimpses", type=positive_int, default=4, help="default: %(default)s")
     rt.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(rt, "ram")

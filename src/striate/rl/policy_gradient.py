@@ -202,7 +202,7 @@ class A2C(_PolicyAgent):
     """
 
     name = "a2c"
-    defaults = {"total_steps": 500_000, "eval_every": 25_000, "num_envs": 8, "n_steps": 5,
+    defaults = {"total_steps": 500_000, "eval_every": 10_000, "num_envs": 8, "n_steps": 5,
                 "gamma": 0.99, "lr": 7e-4, "hidden": [64, 64], "advantage": "nstep",
                 "gae_lambda": 0.95, "ent_coef": 0.0, "value_coef": 0.5, "max_grad_norm": 0.5,
                 "optimizer": "rmsprop", "normalize_advantages": False}

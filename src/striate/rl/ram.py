@@ -171,9 +171,9 @@ def _fit(model, splits, epochs: int, random_glimpses: bool, canvas: int, seed: i
     return history
 
 
-def train_ram(out_dir: str | None = None, epochs: int = 60, glimpses: int = 4,
-              canvas: int = 24, size: int = 4, scales: int = 3, hidden: int = 128,
-              batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
+def train_ram(out_dir: str | None = None, epochs: int = 100, glimpses: int = 4,
+              canvas: int = 16, size: int = 4, scales: int = 3, hidden: int = 128,
+              batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
               progress: bool = False) -> dict:
     """Train the recurrent attention model and, as the control, the same network with glimpses
     at uniformly random locations; report both test accuracies (the same translated test set).
