@@ -1,6 +1,7 @@
 """`striate rl ...`: gridworld and qlearn, a tiny PPO run with eval, play --record and resume,
 the recurrent attention model on a tiny budget, and one-line errors."""
 
+import importlib.util
 import json
 
 import pytest
@@ -51,9 +52,10 @@ def test_deep_train_eval_play_and_resume(ppo_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["rl", "eval", str(ppo_run), "--episodes", "2"]) == 0
     assert "over 2 greedy episodes" in capsys.readouterr().out
-    gif = tmp_path / "play.gif"
-    assert main(["rl", "play", str(ppo_run), "--record", str(gif), "--max-frames", "8"]) == 0
-    assert gif.read_bytes()[:6] == b"GIF89a"
+    if importlib.util.find_spec("pygame") is not None:  # CartPole's rgb_array render
+        gif = tmp_path / "play.gif"
+        assert main(["rl", "play", str(ppo_run), "--record", str(gif), "--max-frames", "8"]) == 0
+        assert gif.read_bytes()[:6] == b"GIF89a"
     assert main(["rl", "ppo", "train", "--resume", str(ppo_run), "--steps", "192",
                  "--no-progress"]) == 0
     assert "192 environment steps" in capsys.readouterr().out

@@ -21,7 +21,7 @@ from ..autograd.tensor import Tensor
 from ..parallel import num_threads
 from ..train import load, save
 from ..train.history import write_csv, write_json
-from .envs import check_spaces, encode_obs, make_env, obs_size, spaces
+from .envs import check_spaces, encode_obs, gym, make_env, obs_size, spaces
 
 __all__ = ["Agent", "evaluate", "load_agent", "AGENTS"]
 
@@ -248,9 +248,14 @@ def evaluate(agent: Agent, episodes: int = 100, seed: int = 0, env_id: str | Non
     """
     env = make_env(env_id or agent.config["env_id"], render_mode="rgb_array" if render else None)
     returns, frames = np.zeros(episodes), []
-    with num_threads(agent.config["threads"]):
-        _run_episodes(agent, env, episodes, seed, render, max_frames, returns, frames)
-    env.close()
+    try:
+        with num_threads(agent.config["threads"]):
+            _run_episodes(agent, env, episodes, seed, render, max_frames, returns, frames)
+    except gym.error.DependencyNotInstalled as e:  # rendering needs pygame
+        raise ImportError(f"rendering {env.spec.id}: {' '.join(str(e).split())} "
+                          '(pip install "striate[rl]")') from None
+    finally:
+        env.close()
     return (returns, frames) if render else returns
 
 
