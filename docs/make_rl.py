@@ -85,9 +85,9 @@ def deep(name: str, results: dict) -> None:
 
 
 def curves(results: dict) -> None:
-    from striate.train.history import _figure
+    from striate.rl.plots import figure
 
-    fig = _figure()
+    fig = figure()
     ax = fig.add_subplot(1, 1, 1)
     for k, name in enumerate(n for n in ("dqn", "reinforce", "a2c", "ppo") if n in results):
         steps, means = zip(*results[name]["evals"])

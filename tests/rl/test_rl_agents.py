@@ -146,3 +146,12 @@ def test_missing_gymnasium_is_one_line_naming_the_extra():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()
     assert out == ["(11,)", 'striate.rl environments need gymnasium: pip install "striate[rl]"']
+
+
+@pytest.mark.parametrize("env_id,needs", [("Acrobot-v1", None), ("LunarLander-v3", "Box2D")])
+def test_other_gymnasium_environments_run(env_id, needs):
+    if needs is not None:
+        pytest.importorskip(needs)
+    agent = PPO(env_id, seed=0, total_steps=64, num_envs=2, n_steps=32, batch_size=32,
+                n_epochs=1, hidden=[8], **TINY)
+    assert agent.learn(progress=False).steps == 64

@@ -1,16 +1,30 @@
 """Pictures: a Grid World's value function with its greedy policy, and return curves.
 
-Both use matplotlib's object API with the Agg canvas (``striate.train.history._figure``): no
-display, no pyplot.
+Both use matplotlib's object API with the Agg canvas: no display, no pyplot.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
+
 import numpy as np
 
-from ..train.history import _figure
+__all__ = ["figure", "plot_gridworld", "plot_returns", "smooth"]
 
-__all__ = ["plot_gridworld", "plot_returns", "smooth"]
+
+def figure():
+    """A fresh Agg-backed matplotlib Figure, or None (with a warning) without matplotlib."""
+    if importlib.util.find_spec("matplotlib") is None:
+        warnings.warn("striate.rl: matplotlib is not installed, so no pictures are drawn "
+                      "(pip install matplotlib)", stacklevel=3)
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
 
 _ARROWS = ((0, 0.3), (0.3, 0), (0, -0.3), (-0.3, 0))  # up, right, down, left (x right, y up)
 
@@ -18,7 +32,7 @@ _ARROWS = ((0, 0.3), (0.3, 0), (0, -0.3), (-0.3, 0))  # up, right, down, left (x
 def plot_gridworld(world, V, policy, path: str, title: str = "") -> bool:
     """Draw ``V`` (S,) as a heat map over ``world``'s grid, with the greedy ``policy`` (S,) as
     arrows on non-terminal cells; write a PNG to ``path``. False where matplotlib is missing."""
-    fig = _figure()
+    fig = figure()
     if fig is None:
         return False
     fig.set_size_inches(1.3 * world.width + 1.2, 1.3 * world.height + 0.6)
@@ -61,7 +75,7 @@ def plot_returns(curves: dict, path: str, title: str = "", xlabel: str = "enviro
     returns); each is drawn faint, with its moving average over ``window`` episodes on top.
     ``markers`` (label -> (x, y)) are drawn as points joined by lines (evaluations), ``hline``
     as a dashed line (the environment's "solved" threshold)."""
-    fig = _figure()
+    fig = figure()
     if fig is None:
         return False
     ax = fig.add_subplot(1, 1, 1)

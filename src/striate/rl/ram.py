@@ -212,13 +212,14 @@ def train_ram(out_dir: str | None = None, epochs: int = 100, glimpses: int = 4,
 
 
 def _write(out_dir: str, summary: dict, results: dict) -> None:
-    from ..train.history import _figure, write_csv, write_json
+    from ..train.history import write_csv, write_json
+    from .plots import figure
 
     os.makedirs(out_dir, exist_ok=True)
     write_json(os.path.join(out_dir, "summary.json"), summary)
     rows = [{"policy": name, **rec} for name in results for rec in results[name][1]]
     write_csv(os.path.join(out_dir, "metrics.csv"), rows)
-    fig = _figure()
+    fig = figure()
     if fig is None:
         return
     ax = fig.add_subplot(1, 1, 1)
