@@ -74,6 +74,11 @@ def deep(name: str, results: dict) -> None:
     with tempfile.TemporaryDirectory() as out:
         agent.learn(out, progress=sys.stderr.isatty())
     agent.plot(str(IMG / f"{name}_returns.png"))
+    if name == "ppo":  # one episode of the trained agent, as `striate rl play --record` writes
+        from striate.rl.plots import write_gif
+
+        _, frames = rl.evaluate(agent, 1, seed=0, render=True, max_frames=300)
+        write_gif(frames, str(IMG / "ppo_cartpole.gif"), every=3, scale=3)
     t = time.perf_counter()
     returns = rl.evaluate(agent, 100, seed=0)
     results[name] = {"train_wall_s": round(agent.wall, 1), "env_steps": agent.steps,
@@ -104,13 +109,15 @@ def curves(results: dict) -> None:
 
 
 def ram(results: dict) -> None:
-    from striate.rl.ram import train_ram
+    from striate.rl.ram import plot_glimpses, train_ram
 
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         r = train_ram(out, progress=sys.stderr.isatty())
         os.replace(os.path.join(out, "accuracy.png"), IMG / "ram_accuracy.png")
-    results["ram"] = {k: v for k, v in r.items() if not k.endswith("history")}
+    plot_glimpses(r["model"], r["test_images"], r["test_labels"], str(IMG / "ram_glimpses.png"))
+    results["ram"] = {k: v for k, v in r.items()
+                      if not k.endswith("history") and not k.startswith(("model", "test_"))}
     results["ram"]["wall_s"] = round(time.perf_counter() - t, 1)
     print("ram", results["ram"], flush=True)
 

@@ -164,18 +164,6 @@ def _eval(args) -> int:
     return 0
 
 
-def write_gif(frames, path: str, fps: int = 25, every: int = 2, scale: int = 2) -> None:
-    """Write frames (H, W, 3) uint8 as an animated GIF, keeping every ``every``-th frame and
-    every ``scale``-th pixel (small files)."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise CommandError("--record needs Pillow: pip install pillow") from None
-    images = [Image.fromarray(f[::scale, ::scale]) for f in frames[::every]]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=1000 // fps * every,
-                   loop=0)
-
-
 def _play(args) -> int:
     from ..rl.agent import evaluate
 
@@ -188,7 +176,12 @@ def _play(args) -> int:
     for k, r in enumerate(returns):
         print(f"episode {k + 1}: return {r:.1f}")
     if args.record:
-        write_gif(frames, args.record)
+        from ..rl.plots import write_gif
+
+        try:
+            write_gif(frames, args.record)
+        except ImportError as e:
+            raise CommandError(str(e)) from None
         print(f"wrote {args.record} ({len(frames)} frames)")
     return 0
 

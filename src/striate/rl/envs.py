@@ -8,6 +8,7 @@ gymnasium raises one ImportError that names the extra.
 from __future__ import annotations
 
 import difflib
+import os
 
 import numpy as np
 
@@ -101,6 +102,8 @@ def make_env(env_id: str, seed: int | None = None, render_mode: str | None = Non
         ValueError: an id gymnasium does not know (with the nearest ids).
         ImportError: the environment needs a package that is not installed (one line).
     """
+    if render_mode == "rgb_array":  # frames only: pygame needs no display (and says so)
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     try:
         env = gym.make(env_id, render_mode=render_mode, **kwargs)
     except gym.error.DependencyNotInstalled as e:

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["figure", "plot_gridworld", "plot_returns", "smooth"]
+__all__ = ["figure", "plot_gridworld", "plot_returns", "smooth", "write_gif"]
 
 
 def figure():
@@ -98,3 +98,22 @@ def plot_returns(curves: dict, path: str, title: str = "", xlabel: str = "enviro
     fig.tight_layout()
     fig.savefig(path, format="png")
     return True
+
+
+def write_gif(frames, path: str, fps: int = 25, every: int = 2, scale: int = 2) -> None:
+    """Write frames (H, W, 3) uint8 as an animated GIF, keeping every ``every``-th frame and
+    every ``scale``-th pixel (small files).
+
+    Raises:
+        ImportError: Pillow is not installed (one line).
+        ValueError: no frames.
+    """
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("write_gif: recording needs Pillow: pip install pillow") from None
+    if len(frames) == 0:
+        raise ValueError("write_gif: no frames to write")
+    images = [Image.fromarray(np.asarray(f)[::scale, ::scale]) for f in frames[::every]]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=1000 // fps * every,
+                   loop=0)

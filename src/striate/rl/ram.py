@@ -186,7 +186,7 @@ def train_ram(out_dir: str | None = None, epochs: int = 100, glimpses: int = 4,
 
     splits = digits(split_seed=seed)
     Xte = translate(splits.test.X[:, 0], canvas, np.random.default_rng(seed + 3))
-    results = {}
+    results, models = {}, {}
     bar = None
     if progress:
         from tqdm import tqdm
@@ -199,6 +199,7 @@ def train_ram(out_dir: str | None = None, epochs: int = 100, glimpses: int = 4,
             hist = _fit(model, splits, epochs, random_glimpses, canvas, seed, batch_size, lr, bar)
             results[name] = (_accuracy(model, Xte, splits.test.y, random_glimpses, seed + 4),
                              hist)
+            models[name] = model
     if bar is not None:
         bar.close()
     summary = {"test_accuracy": results["learned"][0],
@@ -208,7 +209,65 @@ def train_ram(out_dir: str | None = None, epochs: int = 100, glimpses: int = 4,
     if out_dir is not None:
         _write(out_dir, summary, results)
     return {**summary, "history": results["learned"][1],
-            "random_history": results["random"][1]}
+            "random_history": results["random"][1], "model": models["learned"],
+            "test_images": Xte, "test_labels": splits.test.y}
+
+
+def glimpse_path(model: RecurrentAttention, images: np.ndarray) -> np.ndarray:
+    """The locations (N, glimpses, 2) the trained policy looks at (its means, no sampling)."""
+    N = images.shape[0]
+    loc = np.zeros((N, 2))
+    h = None
+    path = [loc]
+    with no_grad():
+        for _ in range(model.glimpses - 1):
+            rho = Tensor(glimpse(images, loc, model.size, model.scales))
+            g = model.relu(model.what(rho) + model.where(Tensor(loc.astype(np.float32))))
+            h = model.core(g, h)
+            loc = np.clip(model.locator(h).tanh().array.astype(np.float64), -1, 1)
+            path.append(loc)
+    return np.stack(path, axis=1)
+
+
+def plot_glimpses(model: RecurrentAttention, images: np.ndarray, labels, path: str,
+                  count: int = 8) -> bool:
+    """Draw ``count`` canvases with the learned glimpse path: the finest patch of each glimpse
+    as a square, numbered in order. False where matplotlib is missing."""
+    from .plots import figure
+
+    fig = figure()
+    if fig is None:
+        return False
+    fig.set_size_inches(2 * count / 2, 4.4)
+    locs = glimpse_path(model, images[:count])
+    with no_grad():
+        logits, _, _ = model(images[:count], sample=False)
+    pred = logits.array.argmax(axis=1)
+    H, W = images.shape[1:]
+    for k in range(count):
+        ax = fig.add_subplot(2, (count + 1) // 2, k + 1)
+        ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=1)
+        for t, (r, c) in enumerate(locs[k]):
+            cy, cx = np.round((np.array([r, c]) + 1) / 2 * np.array([H - 1, W - 1]))
+            for s, alpha in ((model.size, 1.0), (2 * model.size, 0.35)):
+                ax.add_patch(_square(cx, cy, s, f"C{t}", alpha))
+            ax.text(cx, cy, str(t + 1), color=f"C{t}", ha="center", va="center", fontsize=8,
+                    weight="bold")
+        ax.set_title(f"{labels[k]} -> {pred[k]}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("learned glimpses (numbered; inner square: the sharp patch)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return True
+
+
+def _square(cx, cy, side, color, alpha):
+    from matplotlib.patches import Rectangle
+
+    half = side / 2
+    return Rectangle((cx - half - 0.5, cy - half - 0.5), side, side, fill=False, color=color,
+                     alpha=alpha, linewidth=1.2)
 
 
 def _write(out_dir: str, summary: dict, results: dict) -> None:
