@@ -29,8 +29,19 @@ AGENTS: dict = {}  # name -> Agent subclass, filled by the method modules
 
 
 class Agent:
-    """Base of the deep methods. ``Agent(env_id="CartPole-v1", seed=0, **config)``; unknown
-    config keys raise ValueError naming the known ones."""
+    """Base of the deep methods: ``Agent(env_id="CartPole-v1", seed=0, **options)``.
+
+    Options every method takes: ``total_steps`` (environment steps to train), ``eval_every``
+    (steps between greedy evaluations), ``eval_episodes`` (per evaluation), ``stop_return``
+    (stop when an evaluation's mean reaches it; ``"threshold"``, the default, is the
+    environment's ``reward_threshold``; None never stops early), ``keep_best`` (end with the
+    best evaluation's weights), ``threads`` (BLAS threads while training; 1). The method's own
+    are its ``defaults``.
+
+    Raises:
+        ValueError: an unknown option (the message lists the known ones), an unknown
+            environment id, or spaces the method cannot handle.
+    """
 
     name = ""
     defaults: dict = {}
