@@ -245,15 +245,17 @@ def add_parsers(sub) -> None:
         t.add_argument("--env", default="CartPole-v1", help="gymnasium id (default: %(default)s)")
         t.add_argument("--steps", type=positive_int, default=None,
                        help="environment steps (default: the method's)")
-        t.add_argument("--lr", type=non_negative_float, default=None)
-        t.add_argument("--gamma", type=non_negative_float, default=None)
+        t.add_argument("--lr", type=non_negative_float, default=None,
+                       help="learning rate (default: the method's)")
+        t.add_argument("--gamma", type=non_negative_float, default=None,
+                       help="discount (default: the method's)")
         t.add_argument("--hidden", type=positive_int, nargs="+", default=None,
                        help="hidden layer widths")
         t.add_argument("--eval-every", type=positive_int, default=None,
                        help="environment steps between greedy evaluations")
         t.add_argument("--stop-return", type=float, default=None,
                        help="stop when a greedy evaluation averages this (default: the "
-                       "environment's reward_threshold)")
+                       "environment's reward_threshold; --set stop_return=null: never)")
         if method != "dqn":
             t.add_argument("--num-envs", type=positive_int, default=None,
                            help="parallel environments (SyncVectorEnv)")
