@@ -116,8 +116,8 @@ def ram(results: dict) -> None:
         r = train_ram(out, progress=sys.stderr.isatty())
         os.replace(os.path.join(out, "accuracy.png"), IMG / "ram_accuracy.png")
     plot_glimpses(r["model"], r["test_images"], r["test_labels"], str(IMG / "ram_glimpses.png"))
-    results["ram"] = {k: v for k, v in r.items()
-                      if not k.endswith("history") and not k.startswith(("model", "test_"))}
+    results["ram"] = {k: v for k, v in r.items() if not k.endswith("history")
+                      and k not in ("model", "test_images", "test_labels")}
     results["ram"]["wall_s"] = round(time.perf_counter() - t, 1)
     print("ram", results["ram"], flush=True)
 
