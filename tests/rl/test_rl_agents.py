@@ -155,3 +155,14 @@ def test_other_gymnasium_environments_run(env_id, needs):
     agent = PPO(env_id, seed=0, total_steps=64, num_envs=2, n_steps=32, batch_size=32,
                 n_epochs=1, hidden=[8], **TINY)
     assert agent.learn(progress=False).steps == 64
+
+
+def test_dqn_checkpoint_keeps_the_replay_buffer(tmp_path):
+    agent = DQN("CartPole-v1", seed=2, total_steps=200, learning_starts=100, train_freq=50,
+                gradient_steps=2, hidden=[8], **TINY).learn(str(tmp_path), progress=False)
+    again = load_agent(str(tmp_path), best=False)
+    assert len(again.buffer) == len(agent.buffer) == 200
+    np.testing.assert_array_equal(again.buffer.obs[:200], agent.buffer.obs[:200])
+    # rounds of 2 updates at steps 100, 150 and 200
+    assert again.updates == agent.updates == 6 and again.buffer.pos == agent.buffer.pos
+    np.testing.assert_array_equal(again.rng.random(3), agent.rng.random(3))
