@@ -127,11 +127,12 @@ class Agent:
                              dynamic_ncols=True, leave=False)
         self._start = time.perf_counter() - self.wall
         self._last_eval = (self.evals[-1]["step"] if self.evals else 0)
-        self._stop = self._solved()
+        # a resumed run that had already stopped trains on to its next evaluation
+        self._stop = False
         try:
             # the networks are small: BLAS threads would only add hand-off cost per product
             with num_threads(self.config["threads"]):
-                if not self._stop and self.steps < self.config["total_steps"]:
+                if self.steps < self.config["total_steps"]:
                     self._learn()
                 self._evaluate_now()
         finally:
