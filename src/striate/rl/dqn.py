@@ -2,9 +2,11 @@
 schedule, the Huber loss and gradient clipping; Double DQN (van Hasselt et al. 2016) and the
 dueling head (Wang et al. 2016) as options.
 
-The defaults are the tuned CartPole-v1 settings of the Stable-Baselines3 zoo (a 256-256 ReLU
-network, Adam at 2.3e-3, 128 gradient steps of batch 64 every 256 environment steps, epsilon
-from 1 to 0.04 over the first 16% of 50,000 steps).
+The defaults are the CartPole-v1 settings of the Stable-Baselines3 zoo's ``hyperparams/dqn.yml``
+(a 256-256 ReLU network, Adam at 2.3e-3, 128 gradient steps of batch 64 every 256 environment
+steps, epsilon from 1 to 0.04 over the first 16% of 50,000 steps). The zoo copies the target
+network every 10 environment steps, so every round of gradient steps starts from a fresh copy
+and runs against a fixed one: here, a copy every 128 gradient steps.
 """
 
 from __future__ import annotations
