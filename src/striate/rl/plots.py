@@ -5,26 +5,17 @@ Both use matplotlib's object API with the Agg canvas: no display, no pyplot.
 
 from __future__ import annotations
 
-import importlib.util
-import warnings
-
 import numpy as np
+
+from ..train.history import new_figure
 
 __all__ = ["figure", "plot_gridworld", "plot_returns", "smooth", "write_gif"]
 
 
 def figure():
     """A fresh Agg-backed matplotlib Figure, or None (with a warning) without matplotlib."""
-    if importlib.util.find_spec("matplotlib") is None:
-        warnings.warn("striate.rl: matplotlib is not installed, so no pictures are drawn "
-                      "(pip install matplotlib)", stacklevel=3)
-        return None
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    return new_figure()
 
-    fig = Figure(figsize=(6, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
 
 _ARROWS = ((0, 0.3), (0.3, 0), (0, -0.3), (-0.3, 0))  # up, right, down, left (x right, y up)
 
