@@ -293,6 +293,13 @@ def _load_trained(run_or_checkpoint):
     return path, config, data, norm, model
 
 
+def load_trained(run_or_checkpoint):
+    """A trained classifier of ``striate train`` (run folder or checkpoint; the best weights):
+    ``(path, config, data, normalize, model)``, for commands that use one (``generate
+    evaluate``)."""
+    return _load_trained(run_or_checkpoint)
+
+
 def evaluate(args) -> int:
     from .. import functional as F
     from ..train import Trainer
@@ -453,4 +460,4 @@ def add_parsers(sub) -> None:
 
 
 # public names of the run helpers for the other commands (compress, attack)
-load_trained, split_loader, train_loader = _load_trained, _loader, _train_loader
+split_loader, train_loader = _loader, _train_loader
