@@ -705,14 +705,18 @@ def _shaped_like(c):
 _OPS = {"__add__": "add", "__radd__": "add", "__sub__": "sub", "__rsub__": "sub",
         "__mul__": "mul", "__rmul__": "mul", "__truediv__": "div", "__rtruediv__": "div",
         "__pow__": "pow", "__rpow__": "pow", "__lt__": "lt", "__le__": "le", "__gt__": "gt",
-        "__ge__": "ge", "__eq__": "eq", "__ne__": "ne", "__and__": "and", "__or__": "or"}
+        "__ge__": "ge", "__eq__": "eq", "__ne__": "ne", "__and__": "and", "__or__": "or",
+        "__xor__": "xor", "__rand__": "and", "__ror__": "or", "__rxor__": "xor"}
 for _d, _short in _OPS.items():
     add(f"Tensor.{_d}", method(_d), method(_d), binary(scalar=True),
         diff=_short in ("add", "sub", "mul", "div", "pow"),
         names=(_short, _d, {"add": "+", "sub": "-", "mul": "*", "div": "/"}.get(_short, _d)))
 for _d in ("__neg__", "__pos__", "__abs__", "__invert__"):
     add(f"Tensor.{_d}", method(_d), method(_d), unary(), diff=_d != "__invert__",
-        names=(_d, _d.strip("_")))
+        names=(_d, _d.strip("_"), "bitwise_not"))
+for _n in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+    add(f"F.{_n}", getattr(F, _n), getattr(torch, _n), binary(scalar=True), diff=False)
+add("F.bitwise_not", F.bitwise_not, torch.bitwise_not, unary(), diff=False)
 add("Tensor.__matmul__", method("__matmul__"), method("__matmul__"), _matmul,
     names=("matmul", "@"))
 add("Tensor.__getitem__", lambda x, i: x[i], lambda x, i: x[i], _getitem,

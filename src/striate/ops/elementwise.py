@@ -350,7 +350,13 @@ def neg(input) -> Tensor:
 
 
 def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
-    """Elementwise ``input ** exponent``; either may be a tensor or a number."""
+    """Elementwise ``input ** exponent``; either may be a tensor or a number.
+
+    Integers raised to a negative integer tensor follow PyTorch: ``1``, ``+-1`` for ``-1`` and
+    0 otherwise (truncated); a negative Python int exponent of an integer tensor raises.
+    """
+    if not (_is_floating(input) or _is_floating(exponent)):
+        return _integer_pow(input, exponent)
     return _binary(Pow, "pow", input, exponent)
 
 
@@ -374,11 +380,15 @@ def sqrt(input) -> Tensor:
 
 
 def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
+    _no_bool("abs", "the absolute value", input)
     return Abs.apply(input)
 
 
 def sign(input) -> Tensor:
-    """Elementwise sign: -1, 0 or 1 (0 for NaN); its gradient is 0, as in PyTorch."""
+    """Elementwise sign: -1, 0 or 1 (0 for NaN); its gradient is 0, as in PyTorch. The sign of a
+    bool tensor is itself."""
+    if isinstance(input, Tensor) and input.array.dtype == np.bool_:
+        return Tensor(input.array.copy())
     return Sign.apply(input)
 
 
@@ -432,26 +442,31 @@ def contiguous(input) -> Tensor:
     return input if input.array.flags.c_contiguous else Clone.apply(input)
 
 
-def _compare(op):
+def _compare(op, name, promote=True):
     def f(input, other) -> Tensor:
         a, b = _arr(input), _arr(other)
+        if promote and not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                            and a.dtype == b.dtype):
+            # PyTorch compares in the promoted dtype: a uint8 tensor meets -3 as 253, a float16
+            # tensor meets a float64 0-d tensor rounded to float16
+            a, b = _in_common_dtype(name, input, other)
         if np.shape(a) != np.shape(b):
-            broadcast_shapes(op.__name__, np.shape(a), np.shape(b))
-        return Tensor(op(a, b))
+            broadcast_shapes(name, np.shape(a), np.shape(b))
+        return Tensor(np.asarray(op(a, b)))
 
-    f.__name__ = op.__name__
+    f.__name__ = name
     f.__doc__ = f"Elementwise ``{op.__name__}`` as a bool tensor (not differentiable)."
     return f
 
 
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-logical_and = _compare(np.logical_and)
-logical_or = _compare(np.logical_or)
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+logical_and = _compare(np.logical_and, "logical_and", promote=False)
+logical_or = _compare(np.logical_or, "logical_or", promote=False)
 
 
 def logical_not(input) -> Tensor:
@@ -583,3 +598,86 @@ def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8,
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """Whether :func:`isclose` holds for every element (a Python bool, as in PyTorch)."""
     return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+# ---- integer and bitwise arithmetic, with PyTorch's casts (wrap-around) ---------------------------
+
+__all__ += ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"]
+
+
+def _is_floating(x) -> bool:
+    """Whether an operand makes a result floating (a float tensor or number)."""
+    if isinstance(x, (Tensor, np.ndarray, np.generic)):
+        return x.dtype.kind in "fc"
+    return isinstance(x, (float, complex))
+
+
+def _cast_wrapping(x, dtype) -> np.ndarray:
+    """``x`` (a Tensor, array or number) as an array of ``dtype``, integers wrapping around as in
+    C and PyTorch (-3 as uint8 is 253; NumPy refuses the Python int)."""
+    a = np.asarray(_arr(_num(x, "cast")))
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+def _in_common_dtype(name, *xs) -> list:
+    """The operands as arrays of PyTorch's result dtype (:func:`result_type`)."""
+    xs = [_num(x, name) for x in xs]
+    dtype = result_type(*xs)
+    return [_cast_wrapping(x, dtype) for x in xs]
+
+
+def _integer_pow(input, exponent) -> Tensor:
+    """``input ** exponent`` for integer and bool operands (no gradient: nothing is floating)."""
+    a, b = _in_common_dtype("pow", input, exponent)
+    if a.dtype == np.bool_:
+        raise TypeError("pow: bool ** bool is not supported (as in PyTorch); cast one operand "
+                        "to an integer dtype first")
+    if isinstance(exponent, (int, np.integer)) and not isinstance(exponent, bool) \
+            and exponent < 0:
+        raise ValueError(f"pow: integers to negative integer powers are not allowed (input "
+                         f"dtype {a.dtype}, exponent {exponent}); use a float input")
+    if np.shape(a) != np.shape(b):
+        broadcast_shapes("pow", np.shape(a), np.shape(b))
+    negative = b < 0
+    with np.errstate(over="ignore"):
+        y = np.power(a, np.where(negative, 0, b).astype(b.dtype))
+    if negative.any():
+        # the integer part of a ** b for b < 0: 1 for a = 1, +-1 for a = -1, else 0 (PyTorch)
+        odd = (b % 2) != 0
+        small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+        y = np.where(negative, small, y).astype(y.dtype)
+    return Tensor(np.asarray(y))
+
+
+def _bitwise(name, ufunc, input, other) -> Tensor:
+    a, b = _in_common_dtype(name, input, other)
+    if a.dtype.kind not in "biu":
+        raise TypeError(f"{name}: operands must be integer or bool tensors, got dtype "
+                        f"{a.dtype} (a float operand)")
+    if np.shape(a) != np.shape(b):
+        broadcast_shapes(name, np.shape(a), np.shape(b))
+    return Tensor(np.asarray(ufunc(a, b)))
+
+
+def bitwise_and(input, other) -> Tensor:
+    """Elementwise AND of integer tensors, bit by bit (logical on bool); no gradient."""
+    return _bitwise("bitwise_and", np.bitwise_and, input, other)
+
+
+def bitwise_or(input, other) -> Tensor:
+    """Elementwise OR of integer tensors, bit by bit (logical on bool); no gradient."""
+    return _bitwise("bitwise_or", np.bitwise_or, input, other)
+
+
+def bitwise_xor(input, other) -> Tensor:
+    """Elementwise XOR of integer tensors, bit by bit (logical on bool); no gradient."""
+    return _bitwise("bitwise_xor", np.bitwise_xor, input, other)
+
+
+def bitwise_not(input) -> Tensor:
+    """Elementwise NOT of an integer tensor, bit by bit (``~x = -x - 1``; logical on bool)."""
+    a = _arr(input)
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not: input must be an integer or bool tensor, got "
+                        f"{getattr(a, 'dtype', type(a).__name__)}")
+    return Tensor(np.asarray(np.invert(a)))

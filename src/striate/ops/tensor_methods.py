@@ -68,7 +68,9 @@ class _TensorMethods:
         return ops.div(self, o)
 
     def __rtruediv__(self, o):
-        return ops.div(o, self)
+        # PyTorch computes ``o / t`` as ``t.reciprocal() * o``: the reciprocal takes t's float
+        # dtype first (an int64 t divided into a 0-d float16 gives float32)
+        return ops.mul(ops.div(1.0, self), o)
 
     def __pow__(self, o):
         return ops.pow(self, o)
@@ -80,6 +82,9 @@ class _TensorMethods:
         return ops.neg(self)
 
     def __pos__(self):
+        if self.array.dtype == np.bool_:
+            raise TypeError("__pos__: the unary + operator on a bool tensor is not supported "
+                            "(as in PyTorch)")
         return self
 
     def __abs__(self):
@@ -112,14 +117,27 @@ class _TensorMethods:
     def __ne__(self, o):
         return ops.ne(self, o)
 
+    # bitwise on integers, logical on bools, refused on floats (PyTorch's operators)
     def __invert__(self):
-        return ops.logical_not(self)
+        return ops.bitwise_not(self)
 
     def __and__(self, o):
-        return ops.logical_and(self, o)
+        return ops.bitwise_and(self, o)
+
+    def __rand__(self, o):
+        return ops.bitwise_and(o, self)
 
     def __or__(self, o):
-        return ops.logical_or(self, o)
+        return ops.bitwise_or(self, o)
+
+    def __ror__(self, o):
+        return ops.bitwise_or(o, self)
+
+    def __xor__(self, o):
+        return ops.bitwise_xor(self, o)
+
+    def __rxor__(self, o):
+        return ops.bitwise_xor(o, self)
 
     # ---- methods that forward to striate.ops --------------------------------------------------
 
