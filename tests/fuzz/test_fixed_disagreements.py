@@ -49,6 +49,16 @@ FIXED = [
     (("F.sign",), C(A([True, False], "bool")), False),
     (("Tensor.__rtruediv__",), C(A([4], "int64"), A(0.1257, "float16")), False),
     (("Tensor.__rtruediv__",), C(A([4.0, -2.0]), A([[1.5], [3.0]])), True),
+    (("F.cat", "F.concatenate", "F.stack"), C([A([5, 5], "int32"), A([1.5, 2], "float32")], dim=0),
+     False),
+    (("F.cat", "F.stack"), C([A([5.0, 5.0]), A([1.5, 2], "float16")], dim=0), True),
+    (("F.sum", "Tensor.sum"), C(A([1, 2], U8)), False),
+    (("Tensor.all", "Tensor.any"), C(A([1, 0], U8)), False),
+    (("F.softmax", "F.log_softmax", "F.squeeze", "Tensor.softmax", "Tensor.squeeze"),
+     C(A(1.5), dim=0), True),
+    (("F.softmax", "F.squeeze"), C(A(1.5), dim=1), False),
+    (("F.transpose", "Tensor.transpose"), C(A(1.5), 0, -1), True),
+    (("F.transpose",), C(A(1.5), 0, 1), False),
 ]
 
 

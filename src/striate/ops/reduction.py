@@ -52,7 +52,9 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
-        return np.asarray(a.sum(axis=axes, keepdims=keepdim))
+        # integers and bools sum into int64, as in PyTorch (NumPy sums uint8 into uint64)
+        dtype = np.int64 if a.dtype.kind in "biu" else None
+        return np.asarray(a.sum(axis=axes, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):

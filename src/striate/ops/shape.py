@@ -11,6 +11,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._helpers import promote_types
+from .elementwise import cast
 
 __all__ = [
     "reshape", "view", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand",
@@ -189,6 +191,9 @@ def permute(input: Tensor, *dims) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
     nd = input.ndim
+    if nd == 0:  # a 0-d tensor accepts dims 0 and -1, as in PyTorch: nothing to swap
+        _check_dim(dim0, 1, "transpose"), _check_dim(dim1, 1, "transpose")
+        return Permute.apply(input, dims=())
     d0, d1 = _check_dim(dim0, nd, "transpose"), _check_dim(dim1, nd, "transpose")
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
@@ -199,6 +204,9 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dimensions of size 1 (only ``dim`` when given)."""
     if dim is None:
         shape = tuple(n for n in input.shape if n != 1)
+    elif input.ndim == 0:  # dim 0 or -1 of a 0-d tensor, as in PyTorch: nothing to remove
+        _check_dim(dim, 1, "squeeze")
+        shape = ()
     else:
         d = _check_dim(dim, input.ndim, "squeeze")
         shape = input.shape if input.shape[d] != 1 else input.shape[:d] + input.shape[d + 1 :]
@@ -312,7 +320,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
                 f"cat: tensors[{i}] has shape {t.shape} but tensors[0] has shape {ref}; "
                 f"all dims except dim {dim} must match"
             )
-    return Cat.apply(*tensors, axis=d)
+    return Cat.apply(*_same_dtype(tensors), axis=d)
 
 
 concatenate = cat
@@ -330,7 +338,18 @@ def stack(tensors, dim: int = 0) -> Tensor:
                 f"{tensors[0].shape}; all must match"
             )
     d = _check_dim(dim, tensors[0].ndim, "stack", extra=1)
-    return Stack.apply(*tensors, axis=d)
+    return Stack.apply(*_same_dtype(tensors), axis=d)
+
+
+def _same_dtype(tensors) -> list:
+    """cat/stack's inputs cast (differentiably) to their promoted dtype, as PyTorch promotes
+    them: an int64 and a float32 tensor give float32 (NumPy would give float64)."""
+    dtype = tensors[0].dtype
+    if all(t.dtype == dtype for t in tensors):
+        return tensors
+    for t in tensors[1:]:
+        dtype = promote_types(dtype, t.dtype)
+    return [t if t.dtype == dtype else cast(t, dtype) for t in tensors]
 
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:

@@ -278,12 +278,14 @@ class _TensorMethods:
         return ops.argsort(self, dim, descending, stable)
 
     def all(self, dim=None, keepdim=False) -> Tensor:
-        """Whether every element (along ``dim``) is non-zero, as a bool tensor."""
-        return Tensor(np.asarray(np.all(self.array, axis=dim, keepdims=keepdim)))
+        """Whether every element (along ``dim``) is non-zero, as a bool tensor (uint8 for uint8
+        input, as in PyTorch)."""
+        return _truth(np.all(self.array, axis=dim, keepdims=keepdim), self.array.dtype)
 
     def any(self, dim=None, keepdim=False) -> Tensor:
-        """Whether some element (along ``dim``) is non-zero, as a bool tensor."""
-        return Tensor(np.asarray(np.any(self.array, axis=dim, keepdims=keepdim)))
+        """Whether some element (along ``dim``) is non-zero, as a bool tensor (uint8 for uint8
+        input, as in PyTorch)."""
+        return _truth(np.any(self.array, axis=dim, keepdims=keepdim), self.array.dtype)
 
     def eq(self, other):
         return ops.eq(self, other)
@@ -374,6 +376,12 @@ class _TensorMethods:
                 "__setitem__", lambda old: _IndexPut.apply(old, value, index=index))
         self._check_inplace("__setitem__")
         _assign(self.array, index, value.array if isinstance(value, Tensor) else value)
+
+
+def _truth(result, dtype) -> Tensor:
+    """all/any's answer: bool, except uint8 for a uint8 input (PyTorch's legacy mask dtype)."""
+    result = np.asarray(result)
+    return Tensor(result.astype(np.uint8) if dtype == np.uint8 else result)
 
 
 def _split(index):
