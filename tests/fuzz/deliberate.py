@@ -25,6 +25,7 @@ class Deliberate:
     why: str
     check: object  # (spec, case) -> bool
     example: Case
+    grad: bool = False  # the example's difference is in the gradients
 
 
 def _s(spec, case):
@@ -94,6 +95,16 @@ def _products_overflow(c):
         c.arrays()[0].a.dtype).max / 64
 
 
+def _zero_grads_of_nothing(spec, case):
+    """Every floating input's gradient is zero: the sums over an empty input are 0."""
+    args = [striate.Tensor(a.view(), requires_grad=a.a.dtype.kind == "f")
+            if isinstance(a, Arr) else a for a in case.args]
+    out = spec.s(*args, **case.kwargs)
+    (out * 1.0).sum().backward()
+    grads = [a.grad for a in args if isinstance(a, striate.Tensor) and a.requires_grad]
+    return all(g is None or not g.array.any() for g in grads)
+
+
 MATMULS = ("F.matmul", "Tensor.matmul", "Tensor.__matmul__", "F.mm", "F.bmm", "F.einsum",
            "F.linear", "F.conv2d", "F.conv_transpose2d")
 
@@ -129,6 +140,12 @@ DELIBERATE: list[Deliberate] = [
                "0/0; PyTorch 2.13 returns uninitialised memory here",
                _mean_of_nothing_is_nan,
                Case((Arr(np.zeros((0, 3))), Arr(np.zeros(0, np.int64))), {"reduction": "mean"})),
+    Deliberate(("F.group_norm",), "grad", lambda c: c.has_empty,
+               "an empty input gives zero gradients for weight and bias",
+               "they are sums over no values; PyTorch 2.13 gives NaN for the weight's",
+               _zero_grads_of_nothing,
+               Case((Arr(np.zeros((1, 2, 0, 1))), 2, Arr(np.array([1.0, 2.0])),
+                     Arr(np.array([0.0, 0.0])))), grad=True),
 ]
 
 

@@ -59,7 +59,18 @@ FIXED = [
     (("F.softmax", "F.squeeze"), C(A(1.5), dim=1), False),
     (("F.transpose", "Tensor.transpose"), C(A(1.5), 0, -1), True),
     (("F.transpose",), C(A(1.5), 0, 1), False),
-]
+    (("F.embedding",), C(A(0, "int64"), A(np.zeros((1, 0))), padding_idx=None), True),
+    (("F.batch_norm",), C(A(np.zeros((0, 1, 0, 0))), A([0.1]), A([1.3]), A([1.0]), A([0.0]),
+                          training=True), True),
+    (("F.batch_norm",), C(A(np.zeros((0, 3, 2, 2))), A([0.1, 0, 0]), A([1.3, 1, 1]), None,
+                          None, training=True), True),
+    (("F.group_norm",), C(A(np.ones((1, 2, 1, 1))), 2, None, None), False),
+    (("F.group_norm",), C(A(np.ones((1, 2, 1, 1))), 1, None, None), True),
+] + [((f"F.{cell}",), C(A(np.ones((0, 3))), (A(np.ones((0, 2))),) * 2 if gates == 4
+                       else A(np.ones((0, 2))), A(np.full((2 * gates, 3), 0.1)),
+                       A(np.full((2 * gates, 2), 0.1)), A(np.ones(2 * gates)),
+                       A(np.ones(2 * gates))), True)
+     for cell, gates in (("rnn_cell", 1), ("lstm_cell", 4), ("gru_cell", 3))]
 
 
 @pytest.mark.parametrize("ops,case,grad", FIXED, ids=lambda v: v[0] if isinstance(v, tuple)

@@ -22,7 +22,7 @@ class Embedding(Function):
         # out[k] = W[idx[k]]  =>  dW[v] = sum of g[k] over the k with idx[k] == v (a scatter-add);
         # the padding row is a constant and gets no gradient, as in PyTorch
         dw = np.zeros(ctx.shape, dtype=g.dtype)
-        np.add.at(dw, ctx.idx.reshape(-1), g.reshape(-1, ctx.shape[1]))
+        np.add.at(dw, ctx.idx.reshape(-1), g.reshape(ctx.idx.size, ctx.shape[1]))
         if ctx.padding_idx is not None:
             dw[ctx.padding_idx] = 0
         return None, dw
