@@ -98,8 +98,6 @@ KNOWN: list[Known] = [
     Known(FT("std", "var"), "accepts", lambda c: "dim" not in c.kwargs,
           "std/var accept unbiased= with keepdim= and no dim (PyTorch has no such overload)",
           C(A([1.0, 2.0]), keepdim=True, unbiased=False)),
-    Known(T("clamp_"), "error", INT, "clamp_ of an integer tensor with float bounds: NumPy's "
-          "casting error", C(A([3, -4], "int64"), min=-1.0, max=1.0)),
     # ---- gradients ----
     # ---- shapes ----
     Known(FT("argmax", "argmin"), "shape",
@@ -109,30 +107,14 @@ KNOWN: list[Known] = [
     # ---- raises where PyTorch computes ----
     Known(FT("std", "var"), "raises", ANY, "std/var with no more elements per reduction than "
           "the correction raise (PyTorch: NaN)", C(A(np.zeros((0, 2))), dim=0)),
-    Known(T("sub_"), "raises", INT, "uint8 sub_ fails in NumPy (it adds the negated operand)",
-          C(A([4], U8), A([2], U8))),
     Known(("F.interpolate",), "raises", lambda c: c.kwargs.get("mode") == "bilinear",
           "bilinear interpolation is not implemented (clear error)",
           C(A(np.ones((1, 1, 2, 2))), mode="bilinear", size=3, align_corners=False)),
     Known(("F.max_pool2d",), "raises", lambda c: c.kwargs.get("dilation", 1) != 1,
           "max_pool2d dilation is not implemented (clear error)",
           C(A(np.ones((1, 1, 3, 3))), kernel_size=2, dilation=2)),
-    Known(T("fill_"), "raises", INT, "fill_ of an out-of-range int (uint8 with -2) fails in NumPy"
-          " (PyTorch wraps around)", C(A([1, 2], U8), -2)),
     # ---- accepts what PyTorch refuses ----
-    Known(T("copy_"), "accepts", ANY, "copy_ broadcasts a source larger than the destination "
-          "(PyTorch refuses)", C(A(1.0), A([2.0]))),
     # ---- errors that are NumPy's or name nothing ----
-    Known(T("add_", "sub_", "mul_", "div_"), "error", ANY,
-          "a non-broadcastable or uncastable in-place operand surfaces NumPy's message",
-          C(A([1.0]), A([[1.0, 2.0]]))),
-    Known(FT("masked_fill", "masked_fill_") + T("__setitem__"), "error", INT,
-          "an integer tensor filled with inf or an out-of-range value: NumPy's OverflowError",
-          C(A([4], U8), A([True], "bool"), -np.inf)),
-    Known(T("size"), "error", ANY, "size(dim) out of range: a bare IndexError",
-          C(A(1.0), -1)),
-    Known(FT("view") + T("view_as"), "error", ANY,
-          "view's errors say 'reshape', not 'view'", C(A(1.0), 2)),
     # ---- still failing after merging main at the deadline (other ops of removed entries) ----
 ]
 

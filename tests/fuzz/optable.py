@@ -689,7 +689,8 @@ add("Tensor.item", method("item"), method("item"),
     lambda g: draw_one_shape().flatmap(
         lambda s: tensors(shape=s, grad=g).map(lambda x: Case((x,)))), diff=False)
 add("Tensor.view_as", lambda x, y: x.view_as(y), lambda x, y: x.view_as(y),
-    lambda g: _reshape(g).map(lambda c: Case((c.args[0], _shaped_like(c)))))
+    lambda g: _reshape(g).map(lambda c: Case((c.args[0], _shaped_like(c)))),
+    names=("view_as", "view"))
 
 
 def draw_one_shape():

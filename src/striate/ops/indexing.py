@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.scalars import scalar_as
 from ..autograd.tensor import Tensor
 from .elementwise import Clone
 
@@ -202,6 +203,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         raise TypeError(
             f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}"
         )
+    elif input.array.dtype.kind in "biu":  # -1 into uint8 is 255, inf is refused (PyTorch's)
+        value = scalar_as("masked_fill", value, input.array.dtype).item()
     return MaskedFill.apply(input, value, np.broadcast_to(m, input.shape))
 
 

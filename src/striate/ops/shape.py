@@ -145,20 +145,23 @@ class ConstantPad(Function):
 
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1)."""
-    shape = _shape_arg(shape)
+    return _reshape("reshape", input, _shape_arg(shape))
+
+
+def _reshape(name: str, input: Tensor, shape: tuple) -> Tensor:
     size = input.array.size
     known = int(np.prod([s for s in shape if s != -1]))
     free = shape.count(-1)
     if free > 1 or (free == 0 and known != size) or (free == 1 and (known == 0 or size % known)):
         raise ValueError(
-            f"reshape: shape {shape} is invalid for input of shape {input.shape} ({size} elements)"
+            f"{name}: shape {shape} is invalid for input of shape {input.shape} ({size} elements)"
         )
     return Reshape.apply(input, shape=shape)
 
 
 def view(input: Tensor, *shape) -> Tensor:
     """Alias of :func:`reshape` (NumPy decides when a copy is needed)."""
-    return reshape(input, *shape)
+    return _reshape("view", input, _shape_arg(shape))
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

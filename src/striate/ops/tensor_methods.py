@@ -13,7 +13,10 @@ import numpy as np
 
 from .. import backend, ops
 from ..autograd.function import Function
+from ..autograd.scalars import scalar_as
 from ..autograd.tensor import Tensor
+from ._helpers import broadcast_shapes, float_result, result_type
+from .elementwise import _cast_wrapping, _num
 
 __all__: list = []
 
@@ -210,7 +213,7 @@ class _TensorMethods:
         return ops.view(self, *shape)
 
     def view_as(self, other):
-        return ops.reshape(self, other.shape)
+        return ops.view(self, other.shape)
 
     def expand(self, *shape):
         return ops.expand(self, *shape)
@@ -311,36 +314,36 @@ class _TensorMethods:
 
     def add_(self, other, alpha=1) -> Tensor:
         if self._records_inplace(other):
+            _inplace_dtype(self, "add_", other)
             return self._record_inplace(
                 "add_", lambda old: ops.add(old, other * alpha if alpha != 1 else other))
-        self._check_inplace("add_")
-        o = other.array if isinstance(other, Tensor) else other
-        self.array += o * alpha if alpha != 1 else o
-        return self
+        return _inplace(self, "add_", np.add, other, alpha)
 
     def sub_(self, other, alpha=1) -> Tensor:
         if self._records_inplace(other):
+            _inplace_dtype(self, "sub_", other)
             return self._record_inplace(
                 "sub_", lambda old: ops.sub(old, other * alpha if alpha != 1 else other))
-        return self.add_(other, alpha=-alpha)
+        return _inplace(self, "sub_", np.subtract, other, alpha)
 
     def mul_(self, other) -> Tensor:
         if self._records_inplace(other):
+            _inplace_dtype(self, "mul_", other)
             return self._record_inplace("mul_", lambda old: ops.mul(old, other))
-        self._check_inplace("mul_")
-        self.array *= other.array if isinstance(other, Tensor) else other
-        return self
+        return _inplace(self, "mul_", np.multiply, other)
 
     def div_(self, other) -> Tensor:
         if self._records_inplace(other):
+            _inplace_dtype(self, "div_", other, floating=True)
             return self._record_inplace("div_", lambda old: ops.div(old, other))
-        self._check_inplace("div_")
-        self.array /= other.array if isinstance(other, Tensor) else other
-        return self
+        return _inplace(self, "div_", np.true_divide, other, floating=True)
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
         if self._records_inplace():
             return self._record_inplace("clamp_", lambda old: ops.clip(old, min, max))
+        for bound in (min, max):
+            if bound is not None:
+                _inplace_dtype(self, "clamp_", bound)
         self._check_inplace("clamp_")
         np.clip(self.array, min, max, out=self.array)
         return self
@@ -362,8 +365,7 @@ class _TensorMethods:
             return self._record_inplace("masked_fill_",
                                         lambda old: ops.masked_fill(old, mask, value))
         self._check_inplace("masked_fill_")
-        self.array[np.broadcast_to(m, self.shape)] = value.item() if isinstance(
-            value, Tensor) else value
+        self.array[...] = ops.masked_fill(Tensor(self.array), mask, value).array
         return self
 
     def __setitem__(self, index, value):
@@ -371,11 +373,51 @@ class _TensorMethods:
             index = index.array
         elif isinstance(index, tuple):
             index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
+        if not isinstance(value, Tensor) and self.array.dtype.kind in "biu" and isinstance(
+                value, (int, float, np.generic)):  # -1 into uint8 is 255, inf is refused
+            value = scalar_as("__setitem__", value, self.array.dtype)
         if self._records_inplace(value):
             return self._record_inplace(
                 "__setitem__", lambda old: _IndexPut.apply(old, value, index=index))
         self._check_inplace("__setitem__")
         _assign(self.array, index, value.array if isinstance(value, Tensor) else value)
+
+
+def _inplace_dtype(self: Tensor, name: str, other, floating: bool = False) -> np.dtype:
+    """The dtype an in-place op computes in (PyTorch's promotion of self and other), checked to
+    cast back into self: a float result can't go into an integer tensor, nor an integer into a
+    bool one."""
+    dtype = result_type(self, _num(other, name))
+    if floating:
+        dtype = float_result(dtype)
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+    if rank[dtype.kind] > rank[self.array.dtype.kind]:
+        raise TypeError(f"{name}: the result type {dtype} can't be cast to the tensor's dtype "
+                        f"{self.array.dtype}")
+    return dtype
+
+
+def _inplace(self: Tensor, name: str, ufunc, other, alpha=1, floating=False) -> Tensor:
+    """``self = ufunc(self, alpha * other)`` in self's memory, as PyTorch: other broadcast to
+    self's shape (not beyond), computed in the promoted dtype and cast back (integers wrap)."""
+    a = self.array
+    o = other.array if isinstance(other, Tensor) else other
+    if np.shape(o) != a.shape:
+        shape = broadcast_shapes(name, np.shape(o), a.shape)
+        if shape != a.shape:
+            raise ValueError(f"{name}: an operand of shape {np.shape(o)} can't be broadcast to "
+                             f"the shape {a.shape} of the tensor written in place")
+    dtype = _inplace_dtype(self, name, other, floating)
+    if alpha != 1:
+        if dtype.kind in "biu" and not isinstance(alpha, (int, np.integer)):
+            raise TypeError(f"{name}: alpha must be an integer for integer tensors, got {alpha!r}")
+        o = _cast_wrapping(o, dtype) * _cast_wrapping(alpha, dtype)
+    self._check_inplace(name)
+    if dtype == a.dtype:
+        ufunc(a, _cast_wrapping(o, dtype), out=a)
+    else:
+        a[...] = ufunc(a.astype(dtype), _cast_wrapping(o, dtype))
+    return self
 
 
 def _truth(result, dtype) -> Tensor:
