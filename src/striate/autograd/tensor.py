@@ -16,8 +16,8 @@ import numpy as np
 
 from .. import backend
 from .function import Function
-from .scalars import scalar_as
 from .function import backward as _run_backward
+from .scalars import scalar_as
 
 __all__ = [
     "Tensor",

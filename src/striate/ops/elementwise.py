@@ -10,7 +10,13 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._helpers import broadcast_shapes, float_result, require_float, result_type
+from ._helpers import (
+    broadcast_shapes,
+    cast_wrapping,
+    float_result,
+    require_float,
+    result_type,
+)
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "clamp",
@@ -600,7 +606,7 @@ def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bo
     return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-# ---- integer and bitwise arithmetic, with PyTorch's casts (wrap-around) ---------------------------
+# ---- integer and bitwise arithmetic, with PyTorch's casts (wrap-around) -------------------------
 
 __all__ += ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"]
 
@@ -612,18 +618,11 @@ def _is_floating(x) -> bool:
     return isinstance(x, (float, complex))
 
 
-def _cast_wrapping(x, dtype) -> np.ndarray:
-    """``x`` (a Tensor, array or number) as an array of ``dtype``, integers wrapping around as in
-    C and PyTorch (-3 as uint8 is 253; NumPy refuses the Python int)."""
-    a = np.asarray(_arr(_num(x, "cast")))
-    return a if a.dtype == dtype else a.astype(dtype)
-
-
 def _in_common_dtype(name, *xs) -> list:
     """The operands as arrays of PyTorch's result dtype (:func:`result_type`)."""
     xs = [_num(x, name) for x in xs]
     dtype = result_type(*xs)
-    return [_cast_wrapping(x, dtype) for x in xs]
+    return [cast_wrapping(x, dtype) for x in xs]
 
 
 def _integer_pow(input, exponent) -> Tensor:

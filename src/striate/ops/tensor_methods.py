@@ -15,8 +15,7 @@ from .. import backend, ops
 from ..autograd.function import Function
 from ..autograd.scalars import scalar_as
 from ..autograd.tensor import Tensor
-from ._helpers import broadcast_shapes, float_result, result_type
-from .elementwise import _cast_wrapping, _num
+from ._helpers import broadcast_shapes, cast_wrapping, float_result, result_type
 
 __all__: list = []
 
@@ -387,7 +386,7 @@ def _inplace_dtype(self: Tensor, name: str, other, floating: bool = False) -> np
     """The dtype an in-place op computes in (PyTorch's promotion of self and other), checked to
     cast back into self: a float result can't go into an integer tensor, nor an integer into a
     bool one."""
-    dtype = result_type(self, _num(other, name))
+    dtype = result_type(self, other.item() if isinstance(other, np.generic) else other)
     if floating:
         dtype = float_result(dtype)
     rank = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -411,12 +410,12 @@ def _inplace(self: Tensor, name: str, ufunc, other, alpha=1, floating=False) -> 
     if alpha != 1:
         if dtype.kind in "biu" and not isinstance(alpha, (int, np.integer)):
             raise TypeError(f"{name}: alpha must be an integer for integer tensors, got {alpha!r}")
-        o = _cast_wrapping(o, dtype) * _cast_wrapping(alpha, dtype)
+        o = cast_wrapping(o, dtype) * cast_wrapping(alpha, dtype)
     self._check_inplace(name)
     if dtype == a.dtype:
-        ufunc(a, _cast_wrapping(o, dtype), out=a)
+        ufunc(a, cast_wrapping(o, dtype), out=a)
     else:
-        a[...] = ufunc(a.astype(dtype), _cast_wrapping(o, dtype))
+        a[...] = ufunc(a.astype(dtype), cast_wrapping(o, dtype))
     return self
 
 
