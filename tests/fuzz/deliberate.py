@@ -105,6 +105,46 @@ def _zero_grads_of_nothing(spec, case):
     return all(g is None or not g.array.any() for g in grads)
 
 
+def _spread_over_every_dim(spec, case):
+    """``unbiased=`` with ``keepdim=`` and no dim: NumPy's std/var over every dim."""
+    out = _s(spec, case).array
+    x = case.args[0].a.astype(np.float64)
+    fn = np.std if "std" in spec.name else np.var
+    with np.errstate(all="ignore"):
+        ref = fn(x, ddof=1 if case.kwargs.get("unbiased", True) else 0,
+                 keepdims=case.kwargs.get("keepdim", False))
+    tol = {2: 1e-2, 4: 1e-4}.get(out.dtype.itemsize, 1e-7)
+    return out.shape == ref.shape and bool(close(out, ref, tol * 1e300, tol).all())
+
+
+def _as_float64_would(spec, case):
+    """striate's answer is PyTorch's answer computed in float64, rounded to the input's dtype."""
+    out = _s(spec, case).array
+    targs = [torch.from_numpy(a.view().astype(np.float64)) if isinstance(a, Arr) else a
+             for a in case.args]
+    ref = spec.t(*targs, **case.kwargs).numpy().astype(out.dtype)
+    return bool(close(out, ref, 1e-5, 1e-4).all())
+
+
+def _float32_variance_overflows(c):
+    return any(a.a.dtype == np.float32 and np.abs(a.a[np.isfinite(a.a)]).max(initial=0) > 1e18
+               for a in c.arrays()[:1])
+
+
+def _nan_where_pytorch_skips(spec, case):
+    """striate agrees with PyTorch except where its answer is NaN."""
+    out = _s(spec, case).array
+    targs = [torch.from_numpy(a.view()) if isinstance(a, Arr) else a for a in case.args]
+    ref = spec.t(*targs, **case.kwargs).numpy()
+    differ = ~close(out, ref, 1e-5 * _finite_scale(case), 1e-4)
+    return bool(np.isnan(out[differ]).all())
+
+
+def _finite_scale(case):
+    return max([1.0] + [float(np.abs(a.a[np.isfinite(a.a)]).max(initial=0))
+                        for a in case.arrays() if a.a.dtype.kind == "f"])
+
+
 MATMULS = ("F.matmul", "Tensor.matmul", "Tensor.__matmul__", "F.mm", "F.bmm", "F.einsum",
            "F.linear", "F.conv2d", "F.conv_transpose2d")
 
@@ -140,6 +180,25 @@ DELIBERATE: list[Deliberate] = [
                "0/0; PyTorch 2.13 returns uninitialised memory here",
                _mean_of_nothing_is_nan,
                Case((Arr(np.zeros((0, 3))), Arr(np.zeros(0, np.int64))), {"reduction": "mean"})),
+    Deliberate(("F.std", "F.var", "Tensor.std", "Tensor.var"), "accepts",
+               lambda c: "dim" not in c.kwargs and "unbiased" in c.kwargs,
+               "`unbiased=` with `keepdim=` and no `dim` reduces over every dim (PyTorch's "
+               "overloads lack this combination and refuse it)",
+               "the call has one meaning, the one `correction=` gives it",
+               _spread_over_every_dim,
+               Case((Arr(np.array([1.0, 2.0])),), {"keepdim": True, "unbiased": False})),
+    Deliberate(("F.layer_norm",), "value", _float32_variance_overflows,
+               "float32 rows whose variance overflows float32 (values above ~1.8e19) are "
+               "normalised in float64: the answer PyTorch gives in float64, rounded",
+               "the normalised row is representable; PyTorch's float32 variance overflows to inf "
+               "and its output is NaN", _as_float64_would,
+               Case((Arr(np.array([[2e19, 4e19]], np.float32)), (2,)))),
+    Deliberate(("F.multi_margin_loss",), "value", lambda c: c.has_nan or c.has_inf,
+               "a NaN score (or inf - inf inside a margin) makes the loss NaN",
+               "PyTorch's kernel adds a margin term only when it is > 0, so it skips NaN terms "
+               "and a NaN score can give a finite loss", _nan_where_pytorch_skips,
+               Case((Arr(np.array([[np.nan, 1.0, 2.0]])), Arr(np.array([0]))),
+                    {"reduction": "sum"})),
     Deliberate(("F.group_norm",), "grad", lambda c: c.has_empty,
                "an empty input gives zero gradients for weight and bias",
                "they are sums over no values; PyTorch 2.13 gives NaN for the weight's",

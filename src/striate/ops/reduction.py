@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import warnings
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -119,21 +121,23 @@ class Var(Function):
         mu = a.mean(axis=axes, keepdims=True)
         d = a - mu
         n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
-        denom = n - correction
-        if denom <= 0:
-            raise ValueError(
-                f"var: {n} element(s) per reduction is too few for correction={correction}"
-            )
+        denom = np.float64(n - correction if n > correction else 0)  # (max is shadowed here)
+        if denom == 0:  # PyTorch warns and divides by 0: NaN (or inf), not an error
+            warnings.warn(f"var: degrees of freedom is <= 0 ({n} element(s) per reduction, "
+                          f"correction={correction}); the result is NaN or inf", stacklevel=4)
         ctx.save_for_backward(d)
         ctx.denom, ctx.shape, ctx.axes, ctx.keepdim = denom, a.shape, axes, keepdim
-        return np.asarray((d * d).sum(axis=axes, keepdims=keepdim) / denom)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((d * d).sum(axis=axes, keepdims=keepdim) / denom).astype(
+                a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         # d var / dx_i = 2 (x_i - mean) / (n - correction); the mean's own term sums to zero
         (d,) = ctx.saved
         g = _expand_back(g, ctx.shape, ctx.axes, ctx.keepdim)
-        return g * (2.0 / ctx.denom) * d
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * (2.0 / ctx.denom) * d).astype(d.dtype, copy=False)
 
 
 class Std(Function):
@@ -243,7 +247,7 @@ def _arg_extreme(input, dim, keepdim, argfn, name):
     _nonempty(name, a.shape, axes, dim)
     if dim is None or a.ndim == 0:
         idx = np.asarray(argfn(a), dtype=np.int64)
-        return Tensor(idx.reshape((1,) * a.ndim) if keepdim and dim is not None else idx)
+        return Tensor(idx.reshape((1,) * a.ndim) if keepdim else idx)  # keepdim: every dim, 1
     (axis,) = axes
     return Tensor(argfn(a, axis=axis, keepdims=keepdim).astype(np.int64))
 
