@@ -6,9 +6,8 @@ axes with size 1, as in PyTorch.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import warnings
+from collections import namedtuple
 
 import numpy as np
 
