@@ -490,13 +490,13 @@ add("F.local_response_norm", F.local_response_norm, TF.local_response_norm,
 @st.composite
 def _interp(draw, grad):
     x = _img(draw, grad, min_hw=1)
-    mode = draw(st.sampled_from(["nearest", "bilinear"]))
+    mode = draw(st.sampled_from(["nearest", "bilinear", "bicubic"]))
     kw = {"mode": mode}
     if draw(st.booleans()):
         kw["size"] = draw(st.sampled_from([3, (2, 5), 1]))
     else:
         kw["scale_factor"] = draw(st.sampled_from([2, 2.0, 0.5, 3]))
-    if mode == "bilinear":
+    if mode != "nearest":
         kw["align_corners"] = draw(st.booleans())
     return Case((x,), kw)
 
