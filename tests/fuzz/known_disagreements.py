@@ -88,9 +88,6 @@ KNOWN: list[Known] = [
     # ---- gradients ----
     # ---- shapes ----
     # ---- raises where PyTorch computes ----
-    Known(("F.max_pool2d",), "raises", lambda c: c.kwargs.get("dilation", 1) != 1,
-          "max_pool2d dilation is not implemented (clear error)",
-          C(A(np.ones((1, 1, 3, 3))), kernel_size=2, dilation=2)),
     # ---- accepts what PyTorch refuses ----
     # ---- errors that are NumPy's or name nothing ----
     # ---- still failing after merging main at the deadline (other ops of removed entries) ----
