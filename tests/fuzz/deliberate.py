@@ -145,6 +145,14 @@ def _finite_scale(case):
                         for a in case.arrays() if a.a.dtype.kind == "f"])
 
 
+def _refused_naming_the_op(spec, case):
+    try:
+        _s(spec, case)
+    except TypeError as e:
+        return spec.names[0] in str(e)
+    return False
+
+
 MATMULS = ("F.matmul", "Tensor.matmul", "Tensor.__matmul__", "F.mm", "F.bmm", "F.einsum",
            "F.linear", "F.conv2d", "F.conv_transpose2d")
 
@@ -199,6 +207,11 @@ DELIBERATE: list[Deliberate] = [
                "and a NaN score can give a finite loss", _nan_where_pytorch_skips,
                Case((Arr(np.array([[np.nan, 1.0, 2.0]])), Arr(np.array([0]))),
                     {"reduction": "sum"})),
+    Deliberate(("F.randn_like",), "raises", lambda c: c.first().dtype.kind != "f",
+               "an integer or bool input is refused even when it is empty",
+               "there are no normal integers; PyTorch refuses them too, except for an empty "
+               "tensor, where its kernel never runs", _refused_naming_the_op,
+               Case((Arr(np.zeros((0, 2), np.uint8)),))),
     Deliberate(("F.group_norm",), "grad", lambda c: c.has_empty,
                "an empty input gives zero gradients for weight and bias",
                "they are sums over no values; PyTorch 2.13 gives NaN for the weight's",

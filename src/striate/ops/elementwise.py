@@ -318,14 +318,28 @@ def _binary(fn, name, input, other, floating=False):
 def add(input, other, alpha=1) -> Tensor:
     """Elementwise ``input + alpha * other``, broadcasting. Shapes: any, broadcastable."""
     if alpha != 1:
-        other = mul(_num(other, "add"), alpha)
+        other = _scaled("add", input, other, alpha)
     return _binary(Add, "add", input, other)
 
 
-def sub(input, other) -> Tensor:
-    """Elementwise ``input - other``, broadcasting."""
+def sub(input, other, alpha=1) -> Tensor:
+    """Elementwise ``input - alpha * other``, broadcasting."""
     _no_bool("sub", "subtraction", input, other)
+    if alpha != 1:
+        other = _scaled("sub", input, other, alpha)
     return _binary(Sub, "sub", input, other)
+
+
+def _scaled(name, input, other, alpha):
+    """``alpha * other`` in the dtype of ``input (op) other``, as PyTorch: alpha scales, it does
+    not take part in the promotion (an int64 tensor times alpha 0.5 is refused, not floated)."""
+    dtype = result_type(_num(input, name), _num(other, name))
+    if dtype.kind in "biu" and not isinstance(alpha, (int, np.integer)):
+        raise TypeError(f"{name}: alpha must be an integer for integer or bool operands, got "
+                        f"{alpha!r}")
+    if not isinstance(other, Tensor):
+        return _num(other, name) * alpha
+    return mul(_to_dtype(other, dtype), alpha)
 
 
 def _no_bool(name, what, *xs):
@@ -344,10 +358,49 @@ def mul(input, other) -> Tensor:
     return _binary(Mul, "mul", input, other)
 
 
-def div(input, other) -> Tensor:
+def div(input, other, rounding_mode=None) -> Tensor:
     """Elementwise true division ``input / other``, broadcasting; integers divide into the
-    default float dtype, as in PyTorch."""
-    return _binary(Div, "div", input, other, floating=True)
+    default float dtype, as in PyTorch. ``rounding_mode`` "trunc" or "floor" rounds the quotient
+    (towards zero, or down) and keeps the operands' promoted dtype (integers stay integers)."""
+    if rounding_mode is None:
+        return _binary(Div, "div", input, other, floating=True)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    a, b = _operands("div", input, other)
+    dtype = result_type(a, b)
+    if dtype.kind == "b":
+        raise TypeError("div: rounding division of bool operands is not supported (as in "
+                        "PyTorch); cast them to an integer dtype first")
+    if dtype.kind in "iu" and not np.all(_arr(b) != 0):
+        raise ZeroDivisionError("div: integer division by zero")
+    return _binary(RoundedDiv, "div", a, b) if rounding_mode == "floor" else \
+        _binary(TruncatedDiv, "div", a, b)
+
+
+class RoundedDiv(Function):
+    # floor(a / b), Python's floor division: piecewise constant, so its gradient is 0 (PyTorch's)
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.asarray(np.floor_divide(a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), np.zeros_like(g)
+
+
+class TruncatedDiv(Function):
+    # a / b rounded towards zero: piecewise constant, gradient 0 (PyTorch's)
+    @staticmethod
+    def forward(ctx, a, b):
+        if np.result_type(a, b).kind in "iu":
+            q = np.floor_divide(a, b)
+            return np.asarray(np.where((q < 0) & (q * b != a), q + 1, q))
+        return np.asarray(np.trunc(np.true_divide(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), np.zeros_like(g)
 
 
 def neg(input) -> Tensor:
@@ -595,14 +648,23 @@ def logsigmoid(input) -> Tensor:
     return neg(Softplus.apply(neg(input), beta=1.0, threshold=float("inf")))
 
 
+def _same_dtype(name, input, other) -> None:
+    """isclose/allclose compare tensors of one dtype, as PyTorch: no silent promotion."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input.dtype != other.dtype:
+        raise TypeError(f"{name}: input dtype {input.dtype} and other dtype {other.dtype} must "
+                        "match (cast one of them first)")
+
+
 def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8,
             equal_nan: bool = False) -> Tensor:
     """Bool tensor: ``|input - other| <= atol + rtol * |other|`` elementwise (no gradient)."""
+    _same_dtype("isclose", input, other)
     return Tensor(np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """Whether :func:`isclose` holds for every element (a Python bool, as in PyTorch)."""
+    _same_dtype("allclose", input, other)
     return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

@@ -289,7 +289,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if a.size and a.min() < 0:
         raise ValueError(f"one_hot: class values must be >= 0, got {int(a.min())}")
     if num_classes == -1:
-        num_classes = int(a.max()) + 1 if a.size else 0
+        if not a.size:
+            raise ValueError("one_hot: can't infer the number of classes from an empty tensor; "
+                             "give num_classes")
+        num_classes = int(a.max()) + 1
     if a.size and a.max() >= num_classes:
         raise ValueError(f"one_hot: class value {int(a.max())} is out of range for "
                          f"num_classes={num_classes}")

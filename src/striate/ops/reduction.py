@@ -414,6 +414,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, dtype=None) -
     if dtype is not None:
         x = x.to(dtype)
     axes = tuple(range(x.ndim)) if dim is None else _axes(dim, x.ndim, "vector_norm")
+    if ord in (float("inf"), float("-inf")) and any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"vector_norm: the {ord} norm of nothing is undefined (dim {dim} of "
+                         f"input shape {tuple(x.shape)} is empty)")
     if ord == float("inf"):
         return amax(x.abs(), dim=axes, keepdim=keepdim)
     if ord == float("-inf"):
@@ -428,6 +431,10 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, dtype=None) -
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """``torch.norm``: the vector ``p``-norm over ``dim`` (all elements by default); ``'fro'`` is
     the 2-norm of the elements. Matrix norms (``'nuc'``) are not provided."""
+    if p == "fro" and dim is not None and not isinstance(dim, (int, np.integer)) \
+            and len(dim) > 2:
+        raise ValueError(f"norm: p='fro' is a vector or matrix norm: dim must have at most 2 "
+                         f"dims, got {dim!r}")
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):

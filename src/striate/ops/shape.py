@@ -484,7 +484,10 @@ def _dims(dims, ndim: int, name: str) -> tuple:
 
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (an int or a tuple)."""
-    return Flip.apply(input, axes=_dims(dims, input.ndim, "flip"))
+    axes = _dims(dims, input.ndim, "flip")
+    if len(set(axes)) < len(axes):
+        raise ValueError(f"flip: a dim appears more than once in dims={dims!r}")
+    return Flip.apply(input, axes=axes)
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:

@@ -490,7 +490,9 @@ def _new(self: Tensor, array, dtype, requires_grad: bool) -> Tensor:
                   requires_grad=requires_grad)
 
 
-def _size(size) -> tuple:
+def _size(size, name="size") -> tuple:
+    if not size:
+        raise TypeError(f"{name}: a size is required (as in PyTorch), e.g. {name}(2, 3)")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         return tuple(size[0])
     return tuple(size)
@@ -503,11 +505,11 @@ def _attach_torch_functions() -> None:
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         """Zeros of ``size`` with this tensor's dtype (unless ``dtype``)."""
-        return _new(self, np.zeros(_size(size)), dtype, requires_grad)
+        return _new(self, np.zeros(_size(size, "new_zeros")), dtype, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         """Ones of ``size`` with this tensor's dtype (unless ``dtype``)."""
-        return _new(self, np.ones(_size(size)), dtype, requires_grad)
+        return _new(self, np.ones(_size(size, "new_ones")), dtype, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         """``fill_value`` everywhere, shape ``size``, this tensor's dtype (unless ``dtype``)."""
@@ -524,24 +526,14 @@ def _attach_torch_functions() -> None:
 
     def sub(self, other, *, alpha=1):
         """``self - alpha * other``."""
-        if alpha != 1:
-            other = elementwise.mul(other, alpha)
-        return elementwise.sub(self, other)
+        return elementwise.sub(self, other, alpha=alpha)
 
     def div(self, other, *, rounding_mode=None):
         """``self / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient."""
-        q = elementwise.div(self, other)
-        if rounding_mode is None:
-            return q
-        fn = {"trunc": np.trunc, "floor": np.floor}.get(rounding_mode)
-        if fn is None:
-            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
-                             f"{rounding_mode!r}")
-        return Tensor(fn(q.array).astype(np.result_type(self.array, getattr(other, "array",
-                                                                             other))))
+        return elementwise.div(self, other, rounding_mode=rounding_mode)
 
     def flip(self, *dims):
-        return shape.flip(self, _size(dims))
+        return shape.flip(self, _size(dims, "flip"))
 
     def multinomial(self, num_samples, replacement=False, generator=None):
         return random.multinomial(self, num_samples, replacement, generator)
