@@ -73,10 +73,15 @@ def _stable_topk(spec, case):
     x, k = case.args[0].a, case.args[1]
     dim, largest = case.kwargs.get("dim", -1), case.kwargs.get("largest", True)
     key = -x.astype(np.float64) if largest else x
-    order = np.take(np.argsort(key, axis=dim, kind="stable"), np.arange(k), axis=dim)
+    order = np.argsort(key, axis=dim, kind="stable")  # NaN last (NumPy)
+    if largest and x.dtype.kind == "f":  # NaN counts as the largest (PyTorch): NaNs first
+        number = np.take_along_axis(~np.isnan(x), order, dim)
+        order = np.take_along_axis(order, np.argsort(number, axis=dim, kind="stable"), dim)
+    order = np.take(order, np.arange(k), axis=dim)
     tx = torch.from_numpy(x.copy())
     ref = torch.topk(tx, k, dim=dim, largest=largest).values.numpy()
-    return np.array_equal(indices.array, order) and np.array_equal(values.array, ref)
+    return np.array_equal(indices.array, order) and np.array_equal(values.array, ref,
+                                                                    equal_nan=True)
 
 
 def _overflow_differs_only_between_nonfinite(spec, case):
@@ -153,11 +158,23 @@ def _refused_naming_the_op(spec, case):
     return False
 
 
+def _grad_as_over_every_dim(spec, case):
+    """``dim=()`` reduces every dim; striate's gradient is that of the full reduction, which
+    PyTorch gives for ``dim=(0, 1, ..)`` (its backward for ``dim=()`` differs from its forward)."""
+    x = case.args[0].view()
+    s = striate.Tensor(x.copy(), requires_grad=True)
+    spec.s(s, *case.args[1:], **case.kwargs).sum().backward()
+    kw = dict(case.kwargs, dim=tuple(range(x.ndim)))
+    t = torch.from_numpy(x.copy()).requires_grad_(True)
+    spec.t(t, *case.args[1:], **kw).sum().backward()
+    return bool(close(s.grad.array, t.grad.numpy(), 1e-8, 1e-6).all())
+
+
 MATMULS = ("F.matmul", "Tensor.matmul", "Tensor.__matmul__", "F.mm", "F.bmm", "F.einsum",
            "F.linear", "F.conv2d", "F.conv_transpose2d")
 
 DELIBERATE: list[Deliberate] = [
-    Deliberate(("F.topk", "Tensor.topk"), "value", lambda c: not c.has_nan,
+    Deliberate(("F.topk", "Tensor.topk"), "value", lambda c: True,
                "`topk` at ties returns the lowest indices (always sorted, stable)",
                "one code path, deterministic ties (PyTorch's order at ties is unspecified)",
                _stable_topk,
@@ -212,6 +229,13 @@ DELIBERATE: list[Deliberate] = [
                "there are no normal integers; PyTorch refuses them too, except for an empty "
                "tensor, where its kernel never runs", _refused_naming_the_op,
                Case((Arr(np.zeros((0, 2), np.uint8)),))),
+    Deliberate(("F.std", "F.var", "Tensor.std", "Tensor.var"), "grad",
+               lambda c: c.kwargs.get("dim", None) == () and c.first().ndim > 0,
+               "`dim=()` reduces every dim, and the gradient is the full reduction's",
+               "PyTorch 2.13's forward reduces every dim for `dim=()` but its backward does "
+               "not: its gradient is not the derivative of its output", _grad_as_over_every_dim,
+               Case((Arr(np.array([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]])),),
+                    {"dim": (), "keepdim": True, "unbiased": False}), grad=True),
     Deliberate(("F.group_norm",), "grad", lambda c: c.has_empty,
                "an empty input gives zero gradients for weight and bias",
                "they are sums over no values; PyTorch 2.13 gives NaN for the weight's",

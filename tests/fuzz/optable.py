@@ -870,7 +870,7 @@ def _in_range(r, lo, hi):
 def _multinomial(draw, grad):
     shape = draw(st.sampled_from([(3,), (2, 3), (1, 1), (2, 4), (0,)]))
     p = draw(tensors(shape=shape, dtypes=("float32", "float64"), lo=0.0, hi=1.0))
-    if draw(st.integers(0, 4)) == 0:  # an all-zero row or a negative: both refuse
+    if p.a.size and draw(st.integers(0, 4)) == 0:  # a negative or NaN weight: both refuse
         p.a.flat[0] = draw(st.sampled_from([-0.5, np.nan]))
     replacement = draw(st.booleans())
     n = draw(st.integers(1, 5))

@@ -115,6 +115,17 @@ FIXED = [
     (("Tensor.div",), C(A([5, -7], "int64"), 0, rounding_mode="floor"), False),
     (("Tensor.div",), C(A([5.0, -7.0], "float32"), 0, rounding_mode="floor"), False),
     (("Tensor.new_ones", "Tensor.new_zeros"), C(A(np.zeros(0, "float16"))), False),
+    # found by the slow mode (100 examples per op)
+    (("F.flip", "Tensor.flip"), C(A(0.1257, "float16"), (0,)), True),
+    (("F.flip",), C(A(0.1257), (0, 0)), False),
+    (("F.logical_and", "F.logical_or"), C(A(-1.04e-31), A([[[0.1891, -0.523]]], "float16")),
+     False),
+    (("F.logsumexp", "Tensor.logsumexp"), C(A(np.zeros(0), "float16"), dim=0), False),
+    (("F.prod", "Tensor.prod"), C(A(np.zeros(0)), dim=0), True),
+    (("Tensor.__pow__",), C(A(False, "bool"), True), False),
+    (("Tensor.__pow__",), C(A([False, True], "bool"), False), False),
+    (("Tensor.relu_",), C(A(True, "bool")), False),
+    (("Tensor.sub_",), C(A([[1e-5], [2e-5]]), A([[False], [True]], "bool")), False),
 ] + [((f"F.{cell}",), C(A(np.ones((0, 3))), (A(np.ones((0, 2))),) * 2 if gates == 4
                        else A(np.ones((0, 2))), A(np.full((2 * gates, 3), 0.1)),
                        A(np.full((2 * gates, 2), 0.1)), A(np.ones(2 * gates)),

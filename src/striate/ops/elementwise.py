@@ -524,8 +524,8 @@ gt = _compare(np.greater, "gt")
 ge = _compare(np.greater_equal, "ge")
 eq = _compare(np.equal, "eq")
 ne = _compare(np.not_equal, "ne")
-logical_and = _compare(np.logical_and, "logical_and", promote=False)
-logical_or = _compare(np.logical_or, "logical_or", promote=False)
+logical_and = _compare(np.logical_and, "logical_and")  # also in the promoted dtype: -1e-31
+logical_or = _compare(np.logical_or, "logical_or")  # meets float16 as -0.0, false (PyTorch)
 
 
 def logical_not(input) -> Tensor:
@@ -690,6 +690,9 @@ def _in_common_dtype(name, *xs) -> list:
 def _integer_pow(input, exponent) -> Tensor:
     """``input ** exponent`` for integer and bool operands (no gradient: nothing is floating)."""
     a, b = _in_common_dtype("pow", input, exponent)
+    if a.dtype == np.bool_ and isinstance(exponent, (bool, np.bool_)):
+        # PyTorch's scalar-exponent shortcuts: x ** 1 is x, x ** 0 is ones (bool stays bool)
+        return Tensor(a.copy() if exponent else np.ones(a.shape, dtype=bool))
     if a.dtype == np.bool_:
         raise TypeError("pow: bool ** bool is not supported (as in PyTorch); cast one operand "
                         "to an integer dtype first")

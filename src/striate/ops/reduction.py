@@ -281,6 +281,8 @@ class Prod(Function):
     def backward(ctx, g):
         # d prod/dx_i = product of the others (not prod / x_i, which fails at zeros)
         (a,) = ctx.saved
+        if a.size == 0:  # no element, no gradient
+            return np.zeros(a.shape, dtype=g.dtype)
         if ctx.axis is None:
             others = _exclusive_products(a.reshape(-1), 0).reshape(a.shape)
             return g.reshape(()) * others if g.ndim == 0 else g.reshape((1,) * a.ndim) * others
@@ -330,7 +332,7 @@ class Cumprod(Function):
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        m = np.max(a, axis=axes, keepdims=True)
+        m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # an empty dim gives -inf
         m = np.where(np.isfinite(m), m, 0)  # all -inf: the result is -inf, not nan
         y = m + np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True))
         ctx.axes, ctx.keepdim = axes, keepdim

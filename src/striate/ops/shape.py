@@ -484,10 +484,10 @@ def _dims(dims, ndim: int, name: str) -> tuple:
 
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (an int or a tuple)."""
-    axes = _dims(dims, input.ndim, "flip")
+    axes = _dims(dims, max(input.ndim, 1), "flip")  # a 0-d tensor accepts dim 0 and -1
     if len(set(axes)) < len(axes):
         raise ValueError(f"flip: a dim appears more than once in dims={dims!r}")
-    return Flip.apply(input, axes=axes)
+    return Flip.apply(input, axes=axes if input.ndim else ())
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:

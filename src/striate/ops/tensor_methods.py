@@ -319,6 +319,10 @@ class _TensorMethods:
         return _inplace(self, "add_", np.add, other, alpha)
 
     def sub_(self, other, alpha=1) -> Tensor:
+        if isinstance(other, (bool, np.bool_)) or getattr(other, "dtype", None) == np.bool_ \
+                or self.array.dtype == np.bool_:
+            raise TypeError("sub_: subtraction with a bool tensor is not supported (as in "
+                            "PyTorch); to invert a mask use ~ or logical_not")
         if self._records_inplace(other):
             _inplace_dtype(self, "sub_", other)
             return self._record_inplace(
@@ -352,6 +356,8 @@ class _TensorMethods:
     def relu_(self) -> Tensor:
         if self._records_inplace():
             return self._record_inplace("relu_", lambda old: ops.relu(old))
+        if self.array.dtype == np.bool_:
+            raise TypeError("relu_: bool input is not supported (as in PyTorch)")
         self._check_inplace("relu_")
         np.maximum(self.array, 0, out=self.array)
         return self
