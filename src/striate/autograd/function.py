@@ -172,7 +172,14 @@ class Function:
             # whether the context kept that tensor's memory
             ctx._versions = tuple([(t._version, t._version[0], t.array)
                                    for t in (*tensors, *results)])
+        if _trace_hook is not None:
+            _trace_hook(cls, inputs, params, results)
         return results if multi else results[0]
+
+
+# set by striate.jit while it records a forward: called as hook(cls, inputs, params, outputs)
+# after each op; None otherwise, so an op pays one global read for it
+_trace_hook = None
 
 
 _NO_EDGE = (None, 0)
@@ -323,6 +330,8 @@ def _run(roots, root_grads, retain_graph: bool, capture=None) -> None:
                     capture[(node, 0)] = g
                 continue
             _accumulate(t, g, handed)
+            for hook in t._post_acc_hooks:
+                hook(t)
             continue
         if node._hooks is not None or node._retain is not None:
             _output_hooks(node, gl, handed, capture is None)

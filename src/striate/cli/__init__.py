@@ -20,7 +20,8 @@ from pathlib import Path
 __all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative_float",
            "model_name", "run_dir"]
 
-COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption"]
+COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption",
+                   "graphs"]
 
 
 class CommandError(Exception):
@@ -107,6 +108,7 @@ def main(argv=None) -> int:
     """Entry point of the ``striate`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to relaunch (train --nproc)
     if args.command is None:
         parser.print_help()
         return 0
