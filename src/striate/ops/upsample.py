@@ -98,8 +98,9 @@ class UpsampleSeparable(Function):
     @staticmethod
     def forward(ctx, x, taps_h, taps_w):
         (ih, wh), (iw, ww) = taps_h, taps_w
-        t = (x[..., iw] * ww).sum(axis=-1)  # (N, C, H, Wo)
-        out = (t[:, :, ih] * wh[:, :, None]).sum(axis=3)  # (N, C, Ho, K, Wo) -> (N, C, Ho, Wo)
+        with np.errstate(invalid="ignore"):  # inf * 0 = NaN on purpose (PyTorch's answer)
+            t = (x[..., iw] * ww).sum(axis=-1)  # (N, C, H, Wo)
+            out = (t[:, :, ih] * wh[:, :, None]).sum(axis=3)  # (N, C, Ho, K, Wo) -> ...Wo
         ctx.a_h, ctx.a_w = _dense(taps_h, x.shape[2]), _dense(taps_w, x.shape[3])
         return out
 
