@@ -25,7 +25,7 @@ from .conv_extra import (
     UpsamplingNearest2d,
 )
 from .dropout import DropConnectLinear, Dropout, Dropout2d, StochasticDepth
-from .linear import Flatten, Identity, Linear, Maxout
+from .linear import Flatten, Identity, Linear, Maxout, Unflatten
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -84,6 +84,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "Unflatten",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
