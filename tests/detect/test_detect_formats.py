@@ -80,7 +80,7 @@ def test_polygon_triangle():
     (lambda d: d["annotations"][1].update(category_id=5), "annotation 101: category_id 5 is not"),
     (lambda d: d["annotations"][2].update(image_id=1), "annotation 102: image_id 1"),
     (lambda d: d["annotations"][1]["segmentation"].update(counts=[1, 2]), "annotation 101"),
-    (lambda d: d.pop("categories"), "no 'categories'"),
+    (lambda d: d.pop("categories"), "the file has no 'categories'"),
 ])
 def test_coco_errors_name_file_and_entry(tmp_path, edit, message):
     d = json.loads(json.dumps(COCO))
