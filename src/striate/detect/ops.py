@@ -404,14 +404,22 @@ class RoIAlign(Function):
         Ax = _align_weights(x1, rw, PW, gx, W, x.dtype)
         ctx.parts = (b, Ay, Ax)
         ctx.shape = x.shape
-        return np.einsum("kph,kchw,kqw->kcpq", Ay, x[b], Ax, optimize=True)
+        out = np.zeros((len(b), C, PH, PW), x.dtype)
+        for n in np.unique(b):  # per image, so the feature map is never copied once per box
+            k = np.flatnonzero(b == n)
+            t = np.einsum("kph,chw->kcpw", Ay[k], x[n], optimize=True)
+            out[k] = np.einsum("kcpw,kqw->kcpq", t, Ax[k], optimize=True)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         # out_k = Ay_k X_b Ax_k^T is linear in X: dX_b += Ay_k^T g_k Ax_k
         b, Ay, Ax = ctx.parts
         dx = np.zeros(ctx.shape, g.dtype)
-        np.add.at(dx, b, np.einsum("kph,kcpq,kqw->kchw", Ay, g, Ax, optimize=True))
+        for n in np.unique(b):
+            k = np.flatnonzero(b == n)
+            t = np.einsum("kcpq,kqw->kcpw", g[k], Ax[k], optimize=True)
+            dx[n] = np.einsum("kph,kcpw->chw", Ay[k], t, optimize=True)
         return dx, None
 
 
