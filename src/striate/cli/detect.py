@@ -275,6 +275,6 @@ def add_parsers(sub) -> None:
     from ..segment.zoo import SEGMENTERS
 
     _family(sub, "detect", "object detection (YOLO, Faster/Fast/Mask R-CNN)", sorted(DETECTORS),
-            "faster-rcnn", 2000)
+            "faster-rcnn", 1000)
     _family(sub, "segment", "semantic segmentation (FCN, sliding window)", sorted(SEGMENTERS),
-            "fcn", 2000)
+            "fcn", 1000)

@@ -303,24 +303,26 @@ class RoIPool(Function):
         ys = _round_half_away(rois[:, 2::2] * scale)
         h_lo, h_hi = _pool_bins(ys[:, 0], ys[:, 1], PH, H)
         w_lo, w_hi = _pool_bins(xs[:, 0], xs[:, 1], PW, W)
-        hh, ww = np.arange(H), np.arange(W)
-        in_h = (hh >= h_lo[..., None]) & (hh < h_hi[..., None])  # (K, PH, H)
-        in_w = (ww >= w_lo[..., None]) & (ww < w_hi[..., None])  # (K, PW, W)
-        feats = x[b]  # (K, C, H, W)
-        # max over each column bin first (K, C, H, PW), then over each row bin: the first maximum
-        # in row-major order wins, as in torchvision's loop
-        cols = np.where(in_w[:, None, None], feats[:, :, :, None, :], -np.inf)  # (K,C,H,PW,W)
-        w_arg = cols.argmax(-1)
-        col_max = np.take_along_axis(cols, w_arg[..., None], -1)[..., 0]
-        rows = np.where(in_h[:, None, :, None, :],
-                        col_max.transpose(0, 1, 3, 2)[:, :, None], -np.inf)  # (K,C,PH,PW,H)
-        h_arg = rows.argmax(-1)
-        out = np.take_along_axis(rows, h_arg[..., None], -1)[..., 0]
+        # every bin's window, padded to the largest bin (a few pixels) and masked: one gather
+        mh = max(int((h_hi - h_lo).max(initial=1)), 1)
+        mw = max(int((w_hi - w_lo).max(initial=1)), 1)
+        hidx = h_lo[..., None] + np.arange(mh)  # (K, PH, mh)
+        widx = w_lo[..., None] + np.arange(mw)  # (K, PW, mw)
+        valid = (hidx < h_hi[..., None])[:, :, None, :, None] & \
+            (widx < w_hi[..., None])[:, None, :, None, :]  # (K, PH, PW, mh, mw)
+        hc, wc = np.minimum(hidx, H - 1), np.minimum(widx, W - 1)
+        xt = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+        vals = xt[b[:, None, None, None, None], hc[:, :, None, :, None],
+                  wc[:, None, :, None, :]]  # (K, PH, PW, mh, mw, C)
+        vals = np.where(valid[..., None], vals, -np.inf).reshape(len(b), PH, PW, mh * mw, C)
+        # the first maximum in row-major order wins, as in torchvision's loop
+        arg = vals.argmax(3)  # (K, PH, PW, C)
+        out = np.take_along_axis(vals, arg[:, :, :, None], 3)[:, :, :, 0].transpose(0, 3, 1, 2)
         empty = ~np.isfinite(out)
         out[empty] = 0
-        K = len(b)
-        w_at = w_arg[np.arange(K)[:, None, None, None], np.arange(C)[None, :, None, None],
-                     h_arg, np.arange(PW)[None, None, None, :]]  # (K, C, PH, PW)
+        kk = np.arange(len(b))[:, None, None, None]
+        h_arg = hc[kk, np.arange(PH)[None, :, None, None], arg // mw].transpose(0, 3, 1, 2)
+        w_at = wc[kk, np.arange(PW)[None, None, :, None], arg % mw].transpose(0, 3, 1, 2)
         ctx.where = (b, h_arg, w_at, ~empty)
         ctx.shape = x.shape
         return out.astype(x.dtype, copy=False)

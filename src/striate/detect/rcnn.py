@@ -20,8 +20,8 @@ from ..autograd.tensor import Tensor
 from ..backend import get_rng
 from ..nn import functional as F  # noqa: N812
 from ..nn import init
-from .ops import anchor_grid, batched_nms, box_iou, decode_boxes, encode_boxes, nms, roi_align
-from .yolo import Backbone
+from .ops import anchor_grid, box_iou, decode_boxes, encode_boxes, nms, roi_align
+from .yolo import Backbone, _nms_top
 
 __all__ = ["FasterRCNN", "FastRCNN", "MaskRCNN", "RegionProposalNetwork", "RoIHead"]
 
@@ -206,7 +206,7 @@ class RoIHead(nn.Module):
         prob /= prob.sum(1, keepdims=True)
         d = deltas.array.astype(np.float64)
         out, start = [], 0
-        for n, p in enumerate(proposals):
+        for p in proposals:
             sl = slice(start, start + len(p))
             start += len(p)
             C = self.K - 1
@@ -215,12 +215,9 @@ class RoIHead(nn.Module):
             boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, H)
             scores = prob[sl, 1:].reshape(-1)
             labels = np.tile(np.arange(1, C + 1), len(p))
-            ok = scores > score_threshold
-            boxes, scores, labels = boxes[ok], scores[ok], labels[ok]
-            keep = batched_nms(boxes, scores, labels, iou_threshold)[:max_detections]
-            out.append({"boxes": boxes[keep].astype(np.float32),
-                        "scores": scores[keep].astype(np.float32),
-                        "labels": labels[keep].astype(np.int64)})
+            ok = np.flatnonzero(scores > score_threshold)
+            out.append(_nms_top(boxes[ok], scores[ok], labels[ok], iou_threshold,
+                                max_detections))
         return out
 
 
@@ -402,3 +399,47 @@ def paste_mask(mask: np.ndarray, box, H: int, W: int) -> np.ndarray:
         return A
 
     return weights(ys) @ mask @ weights(xs).T
+
+
+class _WarpHead(RoIHead):
+    """R-CNN's per-region network: each proposal is cut out of the *image* and warped to a fixed
+    size (bilinear resampling, RoI Align on the pixels), then a whole small CNN runs on it."""
+
+    def __init__(self, num_classes: int, warp: int = 24, widths=(16, 32, 64), hidden: int = 256,
+                 batch_per_image: int = 48):
+        nn.Module.__init__(self)
+        self.stride, self.pool, self.K = 1, warp, num_classes + 1
+        self.batch_per_image, self.roi_op = batch_per_image, "align"
+        layers, c = [], 3
+        for w in widths:
+            layers += [nn.Conv2d(c, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            c = w
+        side = warp // 2 ** len(widths)
+        self.fc = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * side * side, hidden),
+                                nn.ReLU())
+        self.cls = nn.Linear(hidden, self.K)
+        self.box = nn.Linear(hidden, 4 * self.K)
+        init.normal_(self.cls.weight, std=0.01)
+        init.normal_(self.box.weight, std=0.001)
+        init.zeros_(self.cls.bias)
+        init.zeros_(self.box.bias)
+
+    def pool_features(self, images, rois):
+        return roi_align(images, rois, self.pool, 1.0, sampling_ratio=2, aligned=True)
+
+
+class RCNN(FastRCNN):
+    """R-CNN (Girshick et al. 2014): selective-search proposals, each warped to a fixed size and
+    run through its own CNN pass, then class scores and per-class box regression. Nothing is
+    shared between the ~100 proposals of an image: that cost per image is what Fast R-CNN (one
+    shared feature map) and Faster R-CNN (proposals from that map too) removed."""
+
+    @init.course_defaults()
+    def __init__(self, num_classes: int = 3, warp: int = 24, proposer=None):
+        nn.Module.__init__(self)
+        self.backbone = nn.Identity()
+        self.roi_head = _WarpHead(num_classes, warp)
+        if proposer is None:
+            from .proposals import selective_search as proposer
+        self.proposer = proposer
+        self._cache = {}

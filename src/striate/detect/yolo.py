@@ -138,7 +138,7 @@ class YOLO(nn.Module):
                        "conf_noobj": noobj.item() / N, "class": klass.item() / N}
 
     def predict(self, images: np.ndarray, score_threshold: float = 0.01,
-                iou_threshold: float = 0.5, max_detections: int = 100,
+                iou_threshold: float = 0.5, max_detections: int = 30,
                 batch_size: int = 64) -> list[dict]:
         """Detections per image: ``boxes`` (k, 4), ``scores`` (confidence x class probability),
         ``labels`` (1..C), after class-wise NMS."""
@@ -164,7 +164,10 @@ class YOLO(nn.Module):
         return results
 
 
-def _nms_top(boxes, scores, labels, iou_threshold, max_detections) -> dict:
+def _nms_top(boxes, scores, labels, iou_threshold, max_detections, pre_nms=200) -> dict:
+    """Class-wise NMS on the ``pre_nms`` best candidates (NMS is quadratic in their number)."""
+    top = np.argsort(-scores, kind="stable")[:pre_nms]
+    boxes, scores, labels = boxes[top], scores[top], labels[top]
     keep = batched_nms(boxes, scores, labels, iou_threshold)[:max_detections]
     return {"boxes": boxes[keep].astype(np.float32), "scores": scores[keep].astype(np.float32),
             "labels": labels[keep].astype(np.int64)}

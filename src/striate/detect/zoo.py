@@ -12,10 +12,12 @@ __all__ = ["DETECTORS", "build_detector", "evaluate_detector", "targets_of"]
 
 #: name -> default training settings (epochs, batch size, learning rate)
 DETECTORS = {
-    "yolo": {"epochs": 8, "batch_size": 32, "lr": 2e-3},
+    "yolo": {"epochs": 10, "batch_size": 32, "lr": 2e-3},
     "faster-rcnn": {"epochs": 8, "batch_size": 16, "lr": 1e-3},
-    "fast-rcnn": {"epochs": 8, "batch_size": 16, "lr": 1e-3},
-    "mask-rcnn": {"epochs": 8, "batch_size": 16, "lr": 1e-3},
+    "mask-rcnn": {"epochs": 6, "batch_size": 16, "lr": 1e-3},
+    "ssd": {"epochs": 8, "batch_size": 32, "lr": 2e-3},
+    "fast-rcnn": {"epochs": 5, "batch_size": 16, "lr": 1e-3},
+    "rcnn": {"epochs": 5, "batch_size": 16, "lr": 1e-3},
 }
 
 
@@ -33,6 +35,12 @@ def build_detector(config: dict):
         return rcnn.FastRCNN(c)
     if name == "mask-rcnn":
         return rcnn.MaskRCNN(c)
+    if name == "rcnn":
+        return rcnn.RCNN(c)
+    if name == "ssd":
+        from .ssd import SSD
+
+        return SSD(c)
     raise ValueError(f"build_detector: unknown model {name!r}; choose from {sorted(DETECTORS)}")
 
 

@@ -12,7 +12,7 @@ __all__ = ["SEGMENTERS", "build_segmenter", "evaluate_segmenter"]
 #: name -> default training settings
 SEGMENTERS = {
     "fcn": {"epochs": 8, "batch_size": 32, "lr": 3e-3},
-    "sliding-window": {"epochs": 8, "batch_size": 32, "lr": 2e-3},
+    "sliding-window": {"epochs": 4, "batch_size": 32, "lr": 2e-3},
 }
 
 
