@@ -1,0 +1,126 @@
+"""Make the numbers and pictures of docs/detection.md: train every detector and segmenter with the
+defaults of ``striate detect train`` / ``striate segment train`` on the synthetic scenes, then
+evaluate on the test split.
+
+    PYTHONPATH=src python docs/make_detection.py                 # everything (an hour or more)
+    PYTHONPATH=src python docs/make_detection.py --only yolo fcn # some rows
+
+Each model's row is merged into ``docs/img/detection/results.json`` (so rows can be made in
+separate runs, or in parallel), and the table between the markers in ``docs/detection.md`` is
+rewritten from that file. Pictures: ``docs/img/detection/<model>.png`` (test images with the
+predictions) and ``scenes.png`` (the data with their ground truth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+import striate
+from striate.cli.detect import _defaults
+from striate.detect.draw import save_grid
+from striate.detect.scenes import CLASSES, make_splits
+from striate.detect.training import fit
+from striate.detect.zoo import DETECTORS, build_detector, evaluate_detector
+from striate.segment.zoo import SEGMENTERS, build_segmenter, evaluate_segmenter
+
+ROOT = Path(__file__).resolve().parent
+IMG = ROOT / "img" / "detection"
+RESULTS = IMG / "results.json"
+PAGE = ROOT / "detection.md"
+N_TRAIN, N_VAL, N_TEST, SIZE, SEED = 1000, 200, 200, 64, 0  # the commands' defaults
+ORDER = ["fcn", "sliding-window", "yolo", "faster-rcnn", "ssd", "mask-rcnn", "fast-rcnn", "rcnn"]
+NAMES = {"fcn": "FCN (transpose-conv upsampling, skips)", "sliding-window":
+         "sliding-window classifier (15x15)", "yolo": "YOLO (8x8 grid, B=2)",
+         "faster-rcnn": "Faster R-CNN (RPN + RoI Align)", "ssd": "SSD (3 scales)",
+         "mask-rcnn": "Mask R-CNN", "fast-rcnn": "Fast R-CNN (selective search + RoI pool)",
+         "rcnn": "R-CNN (selective search, warped crops)"}
+
+
+def run(name: str, data: dict) -> dict:
+    kind = "segment" if name in SEGMENTERS else "detect"
+    settings = _defaults(kind, name)
+    config = {"model": name, "num_classes": 3 if kind == "detect" else 4, "image_size": SIZE,
+              **settings}
+    striate.manual_seed(0)
+    model = build_segmenter(config) if kind == "segment" else build_detector(config)
+    val = data["val"]
+    key = "mean_iou" if kind == "segment" else "map50"
+    evaluate = evaluate_segmenter if kind == "segment" else evaluate_detector
+
+    def on_val(m):
+        r = evaluate(m, val) if kind == "segment" else evaluate(m, val, coco=False)
+        return {"score": r[key]}
+
+    start = time.perf_counter()
+    history = fit(model, data["train"], config, on_val, progress=False,
+                  log=lambda line: print(f"{name}: {line}", flush=True))
+    seconds = time.perf_counter() - start
+    best = max(range(len(history)), key=lambda i: history[i]["score"])
+    result = evaluate(model, data["test"])  # the last epoch's weights (cosine decay ends low)
+    result.update(train_seconds=seconds, epochs=config["epochs"], n_train=len(data["train"]),
+                  best_val_epoch=best + 1, kind=kind)
+    images = data["test"].images[:4]
+    if kind == "detect":
+        preds = model.predict(images)
+    else:
+        preds = [{"semantic": s} for s in model.predict(images)]
+    save_grid(IMG / f"{name}.png", images, preds, CLASSES, ncols=4, scale=1.5,
+              score_threshold=0.5)
+    return result
+
+
+def table(results: dict) -> str:
+    rows = ["| model | mAP@0.5 | mAP@[.5:.95] | mask mAP@0.5 | mean IoU | pixel acc. | "
+            "training (s) | inference (ms / image) |", "|---|---|---|---|---|---|---|---|"]
+
+    def f(r, k, scale=1.0, fmt=".3f"):
+        return format(r[k] * scale, fmt) if k in r else ""
+
+    for name in ORDER:
+        if name not in results:
+            continue
+        r = results[name]
+        rows.append(f"| {NAMES[name]} | {f(r, 'map50')} | {f(r, 'coco_map')} | "
+                    f"{f(r, 'mask_map50')} | {f(r, 'mean_iou')} | {f(r, 'pixel_accuracy')} | "
+                    f"{r['train_seconds']:.0f} ({r['epochs']} epochs) | "
+                    f"{f(r, 'seconds_per_image', 1000, '.1f')} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", choices=ORDER, default=None)
+    args = parser.parse_args()
+    IMG.mkdir(parents=True, exist_ok=True)
+    data = make_splits(N_TRAIN, N_VAL, N_TEST, SIZE, SEED)
+    s = data["test"]
+    save_grid(IMG / "scenes.png", s.images[:6],
+              [{"boxes": b, "labels": lab, "masks": m} for b, lab, m in
+               zip(s.boxes[:6], s.labels[:6], s.instance_masks[:6])], CLASSES, ncols=6,
+              scale=1.6)
+    for name in args.only if args.only is not None else ORDER:
+        result = run(name, data)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results[name] = {**result, "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+        RESULTS.write_text(json.dumps(results, indent=1, default=float) + "\n")
+        print(f"{name}: {json.dumps(result, default=float)}", flush=True)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if PAGE.exists():
+        text = PAGE.read_text()
+        a, b = "<!-- table -->", "<!-- /table -->"
+        if a in text and b in text:
+            head, rest = text.split(a, 1)
+            PAGE.write_text(head + a + "\n" + table(results) + "\n" + b + rest.split(b, 1)[1])
+    print(table(results))
+
+
+if __name__ == "__main__":
+    np.seterr(over="ignore")
+    main()
