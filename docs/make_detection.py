@@ -25,9 +25,10 @@ import numpy as np
 import striate
 from striate.cli.detect import _defaults
 from striate.detect.draw import save_grid
-from striate.detect.scenes import CLASSES, make_splits
+from striate.detect.metrics import coco_map, mean_average_precision
+from striate.detect.scenes import CLASSES, make_scenes, make_splits
 from striate.detect.training import fit
-from striate.detect.zoo import DETECTORS, build_detector, evaluate_detector
+from striate.detect.zoo import build_detector, evaluate_detector
 from striate.segment.zoo import SEGMENTERS, build_segmenter, evaluate_segmenter
 
 ROOT = Path(__file__).resolve().parent
@@ -35,15 +36,76 @@ IMG = ROOT / "img" / "detection"
 RESULTS = IMG / "results.json"
 PAGE = ROOT / "detection.md"
 N_TRAIN, N_VAL, N_TEST, SIZE, SEED = 1000, 200, 200, 64, 0  # the commands' defaults
-ORDER = ["fcn", "sliding-window", "yolo", "faster-rcnn", "ssd", "mask-rcnn", "fast-rcnn", "rcnn"]
+ORDER = ["fcn", "sliding-window", "yolo", "faster-rcnn", "ssd", "mask-rcnn", "fast-rcnn", "rcnn",
+         "classify-localize", "keypoints"]
 NAMES = {"fcn": "FCN (transpose-conv upsampling, skips)", "sliding-window":
          "sliding-window classifier (15x15)", "yolo": "YOLO (8x8 grid, B=2)",
          "faster-rcnn": "Faster R-CNN (RPN + RoI Align)", "ssd": "SSD (3 scales)",
          "mask-rcnn": "Mask R-CNN", "fast-rcnn": "Fast R-CNN (selective search + RoI pool)",
-         "rcnn": "R-CNN (selective search, warped crops)"}
+         "rcnn": "R-CNN (selective search, warped crops)",
+         "classify-localize": "classification + localization (one object per image)",
+         "keypoints": "keypoint regression (stick figures; PCK@0.2 in the mAP column)"}
+
+
+def run_single(name: str) -> dict:
+    """The one-object tasks: classification + localization on scenes of one object, and joint
+    regression on stick figures (10 epochs, 1000 training images)."""
+    from striate.detect.localize import ClassifyLocalize, KeypointNet, make_stick_figures, pck
+    from striate.detect.zoo import targets_of
+
+    striate.manual_seed(0)
+    config = {"epochs": 10, "batch_size": 32, "lr": 2e-3}
+    start = time.perf_counter()
+    if name == "classify-localize":
+        train, test = (make_scenes(n, SIZE, seed, max_objects=1) for n, seed in
+                       ((N_TRAIN, 11), (N_TEST, 12)))
+        model = ClassifyLocalize(3)
+        fit(model, train, config, progress=False, log=lambda line: print(name, line, flush=True))
+        seconds = time.perf_counter() - start
+        t0 = time.perf_counter()
+        preds = model.predict(test.images)
+        result = {"map50": mean_average_precision(preds, targets_of(test)),
+                  "coco_map": coco_map(preds, targets_of(test)),
+                  "accuracy": float(np.mean([p["labels"][0] == t[0]
+                                             for p, t in zip(preds, test.labels)]))}
+        save_grid(IMG / f"{name}.png", test.images[:4], preds[:4], CLASSES, ncols=4, scale=1.5)
+    else:
+        train, test = make_stick_figures(N_TRAIN, SIZE, 11), make_stick_figures(N_TEST, SIZE, 12)
+        model = KeypointNet()
+        fit(model, train, {**config, "flip": False}, progress=False,
+            log=lambda line: print(name, line, flush=True))
+        seconds = time.perf_counter() - start
+        t0 = time.perf_counter()
+        joints = model.predict(test.images)
+        result = {"map50": pck(joints, test.joints, 0.2), "pck_0.1": pck(joints, test.joints, 0.1)}
+        _draw_joints(IMG / f"{name}.png", test.images[:4], joints[:4])
+    result.update(seconds_per_image=(time.perf_counter() - t0) / N_TEST, train_seconds=seconds,
+                  epochs=config["epochs"], n_train=N_TRAIN, kind="single")
+    return result
+
+
+def _draw_joints(path, images, joints):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from striate.detect.localize import BONES
+
+    fig = Figure(figsize=(1.5 * len(images), 1.5))
+    FigureCanvasAgg(fig)
+    for i, (img, j) in enumerate(zip(images, joints)):
+        ax = fig.add_subplot(1, len(images), i + 1)
+        ax.imshow(img.transpose(1, 2, 0))
+        for a, b in BONES:
+            ax.plot(j[[a, b], 0] - 0.5, j[[a, b], 1] - 0.5, "r-", lw=1)
+        ax.plot(j[:, 0] - 0.5, j[:, 1] - 0.5, "y.", ms=3)
+        ax.axis("off")
+    fig.tight_layout(pad=0.3)
+    fig.savefig(path, dpi=80)
 
 
 def run(name: str, data: dict) -> dict:
+    if name in ("classify-localize", "keypoints"):
+        return run_single(name)
     kind = "segment" if name in SEGMENTERS else "detect"
     settings = _defaults(kind, name)
     config = {"model": name, "num_classes": 3 if kind == "detect" else 4, "image_size": SIZE,

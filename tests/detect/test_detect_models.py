@@ -105,3 +105,32 @@ def test_selective_search_finds_a_lone_square():
     props = selective_search(img)
     assert props.shape[1] == 4 and len(props) <= 100
     assert box_iou(props, np.array([[6.0, 10.0, 20.0, 22.0]])).max() > 0.9
+
+
+def test_classify_localize_and_keypoints_learn():
+    from striate.detect.localize import (
+        JOINTS,
+        ClassifyLocalize,
+        KeypointNet,
+        make_stick_figures,
+        pck,
+    )
+
+    striate.manual_seed(0)
+    s = make_scenes(4, size=32, seed=2, max_objects=1)
+    figs = make_stick_figures(4, size=32, seed=2)
+    assert figs.joints.shape == (4, len(JOINTS), 2) and (figs.joints >= 0).all()
+    assert (figs.joints < 32).all()
+    assert pck(figs.joints, figs.joints) == 1.0 and pck(figs.joints + 100, figs.joints) == 0.0
+    for m, data in ((ClassifyLocalize(3, widths=(8, 8, 8)), s),
+                    (KeypointNet(widths=(8, 8, 8)), figs)):
+        opt = striate.optim.Adam(m.parameters(), lr=3e-3)
+        losses = []
+        for _ in range(5):
+            loss, _ = m.loss(striate.Tensor(data.images), data)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[-1] < losses[0], losses
+    assert m.predict(figs.images).shape == (4, len(JOINTS), 2)
