@@ -37,12 +37,13 @@ RESULTS = IMG / "results.json"
 PAGE = ROOT / "detection.md"
 N_TRAIN, N_VAL, N_TEST, SIZE, SEED = 1000, 200, 200, 64, 0  # the commands' defaults
 ORDER = ["fcn", "sliding-window", "yolo", "faster-rcnn", "ssd", "mask-rcnn", "fast-rcnn", "rcnn",
-         "classify-localize", "keypoints"]
+         "sliding-window-detector", "classify-localize", "keypoints"]
 NAMES = {"fcn": "FCN (transpose-conv upsampling, skips)", "sliding-window":
-         "sliding-window classifier (15x15)", "yolo": "YOLO (8x8 grid, B=2)",
+         "sliding-window segmenter (15x15 windows)", "yolo": "YOLO (8x8 grid, B=2)",
          "faster-rcnn": "Faster R-CNN (RPN + RoI Align)", "ssd": "SSD (3 scales)",
          "mask-rcnn": "Mask R-CNN", "fast-rcnn": "Fast R-CNN (selective search + RoI pool)",
          "rcnn": "R-CNN (selective search, warped crops)",
+         "sliding-window-detector": "sliding-window detector (dense windows, warped crops)",
          "classify-localize": "classification + localization (one object per image)",
          "keypoints": "keypoint regression (stick figures; PCK@0.2 in the mAP column)"}
 
@@ -107,8 +108,9 @@ def run(name: str, data: dict) -> dict:
     if name in ("classify-localize", "keypoints"):
         return run_single(name)
     kind = "segment" if name in SEGMENTERS else "detect"
-    settings = _defaults(kind, name)
-    config = {"model": name, "num_classes": 3 if kind == "detect" else 4, "image_size": SIZE,
+    model_name = "sliding-window" if name == "sliding-window-detector" else name
+    settings = _defaults(kind, model_name)
+    config = {"model": model_name, "num_classes": 3 if kind == "detect" else 4, "image_size": SIZE,
               **settings}
     striate.manual_seed(0)
     model = build_segmenter(config) if kind == "segment" else build_detector(config)

@@ -71,7 +71,7 @@ def test_detectors_lower_their_loss(name):
     striate.manual_seed(0)
     s = make_scenes(4, size=32, seed=1)
     m = build_detector({"model": name, "image_size": 32})
-    if name in ("rcnn", "fast-rcnn"):  # a grid of boxes stands in for selective search here
+    if name in ("rcnn", "fast-rcnn", "sliding-window"):  # a small fixed set of proposals
         grid = np.array([[x, y, x + w, y + w] for w in (8, 14) for x in range(0, 32 - w, 4)
                          for y in range(0, 32 - w, 4)], float)
         m.proposer = lambda image: grid

@@ -107,3 +107,16 @@ def selective_search(image: np.ndarray, scales=(50, 150, 400), max_proposals: in
     if len(b) > max_proposals:  # keep a spread over the hierarchy, not only the first merges
         b = b[np.linspace(0, len(b) - 1, max_proposals).astype(int)]
     return b
+
+
+def sliding_windows(image: np.ndarray, sizes=(12, 18, 26), stride: int = 4) -> np.ndarray:
+    """Every square window of each side in ``sizes`` at steps of ``stride`` pixels: the
+    exhaustive "proposals" of a sliding-window detector (hundreds per image, whatever it shows)."""
+    H, W = np.asarray(image).shape[-2:]
+    out = []
+    for s in sizes:
+        ys, xs = np.meshgrid(np.arange(0, H - s + 1, stride), np.arange(0, W - s + 1, stride),
+                             indexing="ij")
+        xy = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+        out.append(np.concatenate([xy, xy + s], 1))
+    return np.concatenate(out)

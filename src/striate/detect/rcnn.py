@@ -443,3 +443,18 @@ class RCNN(FastRCNN):
             from .proposals import selective_search as proposer
         self.proposer = proposer
         self._cache = {}
+
+
+class SlidingWindowDetector(RCNN):
+    """The baseline before proposals: a CNN classifies every window of a dense multi-scale grid
+    (:func:`striate.detect.proposals.sliding_windows`, about 400 per 64x64 image) as one of the
+    classes or background, then NMS. It is R-CNN with the grid in place of selective search:
+    every window costs a CNN pass."""
+
+    @init.course_defaults()
+    def __init__(self, num_classes: int = 3, warp: int = 24, sizes=(12, 18, 26),
+                 stride: int = 4):
+        from .proposals import sliding_windows
+
+        super().__init__(num_classes, warp,
+                         proposer=lambda image: sliding_windows(image, sizes, stride))

@@ -18,6 +18,7 @@ DETECTORS = {
     "ssd": {"epochs": 8, "batch_size": 32, "lr": 2e-3},
     "fast-rcnn": {"epochs": 5, "batch_size": 16, "lr": 1e-3},
     "rcnn": {"epochs": 5, "batch_size": 16, "lr": 1e-3},
+    "sliding-window": {"epochs": 5, "batch_size": 16, "lr": 1e-3},
 }
 
 
@@ -37,6 +38,8 @@ def build_detector(config: dict):
         return rcnn.MaskRCNN(c)
     if name == "rcnn":
         return rcnn.RCNN(c)
+    if name == "sliding-window":
+        return rcnn.SlidingWindowDetector(c)
     if name == "ssd":
         from .ssd import SSD
 
