@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import striate
-from striate.cli.detect import _defaults
+from striate.cli.detect import model_defaults
 from striate.detect.draw import save_grid
 from striate.detect.metrics import coco_map, mean_average_precision
 from striate.detect.scenes import CLASSES, make_scenes, make_splits
@@ -109,7 +109,7 @@ def run(name: str, data: dict) -> dict:
         return run_single(name)
     kind = "segment" if name in SEGMENTERS else "detect"
     model_name = "sliding-window" if name == "sliding-window-detector" else name
-    settings = _defaults(kind, model_name)
+    settings = model_defaults(kind, model_name)
     config = {"model": model_name, "num_classes": 3 if kind == "detect" else 4, "image_size": SIZE,
               **settings}
     striate.manual_seed(0)

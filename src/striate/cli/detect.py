@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from . import CommandError, non_negative_float, positive_int, run_dir
-from .train import _checkpoint_path
+from .train import checkpoint_path
 
 
 def _splits(config: dict) -> dict:
@@ -26,7 +26,7 @@ def _splits(config: dict) -> dict:
 def _load(run, kind: str):
     from ..train import load
 
-    path = _checkpoint_path(run)
+    path = checkpoint_path(run)
     ckpt = load(path)
     if not isinstance(ckpt, dict) or ckpt.get("config", {}).get("kind") != kind:
         raise CommandError(f"{path} is not a striate {kind} checkpoint")
@@ -81,7 +81,7 @@ def _train(kind: str, args) -> int:
     from ..detect.training import fit
     from ..train.history import write_json
 
-    defaults = _defaults(kind, args.model)
+    defaults = model_defaults(kind, args.model)
     config = {"kind": kind, "model": args.model, "num_classes": 3 if kind == "detect" else 4,
               "epochs": args.epochs or defaults["epochs"],
               "batch_size": args.batch_size or defaults["batch_size"],
@@ -121,7 +121,7 @@ def _train(kind: str, args) -> int:
     return 0
 
 
-def _defaults(kind: str, model: str) -> dict:
+def model_defaults(kind: str, model: str) -> dict:
     if kind == "detect":
         from ..detect.zoo import DETECTORS
 

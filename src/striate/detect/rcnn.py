@@ -21,7 +21,7 @@ from ..backend import get_rng
 from ..nn import functional as F  # noqa: N812
 from ..nn import init
 from .ops import anchor_grid, box_iou, decode_boxes, encode_boxes, nms, roi_align
-from .yolo import Backbone, _nms_top
+from .yolo import Backbone, select_detections
 
 __all__ = ["FasterRCNN", "FastRCNN", "MaskRCNN", "RegionProposalNetwork", "RoIHead"]
 
@@ -216,7 +216,7 @@ class RoIHead(nn.Module):
             scores = prob[sl, 1:].reshape(-1)
             labels = np.tile(np.arange(1, C + 1), len(p))
             ok = np.flatnonzero(scores > score_threshold)
-            out.append(_nms_top(boxes[ok], scores[ok], labels[ok], iou_threshold,
+            out.append(select_detections(boxes[ok], scores[ok], labels[ok], iou_threshold,
                                 max_detections))
         return out
 

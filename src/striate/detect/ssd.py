@@ -20,7 +20,7 @@ from ..autograd.tensor import Tensor
 from ..nn import functional as F  # noqa: N812
 from ..nn import init
 from .ops import anchor_grid, batched_nms, box_iou, decode_boxes, encode_boxes
-from .yolo import Backbone, _block
+from .yolo import Backbone, conv_block
 
 __all__ = ["SSD"]
 
@@ -48,7 +48,7 @@ class SSD(nn.Module):
         c = self.backbone.out_channels
         channels = [c]
         for w in extra:
-            self.extra.append(nn.Sequential(nn.MaxPool2d(2), _block(c, w)))
+            self.extra.append(nn.Sequential(nn.MaxPool2d(2), conv_block(c, w)))
             c = w
             channels.append(c)
         self.sizes, self.ratios = tuple(tuple(s) for s in sizes), tuple(aspect_ratios)

@@ -26,7 +26,7 @@ from .ops import batched_nms, box_iou
 __all__ = ["YOLO", "Backbone"]
 
 
-def _block(c_in: int, c_out: int) -> nn.Sequential:
+def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
                          nn.LeakyReLU(0.1))
 
@@ -42,7 +42,7 @@ class Backbone(nn.Module):
         for i, w in enumerate(widths):
             if i:
                 layers.append(nn.MaxPool2d(2))
-            layers += [_block(c, w)]
+            layers += [conv_block(c, w)]
             c = w
         self.features = nn.Sequential(*layers)
         self.out_channels = c
@@ -72,7 +72,7 @@ class YOLO(nn.Module):
         self.image_size = int(image_size)
         self.lambda_coord, self.lambda_noobj = lambda_coord, lambda_noobj
         c = self.backbone.out_channels
-        self.head = nn.Sequential(_block(c, c), nn.Conv2d(c, 5 * self.B + self.C, 1))
+        self.head = nn.Sequential(conv_block(c, c), nn.Conv2d(c, 5 * self.B + self.C, 1))
 
     def forward(self, x):
         """(N, 3, H, W) -> (N, S, S, 5B + C), the raw (pre-sigmoid) predictions."""
@@ -159,12 +159,12 @@ class YOLO(nn.Module):
                     s = scores[k].reshape(-1, C)
                     bx = np.clip(boxes[k].reshape(-1, 4), 0, self.image_size)
                     idx, lab = np.nonzero(s > score_threshold)
-                    results.append(_nms_top(bx[idx], s[idx, lab], lab + 1, iou_threshold,
+                    results.append(select_detections(bx[idx], s[idx, lab], lab + 1, iou_threshold,
                                             max_detections))
         return results
 
 
-def _nms_top(boxes, scores, labels, iou_threshold, max_detections, pre_nms=200) -> dict:
+def select_detections(boxes, scores, labels, iou_threshold, max_detections, pre_nms=200) -> dict:
     """Class-wise NMS on the ``pre_nms`` best candidates (NMS is quadratic in their number)."""
     top = np.argsort(-scores, kind="stable")[:pre_nms]
     boxes, scores, labels = boxes[top], scores[top], labels[top]
