@@ -140,6 +140,16 @@ def run(name: str, data: dict) -> dict:
     return result
 
 
+def shrink_pictures() -> None:
+    """Store the PNGs with a 128-colour palette: a third of the size, the same to the eye."""
+    from PIL import Image
+
+    for path in IMG.glob("*.png"):
+        with Image.open(path) as im:
+            small = im.convert("RGB").quantize(128)
+        small.save(path, optimize=True)
+
+
 def table(results: dict) -> str:
     rows = ["| model | mAP@0.5 | mAP@[.5:.95] | mask mAP@0.5 | mean IoU | pixel acc. | "
             "training (s) | inference (ms / image) |", "|---|---|---|---|---|---|---|---|"]
@@ -175,6 +185,7 @@ def main() -> None:
         results[name] = {**result, "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
         RESULTS.write_text(json.dumps(results, indent=1, default=float) + "\n")
         print(f"{name}: {json.dumps(result, default=float)}", flush=True)
+    shrink_pictures()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if PAGE.exists():
         text = PAGE.read_text()
