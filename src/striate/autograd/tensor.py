@@ -95,6 +95,7 @@ class Tensor:
         "_acc",
         "_is_view",
         "_hooks",
+        "_post_acc_hooks",
         "_retains_grad",
         "_version",
         "__weakref__",
@@ -119,6 +120,7 @@ class Tensor:
         self._acc = None  # a weak reference to the leaf's AccumulateGrad node
         self._is_view = False  # made by an op as a view of another tensor's memory
         self._hooks = ()
+        self._post_acc_hooks = ()  # a leaf's hook(tensor) calls after .grad was accumulated
         self._retains_grad = False
         # bumped by every in-place change; shared by views and detach() (not by .data, as in
         # PyTorch), so a backward can tell that an array it saved has changed since
@@ -128,10 +130,9 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  inputs=None) -> None:
-        """Accumulate the gradient of this tensor into every leaf's ``.grad``."""
-        if inputs is not None:
-            raise NotImplementedError("backward: inputs= is not supported; use autograd.grad")
-        _run_backward((self,), (gradient,), retain_graph=retain_graph)
+        """Accumulate the gradient of this tensor into every leaf's ``.grad`` (with ``inputs``:
+        into those tensors' ``.grad`` only)."""
+        _run_backward((self,), (gradient,), retain_graph=retain_graph, inputs=inputs)
 
     @property
     def is_leaf(self) -> bool:
@@ -199,6 +200,19 @@ class Tensor:
         i = self._out_index
         node._hooks[i] = node._hooks.get(i, ()) + (hook,)
         return _NodeHookHandle(node, i, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward has accumulated this leaf's gradient into
+        ``.grad`` (PyTorch 2.1's hook: what data-parallel training uses to send each gradient as
+        soon as it is final). Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: the tensor does not require "
+                               "grad")
+        if self._node is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors")
+        self._post_acc_hooks = self._post_acc_hooks + (hook,)
+        return _HookHandle(self, hook, "_post_acc_hooks")
 
     # ---- data access --------------------------------------------------------------------------
 
@@ -364,6 +378,9 @@ class Tensor:
                 "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         if self._is_view:
+            note = getattr(getattr(self._node, "_fn", None), "inplace_error", None)
+            if note:  # a Function whose outputs must not change in place says why
+                raise RuntimeError(f"{name}: {note}")
             raise RuntimeError(
                 f"{name}: in-place change of a view while the graph is recorded is not supported "
                 "(the gradient of the tensor it views would be wrong); change a clone() of it, "
@@ -459,12 +476,14 @@ def _grad_enabled() -> bool:
 
 
 class _HookHandle:
-    def __init__(self, tensor: Tensor, hook):
+    def __init__(self, tensor: Tensor, hook, where: str = "_hooks"):
         self._tensor = tensor
         self._hook = hook
+        self._where = where
 
     def remove(self) -> None:
-        self._tensor._hooks = tuple(h for h in self._tensor._hooks if h is not self._hook)
+        hooks = getattr(self._tensor, self._where)
+        setattr(self._tensor, self._where, tuple(h for h in hooks if h is not self._hook))
 
 
 class _NodeHookHandle:
