@@ -270,6 +270,10 @@ def _checkpoint_path(run_or_checkpoint,
     return path
 
 
+# the public name other command modules (cli/detect.py) use
+checkpoint_path = _checkpoint_path
+
+
 def _load_trained(run_or_checkpoint):
     from ..train import load
 
