@@ -1,0 +1,1 @@
+"""Semantic segmentation (see docs/detection.md): FCNs and a sliding-window baseline."""
