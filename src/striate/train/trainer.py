@@ -280,6 +280,11 @@ class Trainer:
         self._state_model = getattr(model, "module", model) if distributed else model
         self._tb_dir = _tensorboard.trainer_log_dir(tensorboard, self.out_dir)
         self._tb = None  # the SummaryWriter, open during fit
+        if adversarial is not None and distributed:
+            # a rank left without rows would skip the attack's collectives (SyncBatchNorm) and
+            # leave the others waiting
+            raise ValueError("Trainer: adversarial training with distributed=True is not "
+                             "supported yet; train adversarially in one process")
         self.adversarial = adversarial
         self.ema = None
         if ema_decay is not None:
