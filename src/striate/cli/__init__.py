@@ -20,7 +20,8 @@ from pathlib import Path
 __all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative_float",
            "model_name", "run_dir"]
 
-COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption"]
+COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption",
+                   "visualize"]
 
 
 class CommandError(Exception):

@@ -38,7 +38,7 @@ def filter_grid(model, nrow: int = 8, pad: int = 1) -> np.ndarray:
     """The first convolution's filters (F, C, HH, WW) tiled into one image, each rescaled to
     [0, 1] (filters have no fixed range). C = 3 shows colour; C = 1 grey."""
     _, conv = first_conv(model)
-    w = conv.weight.numpy()
+    w = conv.weight.detach().numpy()
     if w.shape[1] not in (1, 3):  # show each input channel's slice as a grey filter
         w = w.reshape(-1, 1, *w.shape[2:])
     return make_grid(w, nrow=nrow, pad=pad, rescale_each=True)

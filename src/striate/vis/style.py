@@ -16,7 +16,7 @@ import numpy as np
 from .. import nn
 
 __all__ = ["content_loss", "gram_matrix", "style_loss", "tv_loss", "extract_features",
-           "random_features", "checkpoint_features", "vgg_features", "DEFAULT_LAYERS"]
+           "random_features", "checkpoint_features", "vgg_features", "default_layers"]
 
 
 def content_loss(content_weight, content_current, content_original):
@@ -97,9 +97,20 @@ def extract_features(x, cnn) -> list:
     return feats
 
 
-#: the feature layers used by default: (content layer, style layers), indices of
-#: ``extract_features`` for the extractors built here
-DEFAULT_LAYERS = {"random": (4, (1, 4, 7))}
+def default_layers(cnn) -> tuple[int, tuple]:
+    """(content layer, style layers) for an extractor, as indices of ``extract_features``: the
+    ReLU outputs, up to five of them spread over the depth for style (the course uses several
+    depths: shallow ones carry colour and fine texture, deep ones larger patterns), and the
+    middle one for content. For ``random_features()``: (4, (1, 4, 7)).
+
+    Raises:
+        ValueError: the extractor has no ReLU module.
+    """
+    relus = [i for i, m in enumerate(cnn) if isinstance(m, nn.ReLU)]
+    if not relus:
+        raise ValueError("default_layers: the extractor has no nn.ReLU module; name the layers")
+    step = max(1, -(-len(relus) // 5))
+    return relus[len(relus) // 2], tuple(relus[::step][:5])
 
 
 def random_features(channels=(64, 128, 128), seed: int = 0, in_channels: int = 3):
