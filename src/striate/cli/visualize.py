@@ -176,7 +176,7 @@ def _thumbnail_scatter(path, points, images, labels, title):
     import matplotlib.pyplot as plt
     from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
-    fig, ax = plt.subplots(figsize=(7, 7), dpi=100)
+    fig, ax = plt.subplots(figsize=(6, 6), dpi=80)
     cmap = plt.get_cmap("tab10")
     ax.scatter(points[:, 0], points[:, 1], s=2, c=[cmap(int(c) % 10) for c in labels])
     for p, img, c in zip(points, images, labels):
@@ -616,7 +616,7 @@ def add_parsers(sub) -> None:
             p.add_argument("--content-layer", type=int, default=None)
             p.add_argument("--style-layers", default=None, help="comma-separated indices")
             p.add_argument("--content-weight", type=non_negative_float, default=1e-2)
-            p.add_argument("--style-weight", type=non_negative_float, default=1e4)
+            p.add_argument("--style-weight", type=non_negative_float, default=1e5)
             p.add_argument("--tv-weight", type=non_negative_float, default=1e-3)
             p.add_argument("--init", choices=("content", "random"), default="content")
             p.add_argument("--octaves", type=positive_int, default=3)
