@@ -157,3 +157,51 @@ def test_fast_style_network_trains_and_keeps_the_size(small):
     assert y.shape == (1, 3, 16, 20)
     with pytest.raises(ValueError, match="multiples of 4"):
         net(striate.zeros(1, 3, 10, 12))
+
+
+def _course_values(cnn):
+    """The notebook's content, Gram and style checks (its layers, weights and images)."""
+    def feats(name):
+        img = vis.preprocess(vis.load_image(CHECKS / name, size=192))
+        with striate.no_grad():
+            return vis.extract_features(striate.tensor(img), cnn), img
+
+    c_feats, c_img = feats("tubingen.jpg")
+    s_feats, _ = feats("starry_night.jpg")
+    with striate.no_grad():
+        bad = vis.extract_features(striate.zeros(*c_img.shape), cnn)
+        cl = vis.content_loss(6e-2, c_feats[3], bad[3])
+        gm = vis.gram_matrix(s_feats[5])
+        layers = [1, 4, 6, 7]
+        sl = vis.style_loss(c_feats, layers, [vis.gram_matrix(s_feats[i]) for i in layers],
+                            [300000, 1000, 15, 3])
+    return float(cl), gm.numpy(), float(sl)
+
+
+def test_squeezenet_features_load_a_torchvision_layout_state_dict(tmp_path):
+    from striate.models.squeezenet import squeezenet1_1
+
+    striate.manual_seed(0)
+    model = squeezenet1_1()
+    np.savez(tmp_path / "sq.npz", **{k: v.numpy() for k, v in model.state_dict().items()})
+    cnn = vis.squeezenet_features(tmp_path / "sq.npz")
+    x = striate.randn(1, 3, 32, 32)
+    with striate.no_grad():
+        np.testing.assert_allclose(vis.extract_features(x, cnn)[7].numpy(),
+                                   model.features[:8](x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_course_checks_with_pretrained_squeezenet_weights():
+    """The notebook's cl_out, gm_out and sl_out come from pretrained SqueezeNet 1.1 features:
+    reproducible only with those weights (``STRIATE_SQUEEZENET_WEIGHTS=path/to/state_dict``,
+    torchvision's squeezenet1_1 saved as .safetensors or .npz), which cannot be downloaded here."""
+    import os
+
+    path = os.environ.get("STRIATE_SQUEEZENET_WEIGHTS")
+    if not path:
+        pytest.skip("set STRIATE_SQUEEZENET_WEIGHTS to torchvision's squeezenet1_1 weights")
+    answers = np.load(CHECKS / "style-transfer-checks.npz")
+    cl, gm, sl = _course_values(vis.squeezenet_features(path))
+    np.testing.assert_allclose(cl, answers["cl_out"], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(gm, answers["gm_out"], rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(sl, answers["sl_out"], rtol=1e-3, atol=1e-3)

@@ -16,7 +16,8 @@ import numpy as np
 from .. import nn
 
 __all__ = ["content_loss", "gram_matrix", "style_loss", "tv_loss", "extract_features",
-           "random_features", "checkpoint_features", "vgg_features", "default_layers"]
+           "random_features", "checkpoint_features", "vgg_features", "squeezenet_features",
+           "default_layers"]
 
 
 def content_loss(content_weight, content_current, content_original):
@@ -175,6 +176,28 @@ def vgg_features(source, cfg="vgg16", batch_norm: bool = False):
         cfg = CFGS[names[cfg]]
     holder = nn.Module()
     holder.features, _ = make_layers(cfg, 3, batch_norm)
+    sd = striate.load(source) if not hasattr(source, "items") else source
+    sd = {k: v for k, v in sd.items() if k.startswith("features.")}
+    striate.load_torch_state_dict(holder, sd, strict=True)
+    return checkpoint_features(holder)
+
+
+def squeezenet_features(source):
+    """torchvision SqueezeNet 1.1's ``features`` with the weights of a ``state_dict`` on disk (a
+    ``.safetensors`` / ``.npz`` path or a mapping): the network of the course's style-transfer
+    notebook, whose layer indices (content 3, style 1, 4, 6, 7) and check values it reproduces
+    when a user has those weights.
+
+    Raises:
+        RuntimeError: a missing feature weight or a shape that does not fit.
+    """
+    import striate
+
+    from ..models.squeezenet import squeezenet1_1
+
+    model = squeezenet1_1(num_classes=1000, input_shape=(3, 224, 224))
+    holder = nn.Module()
+    holder.features = model.features
     sd = striate.load(source) if not hasattr(source, "items") else source
     sd = {k: v for k, v in sd.items() if k.startswith("features.")}
     striate.load_torch_state_dict(holder, sd, strict=True)
