@@ -107,6 +107,16 @@ def _rows(*columns, pad=1) -> np.ndarray:
     return make_grid(tiles, nrow=len(cols), pad=pad)
 
 
+def _columns(*rows, pad=1) -> np.ndarray:
+    """Examples side by side, one row per kind (image, map, ...): each row (N, C, H, W)."""
+    from ..vis import make_grid
+
+    rows = [np.asarray(r, np.float32) for r in rows]
+    cmax = max(r.shape[1] for r in rows)
+    rows = [np.repeat(r, cmax // r.shape[1], axis=1) if r.shape[1] != cmax else r for r in rows]
+    return make_grid(np.concatenate(rows), nrow=len(rows[0]), pad=pad)
+
+
 def _unit(maps) -> np.ndarray:
     """Each map scaled to [0, 1] by its own maximum |value|, with a channel axis."""
     m = np.abs(np.asarray(maps, np.float32))
@@ -246,7 +256,7 @@ def occlusion(args) -> int:
         o = args.patch // 2
         canvas[o:o + m.shape[0], o:o + m.shape[1]] = m
         big.append(canvas[None])
-    save_png(out / "occlusion.png", _rows(X, np.stack(big)), scale=SCALE // 2)
+    save_png(out / "occlusion.png", _columns(X, np.stack(big)), scale=SCALE // 2)
     return _finish(out, {"images": len(X), "patch": args.patch,
                          "min_probability": [float(m.min()) for m in maps]})
 
@@ -264,8 +274,9 @@ def _gradient_map(args, tool):
     except ValueError as e:
         raise CommandError(str(e)) from None
     out = _folder(args, tool)
-    save_png(out / f"{tool}.png", _rows(X, _unit(maps if maps.ndim == 3 else
-                                                  np.abs(maps).max(axis=1))), scale=SCALE // 2)
+    save_png(out / f"{tool}.png", _columns(X, _unit(maps if maps.ndim == 3 else
+                                                     np.abs(maps).max(axis=1))),
+             scale=SCALE // 2)
     numbers = {"images": len(X)}
     if X.shape[1] == 1:
         numbers["stroke_ratio"] = stroke_ratio(maps, X)
@@ -325,7 +336,7 @@ def fool(args) -> int:
     d = (Xf - X).reshape(len(X), -1)
     out = _folder(args, "fool")
     diff = np.clip(0.5 + args.magnify * (Xf - X), 0, 1)
-    save_png(out / "fool.png", _rows(X, np.clip(Xf, 0, 1), diff), scale=SCALE // 2)
+    save_png(out / "fool.png", _columns(X, np.clip(Xf, 0, 1), diff), scale=SCALE // 2)
     return _finish(out, {
         "images": len(X), "fooled": int((pred == target).sum()),
         "mean_l2": float(np.sqrt((d ** 2).sum(1)).mean()),
@@ -617,7 +628,9 @@ def add_parsers(sub) -> None:
             p.add_argument("--style-layers", default=None, help="comma-separated indices")
             p.add_argument("--content-weight", type=non_negative_float, default=1e-2)
             p.add_argument("--style-weight", type=non_negative_float, default=1e5)
-            p.add_argument("--tv-weight", type=non_negative_float, default=1e-3)
+            p.add_argument("--tv-weight", type=non_negative_float,
+                           default=1e-5 if tool == "invert" else 1e-3,
+                           help="total-variation weight (default: %(default)s)")
             p.add_argument("--init", choices=("content", "random"), default="content")
             p.add_argument("--octaves", type=positive_int, default=3)
         if tool == "faststyle":

@@ -211,7 +211,7 @@ def deep_dream(cnn, image, layer: int, num_octaves: int = 3, octave_scale: float
     return x[None].astype(np.float32), objective
 
 
-def invert_features(cnn, image, layer: int, tv_weight: float = 1e-2,
+def invert_features(cnn, image, layer: int, tv_weight: float = 1e-5,
                     num_iterations: int = 100, optimizer: str = "lbfgs",
                     lr: float | None = None, seed: int = 0, progress: bool = False):
     """Feature inversion (Mahendran & Vedaldi 2015): from noise, an image whose features at
