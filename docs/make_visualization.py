@@ -2,7 +2,9 @@
 2 cores): trains the digits ConvNet with `striate train`, runs every `striate visualize` tool,
 and copies the PNGs to docs/img/vis/ and the numbers to docs/img/vis/numbers.json.
 
-    python docs/make_visualization.py [--quick]
+    python docs/make_visualization.py [--quick] [--only fool,invert_deep,...]
+
+``--only`` reruns the named entries and updates their numbers in numbers.json, keeping the rest.
 """
 
 from __future__ import annotations
@@ -56,13 +58,15 @@ def run(out: Path, argv: list, copy: dict) -> dict:
     return numbers
 
 
-def main_(quick: bool = False) -> None:
+def main_(quick: bool = False, only: set | None = None) -> None:
     IMG.mkdir(parents=True, exist_ok=True)
     style = str(STARRY) if STARRY else "coffee"
-    results = {}
+    saved = IMG / "numbers.json"
+    results = json.loads(saved.read_text()) if only and saved.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         runs = out / "runs"
+        # the same seed and epochs: the same model on every run (and with --only)
         assert main(["train", "--epochs", "10", "--out", str(runs), "--name", "convnet",
                      "--no-progress"]) == 0
         (model,) = runs.iterdir()
@@ -86,6 +90,8 @@ def main_(quick: bool = False) -> None:
             "fool": (["fool", "--count", "20"], {"fool.png": "fool.png"}),
         }
         for key, (argv, copy) in tools.items():
+            if only and key not in only:
+                continue
             argv = [argv[0], model, *argv[1:]]
             results[key] = run(vis, ["visualize", *argv], copy)
         size = "64" if quick else "128"
@@ -108,10 +114,15 @@ def main_(quick: bool = False) -> None:
                           {"faststyle.png": "faststyle.png", "loss.png": "faststyle_loss.png"}),
         }
         for key, (argv, copy) in synth.items():
+            if only and key not in only:
+                continue
             results[key] = run(vis, ["visualize", *argv], copy)
     (IMG / "numbers.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
-    main_(quick="--quick" in sys.argv)
+    only = None
+    if "--only" in sys.argv:
+        only = set(sys.argv[sys.argv.index("--only") + 1].split(","))
+    main_(quick="--quick" in sys.argv, only=only)
