@@ -486,10 +486,11 @@ def synth(args) -> int:
                                                       vis.deprocess(y)))
         _loss_plot(out / "loss.png", losses, f"style transfer ({args.optimizer})")
         np.savetxt(out / "losses.txt", losses)
-        best = np.minimum.accumulate(losses)
+        # trial points of the line search may rise; the iterate it ends on is the lowest seen
         numbers.update(loss_first=losses[0], loss_last=losses[-1],
                        evaluations=len(losses) - 1,
-                       rises_outside_line_search=int((np.diff(best) > 0).sum()))
+                       evaluations_above_previous=int((np.diff(losses) > 0).sum()),
+                       final_is_lowest=bool(losses[-1] <= min(losses)))
         return _finish(out, numbers)
     # faststyle: STYLE [CONTENT]
     if not 1 <= len(args.images) <= 2:
