@@ -54,7 +54,7 @@ def run(out: Path, argv: list, copy: dict) -> dict:
     numbers["seconds"] = round(time.perf_counter() - t0, 1)
     shown = {str(STARRY): "starry_night.jpg"}
     numbers["command"] = "striate " + " ".join(
-        "RUN" if str(a).startswith(str(out)) else shown.get(str(a), str(a)) for a in argv)
+        "RUN" if str(a).startswith(str(out.parent)) else shown.get(str(a), str(a)) for a in argv)
     return numbers
 
 
