@@ -10,7 +10,7 @@ import pytest
 from opcheck import check_op
 
 import striate
-from striate import vis
+from striate import nn, vis
 
 ROOT = Path(__file__).resolve().parents[2]
 # the course's files sit in ../shared beside the repository (one level further up from a
@@ -205,3 +205,15 @@ def test_course_checks_with_pretrained_squeezenet_weights():
     np.testing.assert_allclose(cl, answers["cl_out"], rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(gm, answers["gm_out"], rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(sl, answers["sl_out"], rtol=1e-3, atol=1e-3)
+
+
+def test_checkpoint_features_take_a_models_convolutional_part():
+    from striate.models import create_model
+
+    model = create_model("convnet", num_classes=10, input_shape=(3, 8, 8))
+    cnn = vis.checkpoint_features(model)
+    assert cnn is model.features and not any(p.requires_grad for p in cnn.parameters())
+    content, style = vis.default_layers(cnn)
+    assert isinstance(cnn[content], nn.ReLU) and all(isinstance(cnn[i], nn.ReLU) for i in style)
+    with pytest.raises(ValueError, match="has no 'features' nn.Sequential"):
+        vis.checkpoint_features(nn.Sequential(nn.Flatten(), nn.Linear(3, 2)))
