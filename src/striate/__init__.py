@@ -15,6 +15,7 @@ import numpy as _np
 from . import backend, ops
 from . import ops as functional
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.size import Size
 from .autograd.tensor import (
     arange,
     as_tensor,

@@ -100,8 +100,10 @@ def test_unbatched_sequence_and_shapes():
     with pytest.raises(ValueError,
                        match=r"hx must have shape \(num_layers \* num_directions, N, H\)"):
         gru(striate.randn(N, T, D), striate.randn(1, N, H))
-    with pytest.raises(ValueError, match="proj_size"):
-        nn.LSTM(D, H, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(D, H, proj_size=H)
+    with pytest.raises(ValueError, match="proj_size is only supported for LSTM"):
+        nn.GRU(D, H, proj_size=2)
 
 
 def test_lstm_forget_bias_starts_at_one_in_course_defaults():

@@ -25,6 +25,7 @@ import weakref
 import numpy as np
 
 from .grad_mode import is_grad_enabled
+from .hooks import RemovableHandle
 
 __all__ = ["Function", "Context", "Node", "AccumulateGrad", "sum_to", "backward", "grad"]
 
@@ -77,6 +78,8 @@ class Context(Node):
     _hooks = None  # {output index: hooks of the tensor that is that output}
     _retain = None  # {output index: weak reference to a tensor that retains its grad}
     _freed = False  # backward has run and dropped the saved arrays
+    _pre_hooks = None  # {handle id: hook(grad_outputs)}, see register_prehook
+    _post_hooks = None  # {handle id: hook(grad_inputs, grad_outputs)}, see register_hook
 
     def __init__(self):
         self.saved = ()
@@ -87,6 +90,26 @@ class Context(Node):
 
     def name(self) -> str:
         return self._fn.__name__ + "Backward"
+
+    def register_prehook(self, fn):
+        """Call ``fn(grad_outputs)`` before this node's backward (PyTorch's
+        ``Node.register_prehook``): ``grad_outputs`` is a tuple of Tensors, None for an output no
+        gradient reached; a returned tuple replaces them. Returns a removable handle."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        handle = RemovableHandle(self._pre_hooks)
+        self._pre_hooks[handle.id] = fn
+        return handle
+
+    def register_hook(self, fn):
+        """Call ``fn(grad_inputs, grad_outputs)`` after this node's backward (PyTorch's
+        ``Node.register_hook``): ``grad_inputs`` holds the gradients it computed for its inputs; a
+        returned tuple replaces them. Returns a removable handle."""
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        handle = RemovableHandle(self._post_hooks)
+        self._post_hooks[handle.id] = fn
+        return handle
 
 
 class Function:
@@ -303,6 +326,8 @@ def _run(roots, root_grads, retain_graph: bool, capture=None) -> None:
             continue
         if node._hooks is not None or node._retain is not None:
             _output_hooks(node, gl, handed, capture is None)
+        if node._pre_hooks:
+            gl = _node_pre_hooks(node, gl)
         if capture is not None:
             for i, g in enumerate(gl):
                 if (node, i) in capture:
@@ -315,7 +340,7 @@ def _run(roots, root_grads, retain_graph: bool, capture=None) -> None:
             )
         _check_versions(node)
         meta = node._meta
-        if len(meta) == 1:
+        if len(meta) == 1 and gl[0] is not None:
             in_grads = node._fn.backward(node, gl[0])
         else:
             # as PyTorch (materialize_grads): an output no gradient reached gets zeros
@@ -323,6 +348,8 @@ def _run(roots, root_grads, retain_graph: bool, capture=None) -> None:
                 np.zeros(m[0], m[1]) if g is None else g for g, m in zip(gl, meta)))
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
+        if node._post_hooks:
+            in_grads = _node_post_hooks(node, in_grads, gl)
         for (nxt, i), pg in zip(node.next_functions, in_grads):
             if nxt is None or pg is None:
                 continue
@@ -362,6 +389,49 @@ def _output_hooks(node, gl, handed, keep: bool) -> None:
             _accumulate(t, g, handed)
 
 
+def _wrap(grads) -> tuple:
+    return tuple(None if g is None else Tensor(g) for g in grads)
+
+
+def _unwrap(result, like, node, what: str) -> list:
+    """A hook's returned gradients as arrays, checked against the ones they replace."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(like):
+        raise RuntimeError(
+            f"backward: a hook of {node.name()} returned {result!r}; expected a tuple of "
+            f"{len(like)} {what} (Tensors or None)"
+        )
+    out = []
+    for i, (r, old) in enumerate(zip(result, like)):
+        if r is not None:
+            r = r.array if isinstance(r, Tensor) else np.asarray(r)
+            if old is not None and r.shape != old.shape:
+                raise RuntimeError(
+                    f"backward: a hook of {node.name()} has changed the size of {what}[{i}]: "
+                    f"{tuple(old.shape)} -> {tuple(r.shape)}"
+                )
+        out.append(r)
+    return out
+
+
+def _node_pre_hooks(node, gl) -> list:
+    """Run ``node.register_prehook`` hooks on the gradients of its outputs."""
+    for hook in list(node._pre_hooks.values()):
+        r = hook(_wrap(gl))
+        if r is not None:
+            gl = _unwrap(r, gl, node, "grad_outputs")
+    return gl
+
+
+def _node_post_hooks(node, in_grads, gl) -> tuple:
+    """Run ``node.register_hook`` hooks on the gradients its backward computed."""
+    grad_outputs = _wrap(gl)
+    for hook in list(node._post_hooks.values()):
+        r = hook(_wrap(in_grads), grad_outputs)
+        if r is not None:
+            in_grads = tuple(_unwrap(r, in_grads, node, "grad_inputs"))
+    return in_grads
+
+
 def _accumulate(t, g, handed: set) -> None:
     """Add g into t.grad, never in place, so that one array returned by a backward for two
     inputs is never aliased into two .grad's."""
@@ -383,15 +453,33 @@ def _as_tuple(x) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def backward(tensors, grad_tensors=None, retain_graph: bool | None = None) -> None:
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             inputs=None) -> None:
     """Backpropagate from ``tensors``: accumulate d(sum of tensors . grads)/d(leaf) into each
-    leaf's ``.grad`` (``torch.autograd.backward``)."""
+    leaf's ``.grad`` (``torch.autograd.backward``); with ``inputs``, into those tensors' ``.grad``
+    only (leaves or not; one the graph does not reach keeps its ``.grad``)."""
     tensors = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
     if len(grads) != len(tensors):
         raise ValueError(f"backward: got {len(tensors)} tensors but {len(grads)} gradients")
     root_grads = [_root_gradient(t, g, "backward") for t, g in zip(tensors, grads)]
-    _run(tensors, root_grads, bool(retain_graph))
+    if inputs is None:
+        _run(tensors, root_grads, bool(retain_graph))
+        return
+    inputs = list({id(t): t for t in _as_tuple(inputs)}.values())
+    if not inputs:
+        raise RuntimeError("backward: the inputs argument cannot be empty")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"backward: inputs[{i}] does not require grad "
+                               "(requires_grad=False), so no gradient can be accumulated into it")
+    edges = [_edge(t) for t in inputs]
+    capture = dict.fromkeys(edges)
+    _run(tensors, root_grads, bool(retain_graph), capture)
+    handed = {id(g) for g in root_grads}
+    for t, e in zip(inputs, edges):
+        if capture[e] is not None:
+            _accumulate(t, capture[e], handed)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

@@ -128,10 +128,9 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  inputs=None) -> None:
-        """Accumulate the gradient of this tensor into every leaf's ``.grad``."""
-        if inputs is not None:
-            raise NotImplementedError("backward: inputs= is not supported; use autograd.grad")
-        _run_backward((self,), (gradient,), retain_graph=retain_graph)
+        """Accumulate the gradient of this tensor into every leaf's ``.grad`` (with ``inputs``:
+        into those tensors' ``.grad`` only)."""
+        _run_backward((self,), (gradient,), retain_graph=retain_graph, inputs=inputs)
 
     @property
     def is_leaf(self) -> bool:
@@ -364,6 +363,9 @@ class Tensor:
                 "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         if self._is_view:
+            note = getattr(getattr(self._node, "_fn", None), "inplace_error", None)
+            if note:  # a Function whose outputs must not change in place says why
+                raise RuntimeError(f"{name}: {note}")
             raise RuntimeError(
                 f"{name}: in-place change of a view while the graph is recorded is not supported "
                 "(the gradient of the tensor it views would be wrong); change a clone() of it, "

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import backend, ops
 from ..autograd.tensor import Tensor
+from . import constraints
 from .distribution import Distribution, as_param
 
 __all__ = ["Bernoulli", "clamp_probs", "logits_to_probs", "probs_to_logits"]
@@ -28,10 +29,6 @@ def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
     return ops.sigmoid(logits) if is_binary else ops.softmax(logits, dim=-1)
 
 
-def _binary(a):
-    return (a == 0) | (a == 1)
-
-
 class Bernoulli(Distribution):
     """Bernoulli distribution: ``1`` with probability ``probs``, ``0`` otherwise.
 
@@ -42,11 +39,9 @@ class Bernoulli(Distribution):
         ValueError: both or neither given; ``probs`` outside [0, 1] (validation on).
     """
 
-    arg_constraints = {
-        "probs": (lambda a: (a >= 0) & (a <= 1), "a probability in [0, 1]"),
-        "logits": (lambda a: ~np.isnan(a), "a real number"),
-    }
-    support = (_binary, "{0, 1}")
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
+    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None):
         if (probs is None) == (logits is None):
@@ -70,10 +65,22 @@ class Bernoulli(Distribution):
         raise AttributeError(f"'Bernoulli' object has no attribute {name!r}")
 
     def expand(self, batch_shape, _instance=None) -> Bernoulli:
-        shape = tuple(batch_shape)
+        shape = self._expand_shape(batch_shape)
         if "probs" in self.__dict__:
-            return Bernoulli(probs=self.probs.expand(*shape), validate_args=False)
-        return Bernoulli(logits=self.logits.expand(*shape), validate_args=False)
+            new = Bernoulli(probs=self.probs.expand(*shape), validate_args=False)
+        else:
+            new = Bernoulli(logits=self.logits.expand(*shape), validate_args=False)
+        return self._expanded(new)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """``[0, 1]`` along a new first dim: shape ``(2,) + batch_shape`` (``expand=False``:
+        ``(2,) + (1,) * len(batch_shape)``), in the parameters' dtype."""
+        param = self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]
+        dtype = param.dtype
+        values = np.arange(2, dtype=dtype).reshape((2,) + (1,) * len(self._batch_shape))
+        if expand:
+            values = np.broadcast_to(values, (2,) + self._batch_shape).copy()
+        return Tensor(values)
 
     @property
     def param_shape(self) -> tuple:

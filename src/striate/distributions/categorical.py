@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import backend, ops
 from ..autograd.tensor import Tensor
+from . import constraints
 from .bernoulli import probs_to_logits
 from .distribution import Distribution, as_param
 
@@ -24,11 +25,8 @@ class Categorical(Distribution):
             (validation on); a parameter with no dims.
     """
 
-    arg_constraints = {
-        "probs": (lambda a: np.all(a >= 0, axis=-1) & (np.abs(a.sum(-1) - 1) < 1e-6),
-                  "non-negative with a positive sum (normalised to the simplex)"),
-        "logits": (lambda a: ~np.isnan(a), "real numbers"),
-    }
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None):
         if (probs is None) == (logits is None):
@@ -56,15 +54,24 @@ class Categorical(Distribution):
 
     @property
     def support(self):
-        k = self._num_events
-        return (lambda a: (a.astype(np.float64) == np.round(a.astype(np.float64)))
-                & (a >= 0) & (a < k), f"integers 0 .. {k - 1}")
+        return constraints.integer_interval(0, self._num_events - 1)
 
     def expand(self, batch_shape, _instance=None) -> Categorical:
-        shape = tuple(batch_shape) + (self._num_events,)
+        shape = self._expand_shape(batch_shape) + (self._num_events,)
         if "probs" in self.__dict__:
-            return Categorical(probs=self.probs.expand(*shape), validate_args=False)
-        return Categorical(logits=self.logits.expand(*shape), validate_args=False)
+            new = Categorical(probs=self.probs.expand(*shape), validate_args=False)
+        else:
+            new = Categorical(logits=self.logits.expand(*shape), validate_args=False)
+        return self._expanded(new)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The categories ``0 .. K-1`` (int64) along a new first dim: shape
+        ``(K,) + batch_shape`` (``expand=False``: ``(K,) + (1,) * len(batch_shape)``)."""
+        k = self._num_events
+        values = np.arange(k, dtype=np.int64).reshape((k,) + (1,) * len(self._batch_shape))
+        if expand:
+            values = np.broadcast_to(values, (k,) + self._batch_shape).copy()
+        return Tensor(values)
 
     @property
     def param_shape(self) -> tuple:

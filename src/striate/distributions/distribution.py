@@ -46,11 +46,12 @@ def sum_rightmost(value: Tensor, n: int) -> Tensor:
 class Distribution:
     """Base class: ``batch_shape``, ``event_shape``, ``sample``, ``log_prob``, validation.
 
-    A subclass sets ``arg_constraints`` (parameter name -> ``(test, description)``), ``support``
-    (a ``(test, description)`` pair for values) and implements the methods it can.
+    A subclass sets ``arg_constraints`` (parameter name -> a :mod:`constraints` object),
+    ``support`` (the values' constraint) and implements the methods it can.
     """
 
     has_rsample = False
+    has_enumerate_support = False
     arg_constraints: dict = {}
     support = None
     _validate_args_default = True
@@ -68,16 +69,15 @@ class Distribution:
         self._validate_args = (Distribution._validate_args_default if validate_args is None
                                else bool(validate_args))
         if self._validate_args:
-            for name, (test, description) in self.arg_constraints.items():
+            for name, constraint in self.arg_constraints.items():
                 value = getattr(self, name, None)
                 if name not in self.__dict__ or value is None:
                     continue  # e.g. probs when built from logits: derived, nothing to check
-                ok = test(value.array if isinstance(value, Tensor) else np.asarray(value))
-                if not np.all(ok):
+                if not np.all(constraint.check(value).array):
                     raise ValueError(
                         f"{type(self).__name__}: expected parameter {name} (Tensor of shape "
-                        f"{tuple(value.shape)}) to be {description}, but found invalid values:"
-                        f"\n{value}"
+                        f"{tuple(value.shape)}) to be {constraint.description} (constraint "
+                        f"{constraint!r}), but found invalid values:\n{value}"
                     )
 
     # ---- shapes ---------------------------------------------------------------------------
@@ -133,7 +133,44 @@ class Distribution:
         return self.variance.sqrt()
 
     def perplexity(self) -> Tensor:
+        """``exp(entropy)``: the effective number of equally likely outcomes."""
         return self.entropy().exp()
+
+    def cdf(self, value) -> Tensor:
+        """P(X <= value)."""
+        raise NotImplementedError(f"{type(self).__name__}.cdf")
+
+    def icdf(self, value) -> Tensor:
+        """The inverse of :meth:`cdf`: the value whose cumulative probability is ``value``."""
+        raise NotImplementedError(f"{type(self).__name__}.icdf")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """Every value of a discrete distribution along a new first dim (shape
+        ``(K,) + batch_shape + event_shape``, or ``(K,) + (1,) * len(batch_shape) + event_shape``
+        with ``expand=False``)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.enumerate_support: not a distribution with a finite support")
+
+    def expand(self, batch_shape, _instance=None) -> Distribution:
+        """The same distribution broadcast to a larger ``batch_shape`` (parameters are views;
+        the validation setting is kept)."""
+        raise NotImplementedError(f"{type(self).__name__}.expand")
+
+    def _expand_shape(self, batch_shape) -> tuple:
+        """``batch_shape`` as a tuple, checked to be a broadcast of this batch shape (each dim
+        equal or 1, none dropped), for :meth:`expand`."""
+        shape = tuple(batch_shape)
+        old = self._batch_shape
+        if len(shape) < len(old) or any(o not in (1, n) for o, n in zip(old[::-1], shape[::-1])):
+            raise RuntimeError(
+                f"{type(self).__name__}.expand: batch_shape {old} cannot be expanded to "
+                f"{shape} (each dim must be equal or 1, and no dims may be dropped)")
+        return shape
+
+    def _expanded(self, new: Distribution) -> Distribution:
+        """Finish :meth:`expand`: the new distribution keeps this one's validation setting."""
+        new._validate_args = self._validate_args
+        return new
 
     # ---- validation ---------------------------------------------------------------------------
 
@@ -155,13 +192,12 @@ class Distribution:
                 f"{type(self).__name__}.log_prob: a value of shape {tuple(value.shape)} does "
                 f"not broadcast with batch_shape {self._batch_shape} + event_shape "
                 f"{self._event_shape}") from None
-        if self.support is not None:
-            test, description = self.support
-            if not np.all(test(value.array)):
-                raise ValueError(
-                    f"{type(self).__name__}.log_prob: expected value (Tensor of shape "
-                    f"{tuple(value.shape)}) to be within the support ({description}) of the "
-                    f"distribution, but found invalid values:\n{value}")
+        support = self.support
+        if support is not None and not np.all(support.check(value).array):
+            raise ValueError(
+                f"{type(self).__name__}.log_prob: expected value (Tensor of shape "
+                f"{tuple(value.shape)}) to be within the support ({support.description}) of the "
+                f"distribution, but found invalid values:\n{value}")
         return value
 
     def __repr__(self) -> str:

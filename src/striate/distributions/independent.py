@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
+from . import constraints
 from .distribution import Distribution, sum_rightmost
 
 __all__ = ["Independent"]
@@ -37,12 +38,25 @@ class Independent(Distribution):
 
     @property
     def support(self):
-        return self.base_dist.support
+        base = self.base_dist.support
+        n = self.reinterpreted_batch_ndims
+        return constraints.independent(base, n) if n and base is not None else base
+
+    @property
+    def has_enumerate_support(self) -> bool:
+        return not self.reinterpreted_batch_ndims and self.base_dist.has_enumerate_support
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        if self.reinterpreted_batch_ndims:
+            raise NotImplementedError("Independent.enumerate_support: enumeration over "
+                                      "cartesian product is not implemented")
+        return self.base_dist.enumerate_support(expand=expand)
 
     def expand(self, batch_shape, _instance=None) -> Independent:
-        base = self.base_dist.expand(tuple(batch_shape) + self.event_shape[
-            :self.reinterpreted_batch_ndims])
-        return Independent(base, self.reinterpreted_batch_ndims, validate_args=False)
+        shape = self._expand_shape(batch_shape)
+        base = self.base_dist.expand(shape + self.event_shape[:self.reinterpreted_batch_ndims])
+        return self._expanded(Independent(base, self.reinterpreted_batch_ndims,
+                                          validate_args=False))
 
     @property
     def mean(self) -> Tensor:

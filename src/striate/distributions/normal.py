@@ -7,9 +7,50 @@ import math
 import numpy as np
 
 from .. import ops
+from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from . import constraints
 from .distribution import LOG_SQRT_2PI, Distribution, as_param, broadcast_all
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+
+
+class StandardNormalCdf(Function):
+    """``Phi(z)``, the standard normal CDF, elementwise (SciPy's ``ndtr``, accurate in the
+    tails, where ``0.5 (1 + erf(z / sqrt 2))`` rounds to 0)."""
+
+    @staticmethod
+    def forward(ctx, z):
+        from scipy.special import ndtr  # SciPy comes with scikit-learn, a dependency
+
+        ctx.save_for_backward(z)
+        return ndtr(z).astype(z.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d Phi(z)/dz = phi(z) = exp(-z^2 / 2) / sqrt(2 pi)
+        (z,) = ctx.saved
+        return g * np.exp(-0.5 * z * z) / _SQRT_2PI
+
+
+class StandardNormalIcdf(Function):
+    """``Phi^-1(p)``, the standard normal quantile function, elementwise (SciPy's ``ndtri``;
+    -inf at 0, inf at 1, NaN outside [0, 1])."""
+
+    @staticmethod
+    def forward(ctx, p):
+        from scipy.special import ndtri
+
+        z = ndtri(p).astype(p.dtype, copy=False)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        # the inverse function's derivative: 1 / phi(z) = sqrt(2 pi) exp(z^2 / 2)
+        (z,) = ctx.saved
+        return g * _SQRT_2PI * np.exp(0.5 * z * z)
 
 __all__ = ["Normal"]
 
@@ -29,11 +70,8 @@ class Normal(Distribution):
         -1.6121
     """
 
-    arg_constraints = {
-        "loc": (lambda a: np.isfinite(a), "a finite real number"),
-        "scale": (lambda a: a > 0, "greater than 0"),
-    }
-    support = (lambda a: np.isfinite(a), "real numbers")
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args: bool | None = None):
@@ -43,8 +81,9 @@ class Normal(Distribution):
 
     def expand(self, batch_shape, _instance=None) -> Normal:
         """The same distribution broadcast to ``batch_shape`` (parameters are views)."""
-        shape = tuple(batch_shape)
-        return Normal(self.loc.expand(*shape), self.scale.expand(*shape), validate_args=False)
+        shape = self._expand_shape(batch_shape)
+        return self._expanded(Normal(self.loc.expand(*shape), self.scale.expand(*shape),
+                                     validate_args=False))
 
     @property
     def mean(self) -> Tensor:
@@ -81,3 +120,15 @@ class Normal(Distribution):
     def entropy(self) -> Tensor:
         """``0.5 + 0.5 log(2 pi) + log(scale)``."""
         return self.scale.log() + (0.5 + 0.5 * math.log(2 * math.pi))
+
+    def cdf(self, value) -> Tensor:
+        """``Phi((value - loc) / scale)``, P(X <= value); differentiable in all three."""
+        value = self._validate_sample(value)
+        return StandardNormalCdf.apply((value - self.loc) / self.scale)
+
+    def icdf(self, value) -> Tensor:
+        """``loc + scale Phi^-1(value)``: the value below which a fraction ``value`` of the mass
+        lies (``value`` in [0, 1]; not validated, as in PyTorch)."""
+        if not isinstance(value, Tensor):
+            value = Tensor(np.asarray(value, dtype=self.loc.dtype))
+        return self.loc + self.scale * StandardNormalIcdf.apply(value)

@@ -10,6 +10,7 @@ import numbers
 from .. import ops as F
 from ..autograd.tensor import Tensor
 from ..ops._helpers import pair_arg
+from ._padding_mode import check_padding_mode, reversed_padding
 from ._weighted import WeightedLayer
 from .module import Module
 
@@ -30,7 +31,8 @@ class Conv2d(WeightedLayer):
         groups: split the channels into this many independent convolutions (default 1; groups =
             in_channels is the depthwise convolution).
         bias: whether to learn one bias per filter (default True).
-        padding_mode: only ``"zeros"``.
+        padding_mode: ``"zeros"``, or ``"reflect"``, ``"replicate"``, ``"circular"`` (the input
+            is padded that way first, as PyTorch).
         dtype: dtype of the parameters (default: striate's default dtype).
 
     Attributes:
@@ -52,9 +54,7 @@ class Conv2d(WeightedLayer):
                 f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must both "
                 f"be divisible by groups {groups}"
             )
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got "
-                             f"{padding_mode!r}")
+        check_padding_mode(padding_mode, "Conv2d")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = pair_arg(kernel_size, "kernel_size", "Conv2d", 1)
@@ -73,6 +73,10 @@ class Conv2d(WeightedLayer):
 
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            pad = reversed_padding(self.padding, self.kernel_size, self.dilation)
+            return F.conv2d(F.pad(input, pad, mode=self.padding_mode), self.weight, self.bias,
+                            self.stride, 0, self.dilation, self.groups)
         if self.dilation == (1, 1) and self.groups == 1:
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
@@ -89,6 +93,8 @@ class Conv2d(WeightedLayer):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 

@@ -7,6 +7,7 @@ import numbers
 
 from .. import ops as F
 from ..autograd.tensor import Tensor
+from ._padding_mode import check_padding_mode, reversed_padding
 from ._weighted import WeightedLayer
 from .module import Module
 
@@ -34,7 +35,7 @@ def _channels(owner: str, in_channels, out_channels, groups) -> None:
 
 class Conv1d(WeightedLayer):
     """1-D convolution: (N, C_in, L) -> (N, C_out, L_out). Arguments as PyTorch's (``padding``
-    an int or "same" / "valid"; ``padding_mode`` only "zeros").
+    an int or "same" / "valid"; ``padding_mode`` "zeros", "reflect", "replicate" or "circular").
 
     Attributes:
         weight: Parameter (C_out, C_in / groups, K), PyTorch's default init (as ``Conv2d``).
@@ -46,9 +47,7 @@ class Conv1d(WeightedLayer):
                  device=None, dtype=None):
         super().__init__()
         _channels("Conv1d", in_channels, out_channels, groups)
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv1d: only padding_mode='zeros' is supported, got "
-                             f"{padding_mode!r}")
+        check_padding_mode(padding_mode, "Conv1d")
         self.in_channels, self.out_channels, self.groups = (
             int(in_channels), int(out_channels), int(groups))
         self.kernel_size = _single(kernel_size, "kernel_size", "Conv1d", 1)
@@ -65,6 +64,10 @@ class Conv1d(WeightedLayer):
         self._make_weight_and_bias(shape, self.out_channels, bias, dtype, device)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            pad = reversed_padding(self.padding, self.kernel_size, self.dilation)
+            return F.conv1d(F.pad(input, pad, mode=self.padding_mode), self.weight, self.bias,
+                            self.stride, 0, self.dilation, self.groups)
         return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
@@ -77,7 +80,8 @@ class Conv1d(WeightedLayer):
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
-        return s + (", bias=False" if self.bias is None else "")
+        s += ", bias=False" if self.bias is None else ""
+        return s + (f", padding_mode={self.padding_mode}" if self.padding_mode != "zeros" else "")
 
 
 class ConvTranspose1d(WeightedLayer):

@@ -15,6 +15,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd.tensor import Tensor
+from . import backward_hooks as _backward_hooks
+from . import global_hooks as _global
 from ._state import load_into
 from .hooks import RemovableHandle
 from .parameter import Parameter
@@ -37,6 +39,14 @@ def _addindent(text: str, spaces: int) -> str:
         return text
     pad = " " * spaces
     return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
+
+
+def _with_global(global_hooks: dict, own: dict) -> list:
+    """The (id, hook) pairs to run: the global ones first, then the module's (a copy, so a hook
+    may remove itself)."""
+    if global_hooks:
+        return [*global_hooks.items(), *own.items()]
+    return list(own.items())
 
 
 class Module:
@@ -68,6 +78,9 @@ class Module:
         set_(self, "_modules", OrderedDict())
         set_(self, "_forward_pre_hooks", OrderedDict())
         set_(self, "_forward_hooks", OrderedDict())
+        set_(self, "_backward_hooks", OrderedDict())
+        set_(self, "_backward_pre_hooks", OrderedDict())
+        set_(self, "_is_full_backward_hook", None)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -334,31 +347,131 @@ class Module:
 
     # ---- calling ------------------------------------------------------------------------------
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """Call ``hook(module, args)`` before ``forward``; a returned value (a tuple, or one value
-        that is wrapped in a tuple) replaces the positional arguments."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+        that is wrapped in a tuple) replaces the positional arguments. With ``with_kwargs``,
+        ``hook(module, args, kwargs)`` may return ``(new_args, new_kwargs)``."""
+        handle = self._add_hook("_forward_pre_hooks", hook, prepend)
+        if with_kwargs:
+            self._hook_flags()[handle.id] = ("kwargs",)
         return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False, always_call: bool = False
+                              ) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after ``forward``; a returned value replaces the
-        output. Handy to record activations for visualisation."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+        output. Handy to record activations for visualisation. With ``with_kwargs``,
+        ``hook(module, args, kwargs, output)``; with ``always_call``, it also runs (with output
+        None) when forward raises, before the exception goes on."""
+        handle = self._add_hook("_forward_hooks", hook, prepend)
+        if with_kwargs or always_call:
+            self._hook_flags()[handle.id] = ("kwargs",) * with_kwargs + ("always",) * always_call
+        return handle
+
+    def _hook_flags(self) -> dict:
+        """{forward hook id: its options} for the hooks registered with options."""
+        flags = self.__dict__.get("_forward_hook_flags")
+        if flags is None:
+            flags = {}
+            object.__setattr__(self, "_forward_hook_flags", flags)
+        return flags
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False
+                                    ) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients w.r.t. the module's
+        positional inputs are computed (or, if no input requires grad, w.r.t. its outputs); a
+        returned tuple replaces ``grad_input``. Entries are None for non-Tensor arguments.
+
+        The module's forward then receives views of its tensor inputs and the caller views of
+        its outputs: changing either in place while recording the graph raises, as in PyTorch.
+        See ``striate.nn.backward_hooks``."""
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", True)
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
+                                        ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients w.r.t. the module's outputs are
+        computed; a returned tuple (or one Tensor) replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated (as in PyTorch): ``hook(module, grad_input, grad_output)`` runs on the node
+        that made the module's first output, so ``grad_input`` holds *that node's* input
+        gradients. Use :meth:`register_full_backward_hook` for the documented behaviour."""
+        if self.__dict__.get("_is_full_backward_hook") is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", False)
+        return self._add_hook("_backward_hooks", hook, False)
+
+    def _add_hook(self, store: str, hook: Callable, prepend: bool) -> RemovableHandle:
+        hooks = self.__dict__.get(store)
+        if hooks is None:  # a module unpickled from before backward hooks existed
+            hooks = OrderedDict()
+            object.__setattr__(self, store, hooks)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
         return handle
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
+        flags = self.__dict__.get("_forward_hook_flags") or {}
+        if _global.flags:
+            flags = {**_global.flags, **flags}
+        for hook_id, hook in _with_global(_global.forward_pre_hooks, self._forward_pre_hooks):
+            if "kwargs" in flags.get(hook_id, ()):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        bw_hook = non_full = None
+        if (self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks")
+                or _global.backward_hooks or _global.backward_pre_hooks):
+            bw_hook, non_full = _backward_hooks.setup(self, args)
+            if bw_hook is not None:
+                args = bw_hook.setup_input_hook(args)
+        if not flags:
+            output = self.forward(*args, **kwargs)
+        else:
+            output = self._forward_always_calling(flags, args, kwargs)
+        for hook_id, hook in _with_global(_global.forward_hooks, self._forward_hooks):
+            if "kwargs" in flags.get(hook_id, ()):
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
             if result is not None:
                 output = result
+        if bw_hook is not None:
+            output = _backward_hooks.finish(bw_hook, output)
+        if non_full:
+            _backward_hooks.register_non_full_hooks(self, non_full, args, output)
         return output
+
+    def _forward_always_calling(self, flags: dict, args, kwargs):
+        """forward; if it raises, the ``always_call`` forward hooks run (with output None)
+        before the exception goes on, as in PyTorch."""
+        try:
+            return self.forward(*args, **kwargs)
+        except Exception:
+            for hook_id, hook in _with_global(_global.forward_hooks, self._forward_hooks):
+                options = flags.get(hook_id, ())
+                if "always" in options:
+                    if "kwargs" in options:
+                        hook(self, args, kwargs, None)
+                    else:
+                        hook(self, args, None)
+            raise
 
     # ---- state --------------------------------------------------------------------------------
 

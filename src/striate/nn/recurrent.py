@@ -71,6 +71,42 @@ def _init_recurrent(module, forget_bias, hidden_size: int) -> None:
             p.array[h : 2 * h] = forget_bias if name.startswith("bias_ih") else 0.0
 
 
+def _check_proj_size(proj_size, hidden_size: int, mode: str, owner: str) -> int:
+    if not isinstance(proj_size, numbers.Integral) or isinstance(proj_size, bool) \
+            or proj_size < 0:
+        raise ValueError(f"{owner}: proj_size should be a positive int or zero to disable "
+                         f"projections, got {proj_size!r}")
+    if proj_size and mode != "LSTM":
+        raise ValueError(f"{owner}: proj_size is only supported for LSTM, not RNN or GRU "
+                         f"(got proj_size={proj_size})")
+    if proj_size >= hidden_size:
+        raise ValueError(f"{owner}: proj_size has to be smaller than hidden_size, got "
+                         f"proj_size={proj_size}, hidden_size={hidden_size}")
+    return int(proj_size)
+
+
+def _lstm_proj_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_first: bool):
+    """One LSTM layer with a projection (PyTorch's ``proj_size``), composed of graph ops step
+    by step: gates = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh; c_t = f c_{t-1} + i g;
+    h_t = (o tanh(c_t)) W_hr^T. Returns (output (T, N, P) or (N, T, P), c_T)."""
+    if batch_first:
+        x = x.transpose(0, 1)
+    n = x.shape[1]
+    p, hsz = w_hr.shape
+    xw = F.linear(x, w_ih, b_ih)  # every step's input projection in one product
+    h = h0 if h0 is not None else Tensor(np.zeros((n, p), dtype=x.dtype))
+    c = c0 if c0 is not None else Tensor(np.zeros((n, hsz), dtype=x.dtype))
+    outs = []
+    for t in range(x.shape[0]):
+        gates = xw[t] + F.linear(h, w_hh, b_hh)
+        i, f, g, o = gates.chunk(4, -1)
+        c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+        h = F.linear(F.sigmoid(o) * F.tanh(c), w_hr)
+        outs.append(h)
+    out = F.stack(outs, 1 if batch_first else 0)
+    return out, c
+
+
 class _RNNBase(Module):
     mode = "RNN_TANH"
 
@@ -83,26 +119,34 @@ class _RNNBase(Module):
         self.input_size = _pos_int(input_size, "input_size", name)
         self.hidden_size = _pos_int(hidden_size, "hidden_size", name)
         self.num_layers = _pos_int(num_layers, "num_layers", name)
-        if proj_size:
-            raise ValueError(f"{name}: proj_size is not supported (got {proj_size}); use 0")
+        proj_size = _check_proj_size(proj_size, self.hidden_size, self.mode, name)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
-        self.proj_size = 0
+        self.proj_size = proj_size
         g = _GATES[self.mode] * self.hidden_size
+        h_out = self._h_size  # the size of h: proj_size when projecting
         for k in range(self.num_layers):
-            d = self.input_size if k == 0 else self.hidden_size * self._dirs
+            d = self.input_size if k == 0 else h_out * self._dirs
             for sfx in self._suffixes:
                 setattr(self, f"weight_ih_l{k}{sfx}", _param((g, d), dtype))
-                setattr(self, f"weight_hh_l{k}{sfx}", _param((g, self.hidden_size), dtype))
+                setattr(self, f"weight_hh_l{k}{sfx}", _param((g, h_out), dtype))
                 if self.bias:
                     setattr(self, f"bias_ih_l{k}{sfx}", _param((g,), dtype))
                     setattr(self, f"bias_hh_l{k}{sfx}", _param((g,), dtype))
+                if proj_size:
+                    setattr(self, f"weight_hr_l{k}{sfx}",
+                            _param((proj_size, self.hidden_size), dtype))
         self.reset_parameters()
         place(self, device)
+
+    @property
+    def _h_size(self) -> int:
+        """The size of the hidden state h (and of each direction's output)."""
+        return self.proj_size or self.hidden_size
 
     @property
     def _dirs(self) -> int:
@@ -156,12 +200,13 @@ class _RNNBase(Module):
         n = input.shape[0] if self.batch_first else input.shape[1]
         return input, batched, n
 
-    def _initial(self, hx, n: int, batched: bool, what: str):
-        """Per-layer initial states from hx (L, N, H) (or (L, H) unbatched), or Nones."""
+    def _initial(self, hx, n: int, batched: bool, what: str, size: int | None = None):
+        """Per-layer initial states from hx (L, N, H) (or (L, H) unbatched), or Nones; ``size``
+        is H (default hidden_size)."""
         layers = self.num_layers * self._dirs
         if hx is None:
             return [None] * layers
-        want = (layers, n, self.hidden_size)
+        want = (layers, n, size or self.hidden_size)
         if not batched:
             if tuple(hx.shape) != want[::2]:
                 raise ValueError(f"{type(self).__name__}: {what} must have shape {want[::2]} for "
@@ -210,6 +255,8 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -265,7 +312,9 @@ class LSTM(_RNNBase):
     ``init.course_defaults()`` and PyTorch's init outside.
 
     Args: input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0,
-        bidirectional=False, proj_size=0 (only 0), device, dtype, forget_bias (keyword).
+        bidirectional=False, proj_size=0 (> 0: ``h_t = W_hr (o_t * tanh(c_t))``, of size
+        proj_size, with ``weight_hr_l{k}`` (proj_size, hidden_size), as PyTorch), device, dtype,
+        forget_bias (keyword).
     """
 
     mode = "LSTM"
@@ -288,10 +337,15 @@ class LSTM(_RNNBase):
         x, batched, n = self._check_input(input)
         if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError("LSTM: hx must be a tuple (h0, c0) or None")
-        h0s = self._initial(None if hx is None else hx[0], n, batched, "h0")
+        h0s = self._initial(None if hx is None else hx[0], n, batched, "h0", self._h_size)
         c0s = self._initial(None if hx is None else hx[1], n, batched, "c0")
 
         def layer(xin, sfx, j):
+            if self.proj_size:
+                out, c = _lstm_proj_layer(xin, h0s[j], c0s[j], *self._weights(k, sfx),
+                                          getattr(self, f"weight_hr_l{k}{sfx}"),
+                                          self.batch_first)
+                return out, self._last(out), c
             out, c = F.lstm_layer(xin, h0s[j], c0s[j], *self._weights(k, sfx),
                                   batch_first=self.batch_first)
             return out, self._last(out), c
@@ -404,7 +458,8 @@ class Embedding(Module):
     """A lookup table: integer indices (*) -> rows of ``weight`` (*, embedding_dim).
 
     ``weight`` (num_embeddings, embedding_dim) starts standard normal as PyTorch, with the
-    ``padding_idx`` row (if given) zero and never updated by the gradient.
+    ``padding_idx`` row (if given) zero and never updated by the gradient. With ``max_norm``,
+    each lookup first rescales the looked-up rows whose norm exceeds it, in place.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
@@ -413,10 +468,6 @@ class Embedding(Module):
                  _freeze: bool = False, device=None, dtype=None):
         super().__init__()
         check_device(device, "Embedding")
-        if max_norm is not None or scale_grad_by_freq:
-            raise ValueError("Embedding: max_norm and scale_grad_by_freq are not supported "
-                             f"(got max_norm={max_norm!r}, "
-                             f"scale_grad_by_freq={scale_grad_by_freq!r})")
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, bool(sparse)
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
@@ -445,11 +496,35 @@ class Embedding(Module):
             self.weight.array[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Embedding:
+        """An Embedding holding a copy of ``embeddings`` (V, E); ``freeze`` turns off its
+        gradient."""
+        w = embeddings.array if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        if w.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (V, E), got "
+                             f"shape {w.shape}")
+        return cls(w.shape[0], w.shape[1], padding_idx, max_norm, norm_type,
+                   scale_grad_by_freq, sparse, _weight=w, _freeze=freeze, dtype=w.dtype)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        if self.sparse:
+            s += ", sparse=True"
+        return s
 
 
 class Highway(Module):

@@ -375,12 +375,13 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -
         )
     if any(p < 0 for p in pad):
         raise ValueError(f"pad: negative padding is not supported, got {pad}")
-    if mode not in ("constant", "reflect", "replicate", "edge"):
-        raise ValueError(f"pad: mode must be constant, reflect or replicate, got {mode!r}")
+    if mode not in ("constant", "reflect", "replicate", "edge", "circular"):
+        raise ValueError(
+            f"pad: mode must be constant, reflect, replicate or circular, got {mode!r}")
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    np_mode = {"replicate": "edge"}.get(mode, mode)
+    np_mode = {"replicate": "edge", "circular": "wrap"}.get(mode, mode)
     if np_mode != "constant":
         return _pad_general(input, tuple(widths), np_mode)
     return ConstantPad.apply(input, widths=tuple(widths), value=value)

@@ -29,6 +29,11 @@ EXAMPLES = {
     "siamese_network": ("accuracy", lambda v: v > 0.75, 0.1),  # chance: 0.5
     # generated digits as bright as real ones on average (an untrained G: gap ~0.2)
     "dcgan": ("intensity_gap", lambda v: v < 0.12, 0.1),
+    # layer-local training only; chance is 0.1, a backprop MLP of the same size ~0.95
+    "forward_forward": ("accuracy", lambda v: v > 0.7, 0.12),
+    # dB over nearest-neighbour upsampling of the same low-resolution patches
+    "super_resolution": ("psnr_gain", lambda v: v > 0.05, 0.3),
+    "mnist_rnn": ("accuracy", lambda v: v > 0.7, 0.1),
 }
 
 
@@ -51,9 +56,11 @@ def test_only_the_library_line_names_a_framework():
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_example_runs_on_striate_and_torch(name, monkeypatch):
-    digits = ("mnist_convnet", "vae", "siamese_network", "dcgan")
+    digits = ("mnist_convnet", "vae", "siamese_network", "dcgan", "forward_forward", "mnist_rnn")
     if name in digits and importlib.util.find_spec("sklearn") is None:
         pytest.skip("the digits come from scikit-learn")
+    if name == "super_resolution" and importlib.util.find_spec("skimage") is None:
+        pytest.skip('the photographs come from scikit-image: pip install "striate[images]"')
     metric, good_enough, tolerance = EXAMPLES[name]
     ours = _run(name, "striate", monkeypatch)[metric]
     assert good_enough(ours), (name, metric, ours)
