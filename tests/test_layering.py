@@ -20,7 +20,7 @@ LAYERS = [
     {"_env", "backend"},
     {"parallel", "cuda", "devices"},
     {"accelerator", "backends"},  # PyTorch's device and flag namespaces
-    {"kernels"},
+    {"kernels", "distributed"},  # distributed: collectives on arrays (MPI)
     {"autograd"},
     {"ops"},
     {"nn", "data", "distributions", "linalg"},
@@ -147,7 +147,6 @@ KNOWN_PRIVATE = {
     "striate/cli/caption.py", "striate/cli/convnets.py",  # cli/train.py's run helpers
     "striate/optim/_one_cycle.py",  # lr_scheduler's argument checks
     "striate/train/history.py",  # checkpoint's file mode
-    "striate/train/search.py",  # history's figure
 }
 
 

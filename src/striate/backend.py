@@ -7,6 +7,7 @@ repeatable: ``striate.manual_seed(0)`` reseeds it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -50,6 +51,8 @@ __all__ = [
     "initial_seed",
     "get_rng",
     "get_rng_state",
+    "batch_shard",
+    "random_rows",
     "set_rng_state",
     "is_float_dtype",
     "to_device",
@@ -111,6 +114,33 @@ def initial_seed() -> int:
 def get_rng() -> np.random.Generator:
     """The generator random ops draw from (replaced by :func:`manual_seed`)."""
     return _rng
+
+
+_shard = None  # (lo, hi, m): inputs are rows lo:hi of a global batch of m rows (data parallel)
+
+
+@contextlib.contextmanager
+def batch_shard(lo: int, hi: int, m: int):
+    """Within this block the batch being computed is rows ``lo:hi`` of a global batch of ``m``
+    rows (one rank of data-parallel training): :func:`random_rows` then draws the global batch's
+    random numbers and keeps this rank's rows, so dropout masks, and the weights, are those of
+    one process training on the whole batch."""
+    global _shard
+    old, _shard = _shard, (int(lo), int(hi), int(m))
+    try:
+        yield
+    finally:
+        _shard = old
+
+
+def random_rows(shape: tuple, dtype) -> np.ndarray:
+    """Uniform [0, 1) numbers of ``shape`` (first dim: the batch) from the global generator; in a
+    :func:`batch_shard`, this rank's rows of the global batch's draw."""
+    shape = tuple(shape)
+    s = _shard
+    if s is not None and shape and shape[0] == s[1] - s[0]:
+        return _rng.random((s[2],) + shape[1:], dtype=dtype)[s[0]:s[1]]
+    return _rng.random(shape, dtype=dtype)
 
 
 def get_rng_state() -> dict:

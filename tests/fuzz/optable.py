@@ -750,6 +750,7 @@ EXCLUDED = {
     # autograd machinery and attributes, not ops on values
     "Tensor.backward": "autograd entry point: exercised by every gradient comparison here",
     "Tensor.register_hook": "autograd hook machinery: tests/autograd",
+    "Tensor.register_post_accumulate_grad_hook": "autograd hook machinery: tests/distributed",
     "Tensor.retain_grad": "autograd machinery: tests/autograd",
     "Tensor.requires_grad_": "a flag: tests/autograd",
     "Tensor.detach_": "autograd machinery: tests/autograd",

@@ -323,6 +323,8 @@ def _run(roots, root_grads, retain_graph: bool, capture=None) -> None:
                     capture[(node, 0)] = g
                 continue
             _accumulate(t, g, handed)
+            for hook in t._post_acc_hooks:
+                hook(t)
             continue
         if node._hooks is not None or node._retain is not None:
             _output_hooks(node, gl, handed, capture is None)

@@ -95,6 +95,7 @@ class Tensor:
         "_acc",
         "_is_view",
         "_hooks",
+        "_post_acc_hooks",
         "_retains_grad",
         "_version",
         "__weakref__",
@@ -119,6 +120,7 @@ class Tensor:
         self._acc = None  # a weak reference to the leaf's AccumulateGrad node
         self._is_view = False  # made by an op as a view of another tensor's memory
         self._hooks = ()
+        self._post_acc_hooks = ()  # a leaf's hook(tensor) calls after .grad was accumulated
         self._retains_grad = False
         # bumped by every in-place change; shared by views and detach() (not by .data, as in
         # PyTorch), so a backward can tell that an array it saved has changed since
@@ -198,6 +200,19 @@ class Tensor:
         i = self._out_index
         node._hooks[i] = node._hooks.get(i, ()) + (hook,)
         return _NodeHookHandle(node, i, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward has accumulated this leaf's gradient into
+        ``.grad`` (PyTorch 2.1's hook: what data-parallel training uses to send each gradient as
+        soon as it is final). Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: the tensor does not require "
+                               "grad")
+        if self._node is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors")
+        self._post_acc_hooks = self._post_acc_hooks + (hook,)
+        return _HookHandle(self, hook, "_post_acc_hooks")
 
     # ---- data access --------------------------------------------------------------------------
 
@@ -461,12 +476,14 @@ def _grad_enabled() -> bool:
 
 
 class _HookHandle:
-    def __init__(self, tensor: Tensor, hook):
+    def __init__(self, tensor: Tensor, hook, where: str = "_hooks"):
         self._tensor = tensor
         self._hook = hook
+        self._where = where
 
     def remove(self) -> None:
-        self._tensor._hooks = tuple(h for h in self._tensor._hooks if h is not self._hook)
+        hooks = getattr(self._tensor, self._where)
+        setattr(self._tensor, self._where, tuple(h for h in hooks if h is not self._hook))
 
 
 class _NodeHookHandle:

@@ -108,6 +108,7 @@ def main(argv=None) -> int:
     """Entry point of the ``striate`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to relaunch (train --nproc)
     if args.command is None:
         parser.print_help()
         return 0

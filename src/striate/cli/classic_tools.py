@@ -10,6 +10,7 @@ best config. Both write a run folder ``runs/<date>-<name>/``.
 from __future__ import annotations
 
 import argparse
+import os
 
 from . import CommandError, non_negative_float, positive_int, run_dir
 
@@ -154,6 +155,8 @@ def search_command(args) -> int:
         raise CommandError(f"--model must be linear-svm, softmax or one of "
                            f"{', '.join(m for m in list_models() if m != 'softmax')}, "
                            f"got {args.model!r}")
+    if args.report or args.storage:
+        return _shared_search(args)
     space, base = _space_from_args(args)
     data = _load(args.data, args.num_train, args.seed)
     config = {"command": "search", "data": args.data, "model": args.model,
@@ -189,6 +192,50 @@ def search_command(args) -> int:
           "measured once)")
     print(f"run folder: {out_dir}")
     return 0
+
+
+def _shared_search(args) -> int:
+    """``striate search --storage URL --study NAME``: this process's share of an Optuna study
+    that other processes (on other machines) work on too; with ``--report``, the study so far."""
+    from ..train.study import open_study, optuna_search, study_report
+
+    if not (args.storage and args.study):
+        raise CommandError("--storage URL and --study NAME go together (and --report needs "
+                           "both)")
+    if args.report:
+        study = open_study(args.storage, args.study, create=False)
+        out_dir = _start_run(args.out, args.name or f"study-{args.study}",
+                             {"command": "search --report", "storage": _redact(args.storage),
+                              "study": args.study})
+        print("\n".join(study_report(study, out_dir)))
+        print(f"run folder: {out_dir}")
+        return 0
+    from ..classic.search import CLASSIC_KINDS, run_trial
+
+    space, base = _space_from_args(args)
+    data = _load(args.data, args.num_train, args.seed)
+    trial_fn = run_trial if args.model in CLASSIC_KINDS else None
+    print(f"striate search: {args.model} on {data!r}; {args.trials} trials of study "
+          f"{args.study!r} at {_redact(args.storage)} (process {os.getpid()})")
+    study = optuna_search(space, data, base, trials=args.trials, storage=args.storage,
+                          study_name=args.study, seed=args.seed, trial_fn=trial_fn, log=print)
+    try:
+        best = study.best_trial
+    except ValueError:
+        print("no trial of the study has finished yet")
+        return 0
+    shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in best.params.items())
+    print(f"best trial of the study so far: {best.number} ({shown}): val accuracy "
+          f"{100 * best.value:.2f}%")
+    return 0
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for printing and run folders."""
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def add_parsers(sub) -> None:
@@ -273,6 +320,15 @@ def add_parsers(sub) -> None:
                    "(default: the validation split)")
     s.add_argument("--workers", type=positive_int, default=1,
                    help="trials run at once in worker processes (default: %(default)s)")
+    s.add_argument("--storage", default=None, metavar="URL",
+                   help="share the search through Optuna: a database URL (sqlite:///search.db "
+                   "on one machine, postgresql+psycopg://USER@HOST/DB for many); every "
+                   "`striate search` given the same URL and --study works on one study "
+                   "(--trials: this process's share); needs the search extra")
+    s.add_argument("--study", default=None, metavar="NAME", help="the Optuna study's name")
+    s.add_argument("--report", action="store_true",
+                   help="with --storage and --study: show the study (trial states, best "
+                   "trials) and write study.csv and study.png (log axes) to a run folder")
     _common(s, "search")
     s.set_defaults(handler=search_command)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -101,16 +102,31 @@ def _trained_state(ckpt) -> dict:
 
 
 def train(args) -> int:
+    if getattr(args, "distributed", False):
+        from .distributed import run_distributed
+
+        return run_distributed(_train, args)
+    if getattr(args, "nproc", None):
+        from .distributed import launch
+
+        return launch(args)
+    return _train(args)
+
+
+def _train(args, rank: int = 0, world: int = 1) -> int:
+    """One process's training; with ``world`` > 1, one rank of a data-parallel job: every rank
+    computes, rank 0 alone prints and writes the run folder."""
     import striate
 
     from ..train import Trainer, load
     from ..train import history as plots
 
+    lead = rank == 0
     if args.resume:
         resume_path = _checkpoint_path(args.resume, prefer=("checkpoint_last.npz",))
         ckpt = load(resume_path)
         config = dict(ckpt["config"])
-        out_dir = _resume_folder(resume_path, int(ckpt["epoch"]))
+        out_dir = _resume_folder(resume_path, int(ckpt["epoch"])) if lead else None
         if args.epochs is not None:  # a resumed run may be extended to more epochs
             config["epochs"] = args.epochs
     else:
@@ -142,18 +158,37 @@ def train(args) -> int:
                                  weight_decay=config["weight_decay"])
     scheduler = _make_schedule(config["schedule"], optimizer, config["epochs"])
     train_loader = _train_loader(data.train, norm, config)
-    if out_dir is None:
-        out_dir = run_dir(args.out, args.name or f"{args.model}-{args.data.split(':')[0]}")
-    trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=out_dir, config=config,
-                      grad_clip=config["grad_clip"], progress=not args.no_progress,
-                      monitor="val_loss", tensorboard=_tensorboard_option(args),
-                      ema_decay=config.get("ema"))
+    if out_dir is None and lead:
+        name = args.name or f"{config['model']}-{config['data'].split(':')[0]}"
+        out_dir = run_dir(args.out, name)
+    net = model
+    if world > 1:
+        from .. import distributed as dist
+        from ..nn import SyncBatchNorm
+        from ..nn.parallel import DistributedDataParallel
+
+        folder = [str(out_dir) if lead else None]
+        dist.broadcast_object_list(folder)  # where rank 0 writes: the other ranks read there
+        out_dir = Path(folder[0])
+        model = SyncBatchNorm.convert_sync_batchnorm(model)
+        net = DistributedDataParallel(model, broadcast_buffers=False)  # SyncBN keeps them equal
+        threads = os.cpu_count() // int(os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE", world))
+        striate.set_num_threads(max(1, threads))
+    trainer = Trainer(net, optimizer, scheduler=scheduler, out_dir=out_dir if lead else None,
+                      config=config, grad_clip=config["grad_clip"],
+                      progress=lead and not args.no_progress, log=None if lead else False,
+                      monitor="val_loss", tensorboard=_tensorboard_option(args) if lead else False,
+                      ema_decay=config.get("ema"), distributed=world > 1)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}")
-    print(f"run folder: {out_dir}")
-    plots.start_plot_worker()  # matplotlib loads on another core while training runs
+    if lead:
+        procs = f", {world} processes" if world > 1 else ""
+        print(f"striate train: {config['model']} ({n_params:,} parameters) on {data!r}{procs}")
+        print(f"run folder: {out_dir}")
+        plots.start_plot_worker()  # matplotlib loads on another core while training runs
     trainer.fit(train_loader, _loader(data.val, norm, 512), epochs=config["epochs"],
                 resume=resume_path if args.resume else None)
+    if world > 1:
+        dist.barrier()  # rank 0 has written the last checkpoints before anyone reads them
 
     test_with = config.get("test_with", "best")
     best = out_dir / "checkpoint_best.npz"
@@ -163,6 +198,8 @@ def train(args) -> int:
         if trainer.ema is not None and best_ckpt.get("ema"):  # evaluate with the best averages
             trainer.ema.load_state_dict(best_ckpt["ema"])
     test = trainer.evaluate(_loader(data.test, norm, 512))
+    if not lead:
+        return 0
     test["checkpoint"] = test_with
     (out_dir / "test_metrics.json").write_text(json.dumps(test, indent=2) + "\n")
     print(f"test accuracy: {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, "
@@ -349,6 +386,13 @@ def add_parsers(sub) -> None:
     t.add_argument("--tensorboard", nargs="?", const=True, default=False, metavar="DIR",
                    help="also write TensorBoard event files (loss, accuracy, lr per epoch) to "
                    "RUN/tensorboard, or to DIR; needs the tensorboard extra")
+    t.add_argument("--nproc", type=positive_int, default=None, metavar="N",
+                   help="data-parallel training in N processes on this machine, launched "
+                   "through mpirun (global batch --batch-size split over them; the same weights "
+                   "as one process); needs the distributed extra")
+    t.add_argument("--distributed", action="store_true",
+                   help="be one process of an MPI job (`mpirun -n N [--hostfile HOSTS] striate "
+                   "train --distributed ...`); rank 0 writes the run folder")
 
     e = sub.add_parser(
         "eval",

@@ -19,6 +19,7 @@ from .datasets import (
     register_dataset,
     stratified_split,
 )
+from .distributed import DistributedSampler
 from .formats import (
     DatasetFormatError,
     load_cifar10,
@@ -38,6 +39,7 @@ __all__ = [
     "DATASETS",
     "Compose",
     "DataLoader",
+    "DistributedSampler",
     "Dataset",
     "DatasetFormatError",
     "DatasetSplits",

@@ -193,6 +193,9 @@ class DataLoader:
             one background thread. None (the default) leaves ``prefetch`` as given.
         pin_memory: accepted for PyTorch code; page-locked memory only matters for copies to a
             CUDA device, so it changes nothing here.
+        sampler: an iterable of dataset indices with a length (e.g.
+            :class:`striate.data.DistributedSampler`), read once per epoch at ``iter(loader)``;
+            it replaces ``shuffle``.
 
     Yields:
         One batch per step with the samples' structure, e.g. ``(x, y)`` for a ``TensorDataset``:
@@ -218,6 +221,7 @@ class DataLoader:
         collate_fn: Callable | None = None,
         num_workers: int | None = None,
         pin_memory: bool = False,
+        sampler=None,
     ):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
@@ -247,6 +251,14 @@ class DataLoader:
                 raise TypeError(
                     f"DataLoader: {name} must be callable or None, got {type(fn).__name__}"
                 )
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
+                                 "(the sampler decides the order)")
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must be an iterable of indices with a "
+                                f"length, got {type(sampler).__name__}")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -256,7 +268,7 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return (n + self.batch_size - 1) // self.batch_size
@@ -265,7 +277,11 @@ class DataLoader:
         n = len(self.dataset)
         # drawn here, in the caller's thread, before any worker exists: the global generator is
         # consumed at the same point of every run, whatever the threads do later
-        order = backend.get_rng().permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            n = len(order)
+        else:
+            order = backend.get_rng().permutation(n) if self.shuffle else np.arange(n)
         stop = len(self) * self.batch_size if self.drop_last else n
         index_batches = [order[i : i + self.batch_size] for i in range(0, stop, self.batch_size)]
         source = _array_source(self.dataset) if self.collate_fn is None else None

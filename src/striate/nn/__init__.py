@@ -44,6 +44,7 @@ from .normalization import (
     GroupNorm,
     LayerNorm,
     LocalResponseNorm,
+    SyncBatchNorm,
 )
 from .parallel import DataParallel
 from .parameter import Parameter
@@ -77,6 +78,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "SyncBatchNorm",
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",

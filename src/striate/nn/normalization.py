@@ -13,13 +13,17 @@ import numbers
 import numpy as np
 
 from .. import backend
+from .. import distributed as dist
 from .. import ops as F
+from ..autograd import Function
 from ..autograd.tensor import Tensor
+from ..kernels.batchnorm import BatchStats
 from ._weighted import check_device, place
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "LocalResponseNorm",
+           "SyncBatchNorm"]
 
 
 class _BatchNorm(Module):
@@ -272,3 +276,135 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+# ---- SyncBatchNorm -------------------------------------------------------------------------------
+# ``nn.SyncBatchNorm``: batch normalization whose statistics span every process of a
+# data-parallel job, so N processes with B/N samples each normalise exactly as one process with B.
+#
+# Forward all-reduces, per channel, the sum and the sum of squares of the local values and their
+# count, and normalises with the global mean and (biased) variance; the running estimates are
+# updated with the global ones, so every rank keeps the same buffers. Backward all-reduces the two
+# per-channel sums the input gradient needs (of dy and of dy * xhat):
+#
+#     dx = gamma * inv_std * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M)
+#
+# with the sums and M over all ranks. The gradients of gamma and beta stay local sums: the
+# gradient averaging of ``DistributedDataParallel`` combines them like every other parameter's.
+# Outside a process group of more than one rank it is ``BatchNorm`` exactly.
+
+
+def _channel_axes(x: np.ndarray) -> tuple:
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _plane(v: np.ndarray, ndim: int) -> np.ndarray:
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _global_stats(x: np.ndarray) -> BatchStats:
+    """Mean and biased variance per channel over every rank's values (float64 sums)."""
+    axes = _channel_axes(x)
+    c = x.shape[1]
+    local_count = x.size // c
+    buf = np.empty(2 * c + 1, np.float64)
+    buf[:c] = x.sum(axis=axes, dtype=np.float64)
+    buf[c:2 * c] = np.square(x, dtype=np.float64).sum(axis=axes)
+    buf[-1] = local_count
+    dist.all_reduce(buf)
+    count = int(round(buf[-1]))
+    mean = buf[:c] / count
+    var = np.maximum(buf[c:2 * c] / count - mean * mean, 0.0)
+    return BatchStats(mean.astype(x.dtype), var.astype(x.dtype), count, True)
+
+
+class _SyncBatchNormFn(Function):
+    @staticmethod
+    def forward(ctx, x, gamma, beta, stats, eps):
+        nd = x.ndim
+        inv_std = (1.0 / np.sqrt(stats.var.astype(np.float64) + eps)).astype(x.dtype)
+        xhat = (x - _plane(stats.mean, nd)) * _plane(inv_std, nd)
+        y = xhat if gamma is None else xhat * _plane(gamma.astype(x.dtype, copy=False), nd)
+        if beta is not None:
+            y = y + _plane(beta.astype(x.dtype, copy=False), nd)
+        ctx.save_for_backward(xhat, inv_std, gamma)
+        ctx.count = stats.count
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, inv_std, gamma = ctx.saved
+        nd, c = g.ndim, g.shape[1]
+        axes = _channel_axes(g)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        sum_dy = g.sum(axis=axes, dtype=np.float64)
+        sum_dy_xhat = (g * xhat).sum(axis=axes, dtype=np.float64)
+        dgamma = sum_dy_xhat.astype(g.dtype) if need_w else None  # local: DDP averages them
+        dbeta = sum_dy.astype(g.dtype) if need_b else None
+        dx = None
+        if need_x:
+            both = np.concatenate([sum_dy, sum_dy_xhat])
+            dist.all_reduce(both)
+            m = ctx.count
+            mean_dy = _plane((both[:c] / m).astype(g.dtype), nd)
+            mean_dy_xhat = _plane((both[c:] / m).astype(g.dtype), nd)
+            scale = inv_std if gamma is None else inv_std * gamma.astype(g.dtype, copy=False)
+            dx = _plane(scale, nd) * (g - mean_dy - xhat * mean_dy_xhat)
+        return dx, dgamma, dbeta
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization over (N, C, *) inputs with statistics across all processes.
+
+    PyTorch's signature (``process_group`` is the default group: striate has one). In eval mode,
+    or with one process, it computes what ``BatchNorm{1,2,3}d`` computes.
+    """
+
+    _dims = (2, 3, 4, 5)
+    _layout = "(N, C, *)"
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, process_group=None,
+                 device=None, dtype=None, bias: bool = True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
+        self.process_group = process_group
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(input)
+        self._check_input(input)
+        x = input.array
+        stats = _global_stats(x)
+        if stats.count <= 1:
+            raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all "
+                             f"ranks when training, got input shape {tuple(x.shape)}")
+        if self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            factor = (1.0 / float(self.num_batches_tracked.item()) if self.momentum is None
+                      else self.momentum)
+            unbiased = stats.var * (stats.count / (stats.count - 1))
+            for r, stat in ((self.running_mean, stats.mean), (self.running_var, unbiased)):
+                r.mul_(1 - factor).add_((factor * stat).astype(r.dtype, copy=False))
+        return _SyncBatchNormFn.apply(input, self.weight, self.bias, stats=stats,
+                                      eps=float(self.eps))
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """Replace every ``BatchNorm*d`` inside ``module`` (or ``module`` itself) by a
+        ``SyncBatchNorm`` with the same parameters and running statistics; returns the result."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            new = cls(module.num_features, module.eps, module.momentum, module.affine,
+                      module.track_running_stats, process_group, bias=module.use_bias)
+            if module.weight is not None:
+                new.weight = module.weight
+            if module.bias is not None:
+                new.bias = module.bias
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                setattr(new, name, getattr(module, name))
+            new.train(module.training)
+            return new
+        for name, child in list(module.named_children()):
+            converted = cls.convert_sync_batchnorm(child, process_group)
+            if converted is not child:
+                setattr(module, name, converted)
+        return module

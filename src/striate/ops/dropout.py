@@ -21,7 +21,7 @@ def _mask(shape, p, dtype):
     """Kept units scaled by 1 / (1 - p), dropped ones 0, drawn from the seeded generator."""
     if p >= 1:
         return np.zeros(shape, dtype=dtype)
-    u = backend.get_rng().random(shape, dtype=np.float64 if dtype == np.float64 else np.float32)
+    u = backend.random_rows(shape, np.float64 if dtype == np.float64 else np.float32)
     return np.multiply(u >= p, 1 / (1 - p), dtype=dtype)
 
 

@@ -45,7 +45,7 @@ class MaskScale(Function):
         if p >= 1:
             m = np.zeros(mask_shape, dtype=x.dtype)
         else:
-            u = backend.get_rng().random(mask_shape, dtype=np.float64)
+            u = backend.random_rows(mask_shape, np.float64)
             m = np.multiply(u >= p, 1 / (1 - p), dtype=x.dtype)
         ctx.m = m
         return x * m

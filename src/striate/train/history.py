@@ -97,9 +97,9 @@ def _matplotlib_missing() -> bool:
     return True
 
 
-def _figure():
+def new_figure():
     """A fresh Agg-backed matplotlib Figure, or None (with one warning) without matplotlib; for
-    other modules' plots (``search.py``)."""
+    other modules' plots (``search.py``, ``study.py``)."""
     if _matplotlib_missing():
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg

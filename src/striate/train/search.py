@@ -199,9 +199,9 @@ class SearchResult:
         y = y or (names[1] if len(names) > 1 else None)
         if x is None or y is None:
             return False
-        from .history import _figure
+        from .history import new_figure
 
-        fig = _figure()
+        fig = new_figure()
         if fig is None:
             return False
         ax = fig.add_subplot(1, 1, 1)

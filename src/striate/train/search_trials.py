@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,8 +102,13 @@ def check_keys(config: dict, allowed: set, kind: str) -> None:
                          f"known: {sorted(allowed)}")
 
 
-def run_trial(config: dict, data: TrialData, evaluate_test: bool = False) -> dict:
+def run_trial(config: dict, data: TrialData, evaluate_test: bool = False,
+              on_epoch: Callable | None = None) -> dict:
     """Train the config's model on ``data.X_train`` and measure it.
+
+    ``on_epoch(epoch, record)``, when given, is called after every epoch with the epoch's
+    history record (plus ``initial_loss``); it may raise to stop the trial (an Optuna pruner
+    does).
 
     Returns:
         ``{"status": "ok" | "abandoned", "val_acc", "train_acc", "initial_loss",
@@ -122,7 +128,7 @@ def run_trial(config: dict, data: TrialData, evaluate_test: bool = False) -> dic
                          "striate.classic.search.run_trial (pass it as trial_fn to search)")
     if kind == "model":
         check_keys(config, MODEL_KEYS, kind)
-        return _model_trial(config, data, evaluate_test)
+        return _model_trial(config, data, evaluate_test, on_epoch)
     raise ValueError(f"run_trial: kind must be 'model', 'linear-svm' or 'softmax', got {kind!r}")
 
 
@@ -131,7 +137,8 @@ def accuracy(pred, y) -> float:
     return float(np.mean(np.asarray(pred) == np.asarray(y)))
 
 
-def _model_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
+def _model_trial(config: dict, data: TrialData, evaluate_test: bool,
+                 on_epoch: Callable | None = None) -> dict:
     import striate
 
     from ..data import DataLoader, TensorDataset
@@ -154,7 +161,11 @@ def _model_trial(config: dict, data: TrialData, evaluate_test: bool) -> dict:
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore")  # the initial-loss advice is for interactive runs
         try:
-            trainer.fit(train_loader, val_loader, epochs=int(config.get("epochs", 5)))
+            for epoch in range(1, int(config.get("epochs", 5)) + 1):  # fit goes on each time
+                trainer.fit(train_loader, val_loader, epochs=epoch)
+                if on_epoch is not None:
+                    on_epoch(epoch, {**trainer.history[-1],
+                                     "initial_loss": trainer._divergence.initial})
         except TrainingDiverged:
             status = "abandoned"
     last = trainer.history[-1] if trainer.history else {}

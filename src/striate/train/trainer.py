@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -27,6 +28,8 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
+
+import numpy as np
 
 from .. import backend
 from ..autograd.grad_mode import no_grad
@@ -103,6 +106,53 @@ def _close(iterator) -> None:
         close()
 
 
+class _Shards:
+    """This rank's part of data-parallel training (``Trainer(distributed=True)``).
+
+    Rank r of R takes rows ``[r*m//R, (r+1)*m//R)`` of every global batch of m rows. Its loss
+    (the mean over its rows) is scaled by ``R * n_r / m`` before backward, so that the gradient
+    average of ``DistributedDataParallel`` equals the gradient of the mean over the whole batch
+    even when m does not divide evenly; a rank left without rows still runs a backward of zeros
+    (every rank must join every gradient all-reduce). The step's loss and metrics are combined
+    over the ranks with one small all-reduce, so every rank sees the global batch's values and
+    takes the same decisions (divergence checks, best checkpoint).
+    """
+
+    def __init__(self):
+        from .. import distributed as dist
+
+        self.dist = dist
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        self.rows = (0, 0, 0)
+
+    def slice(self, x, y):
+        m = int(x.shape[0])
+        lo, hi = self.rank * m // self.world, (self.rank + 1) * m // self.world
+        self.rows = (lo, hi, m)
+        return x[lo:hi], y[lo:hi]
+
+    def scope(self):
+        """Random draws inside (dropout) take this rank's rows of the global batch's draw."""
+        return backend.batch_shard(*self.rows)
+
+    def step(self, out, loss, n: int, value: float, values: list):
+        local = np.array([n, value * n if n else 0.0, *(v * n if n else 0.0 for v in values)],
+                         np.float64)
+        self.dist.all_reduce(local)
+        total = int(round(local[0]))
+        if n == 0:
+            loss = out.sum() * 0.0
+        elif n * self.world != total:
+            loss = loss * (n * self.world / total)
+        return loss, total, float(local[1] / total), [float(v / total) for v in local[2:]]
+
+    def combine(self, meters: list) -> None:
+        local = np.array([x for m in meters for x in (m.sum, m.count)], np.float64)
+        self.dist.all_reduce(local)
+        for k, m in enumerate(meters):
+            m.sum, m.count = float(local[2 * k]), int(round(local[2 * k + 1]))
+
+
 def _batch(batch, where: str):
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         got = f"{len(batch)} fields" if isinstance(batch, (tuple, list)) else type(batch).__name__
@@ -149,6 +199,14 @@ class Trainer:
         tensorboard: also write each epoch's losses, metrics and lr as TensorBoard event files
             (``loss/train``, ``acc/val``, ``lr``, ...): True for ``out_dir/tensorboard``, or a
             folder. Needs the ``tensorboard`` extra (tensorboardX).
+        distributed: data-parallel training over the processes of ``striate.distributed``
+            (see ``docs/distributed.md``): every rank's loaders yield the same global batches
+            (the same seed draws the same order) and each rank trains on its contiguous slice of
+            every batch, so a run gives the same weights at any process count; the model should
+            be a ``DistributedDataParallel`` (with ``SyncBatchNorm`` for batch statistics over
+            the global batch). Losses and metrics are averaged over the ranks, checkpoints hold
+            the wrapped model's own ``state_dict`` (no ``module.`` prefix), and only the rank
+            given an ``out_dir`` (rank 0) writes files.
 
     Attributes:
         history: list of per-epoch dicts (``epoch, train_loss, train_acc, val_loss, val_acc,
@@ -168,7 +226,7 @@ class Trainer:
                  progress: bool = True, checks: bool = True, log=None, monitor: str = "val_acc",
                  scheduler_interval: str = "epoch", divergence_factor: float = 3.0,
                  keep_snapshots: bool = False, ema_decay: float | None = None,
-                 tensorboard: bool | str | os.PathLike = False):
+                 tensorboard: bool | str | os.PathLike = False, distributed: bool = False):
         if not callable(model):
             raise TypeError(f"Trainer: model must be callable (an nn.Module), got "
                             f"{type(model).__name__}")
@@ -213,6 +271,9 @@ class Trainer:
         self.config = json.loads(json.dumps(config if config is not None else
                                             self._default_config(), default=str))
         self.keep_snapshots = bool(keep_snapshots)
+        self._shards = _Shards() if distributed else None
+        # the weights a checkpoint holds: a data-parallel wrapper's module, without "module."
+        self._state_model = getattr(model, "module", model) if distributed else model
         self._tb_dir = _tensorboard.trainer_log_dir(tensorboard, self.out_dir)
         self._tb = None  # the SummaryWriter, open during fit
         self.ema = None
@@ -298,11 +359,17 @@ class Trainer:
             with no_grad():
                 for batch in batches:
                     x, y = _batch(batch, "evaluate")
-                    out = self.model(x)
+                    if self._shards is not None:
+                        x, y = self._shards.slice(x, y)
                     n = int(x.shape[0])
+                    if n == 0:  # this rank's slice of a batch smaller than the world
+                        continue
+                    out = self.model(x)
                     loss_m.update(float(self.loss_fn(out, y).item()), n)
                     for m, (_, _, fn) in zip(meters, self.metrics):
                         m.update(fn(out, y), n)
+            if self._shards is not None:  # sample-weighted means over every rank's slices
+                self._shards.combine([loss_m, *meters])
         finally:
             _close(batches)
             if averaged is not None:
@@ -320,7 +387,7 @@ class Trainer:
             "format": CHECKPOINT_FORMAT,
             "epoch": self.epoch,
             "step": self.step,
-            "model": self.model.state_dict(),
+            "model": self._state_model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "config": self.config,
@@ -349,7 +416,7 @@ class Trainer:
         if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"load_checkpoint: {os.fspath(path)!r} is not a Trainer checkpoint "
                              f"(expected format {CHECKPOINT_FORMAT!r})")
-        self.model.load_state_dict(ckpt["model"])
+        self._state_model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
@@ -428,9 +495,16 @@ class Trainer:
         try:
             for i, batch in enumerate(bar):
                 x, y = _batch(batch, "fit")
-                out = self.model(x)
-                loss = self.loss_fn(out, y)
-                value = float(loss.item())
+                if self._shards is not None:
+                    x, y = self._shards.slice(x, y)
+                with self._shards.scope() if self._shards else contextlib.nullcontext():
+                    out = self.model(x)
+                n = int(x.shape[0])
+                loss = self.loss_fn(out, y) if n else None
+                value = float(loss.item()) if n else 0.0
+                values = [fn(out, y) if n else 0.0 for _, _, fn in self.metrics]
+                if self._shards is not None:  # every rank sees the global batch's numbers
+                    loss, n, value, values = self._shards.step(out, loss, n, value, values)
                 lr = self._lr()
                 if self.checks:
                     self._check_loss(value, out, epoch, i, lr)
@@ -451,11 +525,10 @@ class Trainer:
                 if self.scheduler is not None and self.scheduler_interval == "step":
                     self.scheduler.step()
                 self.step += 1
-                n = int(x.shape[0])
                 samples += n
                 loss_m.update(value, n)
-                for m, (_, _, fn) in zip(meters, self.metrics):
-                    m.update(fn(out, y), n)
+                for m, v in zip(meters, values):
+                    m.update(v, n)
                 if bar is not batches:
                     self._postfix(bar, loss_m, meters, lr, samples / (time.perf_counter() - t0))
         finally:

@@ -7,6 +7,15 @@
 [(4, 3), (4, 3), (2, 3)]
 """
 
-from ..data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+from ..data import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
+__all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset",
+           "default_collate", "random_split"]

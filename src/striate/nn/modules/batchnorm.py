@@ -1,3 +1,3 @@
 """``torch.nn.modules.batchnorm``'s names, for programs that import them from there."""
 
-from ..normalization import BatchNorm1d, BatchNorm2d  # noqa: F401
+from ..normalization import BatchNorm1d, BatchNorm2d, SyncBatchNorm  # noqa: F401
