@@ -340,6 +340,13 @@ def add_arguments(p) -> None:
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default: 3)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per round (default: 3)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: 2)")
+    p.add_argument("--traced", action="store_true",
+                   help="inference only: striate eager vs its traced and optimised graphs, "
+                   "PyTorch and onnxruntime (default models: default_convnet (striate train's "
+                   "ConvNet, with batch norm), resnet20)")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="with --traced: time the process's CPU time, not wall-clock (steadier "
+                   "on a busy machine; use with --threads 1)")
 
 
 def run_from_args(args) -> int:
@@ -358,7 +365,158 @@ def run_from_args(args) -> int:
         # thread is often descheduled for a whole time slice (docs/performance.md)
         print(f"note: load average {load:.1f} on {os.cpu_count()} cores: {threads}-thread "
               f"timings include waits for descheduled threads; compare with --threads 1")
+    if args.traced:
+        if args.models == ",".join(MODELS):
+            models = list(TRACED_MODELS)
+        rows = run_traced(models, args.batch_size, threads, args.rounds, args.steps, args.warmup,
+                          log=lambda s: print(s, file=sys.stderr),
+                          clock=time.process_time if args.cpu_time else time.perf_counter)
+        print(format_traced_table(rows, args.batch_size, threads, args.rounds, args.cpu_time))
+        return 0
     rows = run(models, args.batch_size, threads, args.rounds, args.steps, args.warmup,
                log=lambda s: print(s, file=sys.stderr))
     print(format_table(rows, args.batch_size, threads, args.rounds))
     return 0
+
+
+# ---- inference: eager vs traced graphs (``striate bench --traced``) ----------------------------
+
+TRACED_MODELS = ("default_convnet", "resnet20")
+
+
+def _default_convnet(torch=None):
+    """The ConvNet of ``striate train`` (``models.ConvNet``: [conv3x3-BN-ReLU-maxpool] x 32/64/128,
+    dropout, linear) for 3x32x32 inputs, in striate, or in PyTorch when ``torch`` is given."""
+    if torch is None:
+        from .models import create_model
+
+        return create_model("convnet", num_classes=NUM_CLASSES, input_shape=INPUT_SHAPE)
+    tnn = torch.nn
+    layers, c = [], INPUT_SHAPE[0]
+    for out in (32, 64, 128):
+        layers += [tnn.Conv2d(c, out, 3, padding=1), tnn.BatchNorm2d(out), tnn.ReLU(),
+                   tnn.MaxPool2d(2)]
+        c = out
+    return tnn.Sequential(*layers, tnn.Flatten(), tnn.Dropout(0.3),
+                          tnn.Linear(128 * 4 * 4, NUM_CLASSES))
+
+
+def peak_bytes(fn: Callable) -> int:
+    """Peak bytes that NumPy allocated (tracemalloc sees its arrays) during one call of fn,
+    above what was allocated before."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def run_traced(models: Sequence[str] = TRACED_MODELS, batch_size: int = 128,
+               threads: int | None = None, rounds: int = 3, steps: int = 3, warmup: int = 2,
+               log=print, clock: Callable[[], float] = time.perf_counter) -> list[dict]:
+    """Inference (eval, no gradients) of each model (:data:`MODELS`, or ``default_convnet``: the
+    zoo's ConvNet that ``striate train`` uses, with batch norm): striate eager, the traced graph,
+    the traced graph after ``jit.optimize_for_inference`` (BN folded, ReLUs fused, buffers planned),
+    PyTorch eager and onnxruntime on striate's exported file, timed interleaved with ``clock``
+    (``time.process_time`` counts this process's CPU time: steadier than wall-clock on a shared
+    machine, and equal to it on one thread when the machine is quiet).
+
+    Returns:
+        ``[{"model", "variant", "ms", "vs_eager", "peak_mib"}]``: medians in ms, the ratio to
+        striate eager (below 1: faster), and the peak memory NumPy allocated during one call
+        (striate's variants only; None for the others, whose allocations NumPy does not see).
+    """
+    import io
+
+    import striate
+
+    from . import jit
+    from . import onnx as sonnx
+
+    torch = _torch()
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ImportError("bench --traced compares with onnxruntime: pip install "
+                          "\"striate[onnx]\"") from e
+    known = (*MODELS, "default_convnet")
+    for name in models:
+        if name not in known:
+            raise ValueError(f"bench: unknown model {name!r}; choose from {', '.join(known)}")
+    threads = threads or os.cpu_count() or 1
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch_size, *INPUT_SHAPE)).astype(np.float32)
+    rows = []
+    with _threads(threads):
+        for name in models:
+            striate.manual_seed(0)
+            default = name == "default_convnet"
+            model = (_default_convnet() if default else striate_model(name)).eval()
+            xt = striate.tensor(x)
+            traced = jit.trace(model, xt)
+            optimised = jit.optimize_for_inference(traced)
+            buf = io.BytesIO()
+            sonnx.export(model, xt, buf)
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+            feed = {sess.get_inputs()[0].name: x}
+            t_model = (_default_convnet(torch) if default else torch_model(name)).eval()
+            tx = torch.from_numpy(x)
+
+            def eager(m=model, xt=xt):
+                with striate.no_grad():
+                    return m(xt).array
+
+            def graph(m=traced, xt=xt):
+                with striate.no_grad():
+                    return m(xt).array
+
+            def opt(m=optimised, xt=xt):
+                with striate.no_grad():
+                    return m(xt).array
+
+            def torch_eager(m=t_model, tx=tx):
+                with torch.no_grad():
+                    return m(tx)
+
+            def onnxruntime(s=sess, feed=feed):
+                return s.run(None, feed)[0]
+
+            ref = eager()
+            for label, fn in (("traced", graph), ("optimised", opt), ("onnxruntime", onnxruntime)):
+                err = float(np.abs(fn() - ref).max())
+                if err > 1e-3 * max(1.0, float(np.abs(ref).max())):
+                    raise RuntimeError(f"bench: {name} {label} differs from eager by {err}")
+            fns = {"striate eager": eager, "striate traced": graph,
+                   "striate traced+optimised": opt, "PyTorch eager": torch_eager,
+                   "onnxruntime": onnxruntime}
+            ms = interleaved_ms(list(fns.values()), rounds, steps, clock=clock, warmup=warmup)
+            base = ms[0]
+            for (variant, fn), t in zip(fns.items(), ms):
+                peak = peak_bytes(fn) / 2**20 if variant.startswith("striate") else None
+                rows.append({"model": name, "variant": variant, "ms": t, "vs_eager": t / base,
+                             "peak_mib": peak})
+            if log:
+                log(f"{name} done")
+    return rows
+
+
+def format_traced_table(rows: list[dict], batch_size: int, threads: int, rounds: int,
+                        cpu_time: bool = False) -> str:
+    """The rows of :func:`run_traced` as a Markdown table."""
+    unit = "CPU ms" if cpu_time else "ms"
+    lines = [f"inference, batch {batch_size}, float32, {threads} thread(s), medians of {rounds} "
+             f"interleaved round(s){', CPU time' if cpu_time else ''}", "",
+             f"| model | variant | {unit} | / striate eager | peak MiB (NumPy) |",
+             "|---|---|---:|---:|---:|"]
+    for r in rows:
+        peak = "" if r["peak_mib"] is None else f"{r['peak_mib']:.1f}"
+        lines.append(f"| {r['model']} | {r['variant']} | {r['ms']:.1f} | {r['vs_eager']:.2f} | "
+                     f"{peak} |")
+    return "\n".join(lines)

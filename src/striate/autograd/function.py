@@ -172,7 +172,14 @@ class Function:
             # whether the context kept that tensor's memory
             ctx._versions = tuple([(t._version, t._version[0], t.array)
                                    for t in (*tensors, *results)])
+        if _trace_hook is not None:
+            _trace_hook(cls, inputs, params, results)
         return results if multi else results[0]
+
+
+# set by striate.jit while it records a forward: called as hook(cls, inputs, params, outputs)
+# after each op; None otherwise, so an op pays one global read for it
+_trace_hook = None
 
 
 _NO_EDGE = (None, 0)

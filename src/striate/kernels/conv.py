@@ -166,12 +166,13 @@ def _chunk_images(xn, kernel, stride, pad) -> int:
     return max(1, min(N, _CHUNK_ELEMS // max(1, rows * kh * kw * C)))
 
 
-def _over_patches(xn, kernel, stride, pad, w_mat=None, out=None, rows_t=None):
+def _over_patches(xn, kernel, stride, pad, w_mat=None, out=None, rows_t=None, epilogue=None):
     """The one loop over im2col chunks of xn (N, H, W, C), the batch split over the threads
     (:func:`striate.parallel.parallel_for`; each thread has its own chunk buffer). Per chunk of
     patch rows r0:r1 it writes ``out[r0:r1] = cols @ w_mat`` (if w_mat is given) and adds up
     ``rows_t[r0:r1]^T @ cols`` (if rows_t, an (N*Ho*Wo, D) array, is given), which it returns
-    summed over the batch, (D, kh*kw*C); else None."""
+    summed over the batch, (D, kh*kw*C); else None. ``epilogue(rows)`` runs in place on each
+    chunk of output rows right after its GEMM (a fused bias and ReLU, for inference)."""
     N, C = xn.shape[0], xn.shape[3]
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
     rows = ((xn.shape[1] + 2 * ph - kh) // sh + 1) * ((xn.shape[2] + 2 * pw - kw) // sw + 1)
@@ -182,6 +183,8 @@ def _over_patches(xn, kernel, stride, pad, w_mat=None, out=None, rows_t=None):
             lo, hi = a * rows + r0, a * rows + r1
             if w_mat is not None:
                 np.matmul(cols, w_mat, out=out[lo:hi])
+                if epilogue is not None:  # bias, activation: while the rows are in cache
+                    epilogue(out[lo:hi])
             if rows_t is not None:
                 p = rows_t[lo:hi].T @ cols
                 if acc is None:
@@ -235,6 +238,36 @@ def _patch_chunks(xn, kernel, stride, pad):
         cols = cols_buf[: nb * rows * K].reshape(nb * rows, K)
         np.copyto(cols.reshape(win.shape), win)
         yield i * rows, (i + nb) * rows, cols
+
+
+def conv_relu_forward(x, w, b, stride=1, pad=0):
+    """``max(conv(x, w, b), 0)`` for inference (no cache): the bias and the ReLU are applied to
+    each chunk of output rows right after its GEMM, while it is still in cache, instead of two
+    more passes over the whole output. Same shapes and layout as :func:`conv_forward`."""
+    stride, pad = as_pair(stride), as_pair(pad)
+    F, C, HH, WW = w.shape
+    if HH == WW == 1 and pad == (0, 0):
+        out, _ = conv_forward(x, w, b, stride, pad)
+        return np.maximum(out, 0, out=out)
+
+    tiled = {}  # the bias repeated over a chunk's rows: flat, long inner loops instead of F
+
+    def epilogue(rows):
+        flat = rows.reshape(-1)
+        if b is not None:
+            t = tiled.get(rows.shape[0])
+            if t is None:
+                t = tiled[rows.shape[0]] = np.tile(b.astype(rows.dtype), rows.shape[0])
+            flat += t
+        np.maximum(flat, 0, out=flat)
+
+    N = x.shape[0]
+    Ho, Wo = output_size(x.shape[2], HH, stride[0], pad[0]), output_size(x.shape[3], WW,
+                                                                         stride[1], pad[1])
+    w_mat = w.transpose(2, 3, 1, 0).reshape(HH * WW * C, F)
+    out = np.empty((N * Ho * Wo, F), dtype=np.result_type(x.dtype, w.dtype))
+    _over_patches(x.transpose(0, 2, 3, 1), (HH, WW), stride, pad, w_mat, out, epilogue=epilogue)
+    return out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)
 
 
 def conv_backward(dout, cache: ConvCache, need_dx=True, need_dw=True, need_db=True):
