@@ -273,6 +273,13 @@ def _load_trained(run_or_checkpoint):
     return path, config, data, norm, model
 
 
+def load_trained(run_or_checkpoint):
+    """A trained classifier of ``striate train`` (run folder or checkpoint; the best weights):
+    ``(path, config, data, normalize, model)``, for commands that use one (``generate
+    evaluate``)."""
+    return _load_trained(run_or_checkpoint)
+
+
 def evaluate(args) -> int:
     from .. import functional as F
     from ..train import Trainer

@@ -24,7 +24,7 @@ from .conv_extra import (
     UpsamplingNearest2d,
 )
 from .dropout import DropConnectLinear, Dropout, Dropout2d, StochasticDepth
-from .linear import Flatten, Identity, Linear, Maxout
+from .linear import Flatten, Identity, Linear, Maxout, Unflatten
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -83,6 +83,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "Unflatten",
     "HuberLoss",
     "Identity",
     "KLDivLoss",

@@ -8,6 +8,7 @@ uniform bias; inside ``striate.nn.init.course_defaults()`` they start He-normal
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from .. import ops as F
@@ -112,3 +113,29 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size``: (N, 784) -> (N, 1, 28, 28) with ``dim=1``,
+    ``unflattened_size=(1, 28, 28)`` (the inverse of :class:`Flatten`; a -1 is inferred)."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(int(s) for s in unflattened_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = tuple(input.shape)
+        if not -len(shape) <= self.dim < len(shape):
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of shape "
+                             f"{shape}")
+        d = self.dim % len(shape)
+        known = math.prod(s for s in self.unflattened_size if s != -1)
+        if (-1 not in self.unflattened_size and known != shape[d]) or known == 0 \
+                or shape[d] % known:
+            raise ValueError(f"Unflatten: dim {self.dim} of size {shape[d]} cannot be split into "
+                             f"{self.unflattened_size} (input shape {shape})")
+        return input.reshape(shape[:d] + self.unflattened_size + shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
