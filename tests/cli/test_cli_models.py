@@ -59,3 +59,19 @@ def test_train_help_lists_no_model_names(capsys):
     out = capsys.readouterr().out
     assert "--model MODEL" in out and "striate models" in out
     assert "densenet121" not in out
+
+
+def test_train_picks_squeezenets_recommended_adam_lr_unless_told(capsys):
+    # SqueezeNet (no normalisation) dies at Adam's 3e-3 on the digits (loss log 10); the command
+    # uses the zoo's recommended rate for it, and --lr or another optimizer still decide
+    from argparse import Namespace
+
+    from striate.cli.train import DEFAULT_LR, _default_lr
+    from striate.models import RECOMMENDED_ADAM_LR
+
+    args = Namespace(lr=None, optimizer="adam", model="squeezenet1_1")
+    assert _default_lr(args) == RECOMMENDED_ADAM_LR["squeezenet1_1"] == 1e-3
+    assert "squeezenet1_1's recommended rate" in capsys.readouterr().out
+    assert _default_lr(Namespace(lr=None, optimizer="adam", model="convnet")) == DEFAULT_LR
+    assert _default_lr(Namespace(lr=None, optimizer="sgd", model="squeezenet1_1")) == DEFAULT_LR
+    assert _default_lr(Namespace(lr=0.05, optimizer="adam", model="squeezenet1_1")) == 0.05

@@ -16,7 +16,7 @@ import striate
 from striate import functional as F
 from striate import optim
 from striate.data import datasets
-from striate.models import create_model
+from striate.models import RECOMMENDED_ADAM_LR, create_model
 from striate.models.alexnet import AlexNet
 from striate.models.densenet import DenseNet
 from striate.models.fractalnet import FractalNet
@@ -30,8 +30,9 @@ STEPS = 60
 #: fewer steps where a step costs most (they learn fast); SqueezeNet (no BN) learns slower
 STEPS_OF = {"googlenet": 20, "resnet basic (tiny)": 30, "alexnet": 30,
             "squeezenet1_0": 80, "squeezenet1_1": 80}
-#: SqueezeNet has no normalisation: at Adam's 3e-3 its loss spikes; 1e-3 learns steadily
-LR_OF = {"squeezenet1_0": 1e-3, "squeezenet1_1": 1e-3}
+#: SqueezeNet has no normalisation: at Adam's 3e-3 its loss spikes; the zoo's recommended rate
+#: (1e-3, the one `striate train` picks for it) learns steadily
+LR_OF = dict(RECOMMENDED_ADAM_LR)
 TINY_VGG = (8, "M", 16, "M", 16, "M", 16, "M")
 BUILDERS = {
     # the registry's models at full width

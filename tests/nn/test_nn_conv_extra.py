@@ -114,8 +114,28 @@ def test_upsample_bed_of_nails_and_adaptive_pool_modules():
     y, idx = nn.AdaptiveMaxPool2d(2, return_indices=True)(x)
     assert y.shape == idx.shape == (2, 3, 2, 2)
     assert repr(gap) == "AdaptiveAvgPool2d(output_size=1)"
-    with pytest.raises(ValueError, match="mode must be 'nearest'"):
-        nn.Upsample(scale_factor=2, mode="bicubic")
+    with pytest.raises(ValueError, match="mode must be 'nearest', 'bilinear' or 'bicubic'"):
+        nn.Upsample(scale_factor=2, mode="trilinear")
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_upsample_interpolating_modes_match_torch(mode, align_corners):
+    torch = _torch()
+    x = RNG.standard_normal((2, 3, 4, 5))
+    for kw in ({"size": (7, 3)}, {"scale_factor": 1.5}):
+        ours = nn.Upsample(mode=mode, align_corners=align_corners, **kw)
+        theirs = torch.nn.Upsample(mode=mode, align_corners=align_corners, **kw)
+        xs, xt = striate.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ys, yt = ours(xs), theirs(xt)
+        np.testing.assert_allclose(ys.array, yt.detach().numpy(), rtol=1e-7, atol=1e-10)
+        w = RNG.standard_normal(tuple(yt.shape))
+        (ys * striate.tensor(w)).sum().backward()
+        (yt * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(xs.grad.array, xt.grad.numpy(), rtol=1e-7, atol=1e-10)
+    y = nn.UpsamplingBilinear2d(scale_factor=2)(striate.tensor(x))
+    ref = torch.nn.UpsamplingBilinear2d(scale_factor=2)(torch.tensor(x))
+    np.testing.assert_allclose(y.array, ref.numpy(), rtol=1e-7, atol=1e-10)
 
 
 def test_adaptive_pool_modules_match_torch():

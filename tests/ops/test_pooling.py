@@ -119,6 +119,41 @@ def test_conv_relu_pool_linear_chain_matches_torch():
         np.testing.assert_allclose(o.grad.array, t.grad.numpy(), rtol=1e-3, atol=1e-4)
 
 
+DILATED = [  # shape, kernel, stride, padding, dilation, ceil_mode
+    ((2, 2, 7, 8), 2, 1, 0, 2, False),
+    ((1, 3, 9, 7), 3, 2, 1, (2, 3), False),
+    ((2, 2, 8, 9), (2, 3), (2, 1), (1, 1), (3, 2), True),
+    ((1, 2, 6, 6), 2, 3, 1, 2, True),
+    ((1, 1, 15, 9), (8, 9), 1, (1, 0), (2, 1), False),  # 72 taps: argmax, not the bit codes
+]
+
+
+@pytest.mark.parametrize("shape,kernel,stride,padding,dilation,ceil_mode", DILATED)
+def test_max_pool2d_dilation_gradients_indices_and_torch(shape, kernel, stride, padding, dilation,
+                                                         ceil_mode):
+    x = RNG.standard_normal(shape)
+    check_op(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode), [x],
+             lambda x: _tf().max_pool2d(x, kernel, stride, padding, dilation, ceil_mode))
+    torch = pytest.importorskip("torch")
+    x[x > 1.5] = np.nan  # NaN wins its windows, as in PyTorch
+    ours, idx = F.max_pool2d(striate.tensor(x), kernel, stride, padding, dilation, ceil_mode,
+                             return_indices=True)
+    ref, ref_idx = torch.nn.functional.max_pool2d(torch.tensor(x), kernel, stride, padding,
+                                                  dilation, ceil_mode, return_indices=True)
+    np.testing.assert_array_equal(ours.array, ref.numpy())
+    np.testing.assert_array_equal(idx.array, ref_idx.numpy())
+
+
+def test_max_pool2d_dilated_window_of_padding_only_is_minus_inf_with_no_index():
+    # rows -1 and 1 of a 1-row input: the window holds no input element (PyTorch's indices point
+    # outside the input there); striate gives -inf, index -1 and no gradient
+    x = striate.randn(1, 1, 1, 5, requires_grad=True)
+    y, idx = F.max_pool2d(x, 2, 1, 1, (2, 1), True, return_indices=True)
+    assert np.isneginf(y.array).all() and (idx.array == -1).all()
+    F.max_pool2d(x, 2, 1, 1, (2, 1), True).sum().backward()
+    assert not x.grad.array.any()
+
+
 def test_pooling_errors():
     x = striate.randn(2, 3, 8, 8)
     with pytest.raises(ValueError, match=r"max_pool2d: input must be 4-D .* got shape \(3, 8, 8\)"):
@@ -127,8 +162,10 @@ def test_pooling_errors():
         F.max_pool2d(x, 3, padding=2)
     with pytest.raises(ValueError, match=r"avg_pool2d: kernel size \(9, 9\) is larger than the"):
         F.avg_pool2d(x, 9)
-    with pytest.raises(ValueError, match="dilation other than 1"):
-        F.max_pool2d(x, 2, dilation=2)
+    with pytest.raises(ValueError, match=r"max_pool2d: dilation must be >= 1, got 0"):
+        F.max_pool2d(x, 2, dilation=0)
+    with pytest.raises(ValueError, match=r"kernel size \(3, 3\) \(spanning \(9, 9\) with dilation"):
+        F.max_pool2d(x, 3, dilation=4)
     with pytest.raises(TypeError, match="floating tensor, got dtype int64"):
         F.max_pool2d(striate.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
     with pytest.raises(ValueError, match=r"kernel_size must be >= 1, got 0"):

@@ -17,6 +17,7 @@ import numpy as np
 from .. import backend
 from .function import Function
 from .function import backward as _run_backward
+from .scalars import scalar_as
 
 __all__ = [
     "Tensor",
@@ -246,7 +247,13 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: int | None = None):
-        return self.array.shape if dim is None else self.array.shape[dim]
+        if dim is None:
+            return self.array.shape
+        n = max(self.array.ndim, 1)  # a 0-d tensor has no sizes but accepts dim 0 and -1
+        if not -n <= dim < n or self.array.ndim == 0:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor with "
+                             f"{self.array.ndim} dimensions (expected a dim in [{-n}, {n - 1}])")
+        return self.array.shape[dim]
 
     def dim(self) -> int:
         return self.array.ndim
@@ -414,7 +421,8 @@ class Tensor:
         if self._records_inplace(value):
             return self._record_inplace("fill_", lambda old: _Copy.apply(old, value))
         self._check_inplace("fill_")
-        self.array[...] = value.array if isinstance(value, Tensor) else value
+        self.array[...] = value.array if isinstance(value, Tensor) else scalar_as(
+            "fill_", value, self.array.dtype)
         return self
 
     def copy_(self, src) -> Tensor:
@@ -422,6 +430,7 @@ class Tensor:
             return self._record_inplace("copy_", lambda old: _Copy.apply(old, src))
         self._check_inplace("copy_")
         src = src.array if isinstance(src, Tensor) else np.asarray(src)
+        _check_copy_shape(src, self.array)
         try:
             self.array[...] = src
         except ValueError as e:
@@ -447,11 +456,21 @@ class Tensor:
         return self
 
 
+def _check_copy_shape(src, dst) -> None:
+    """copy_ broadcasts src to dst's shape only: a larger src (NumPy would drop its leading 1s)
+    is refused, as in PyTorch."""
+    shape = np.shape(src)
+    if len(shape) > dst.ndim or any(s not in (1, d) for s, d in zip(shape[::-1], dst.shape[::-1])):
+        raise ValueError(f"copy_: src of shape {shape} can't be broadcast to the tensor's shape "
+                         f"{dst.shape}")
+
+
 class _Copy(Function):
     """``old.copy_(src)`` out of place: src broadcast to old's shape and dtype."""
 
     @staticmethod
     def forward(ctx, old, src):
+        _check_copy_shape(src, old)
         out = np.empty_like(old)
         try:
             out[...] = src

@@ -20,6 +20,7 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from . import CommandError, model_name, new_folder, non_negative_float, positive_int, run_dir
 
 DEFAULT_EPOCHS = 20
+DEFAULT_LR = 3e-3
 SCHEDULES = {"none", "cosine", "step", "exponential", "invtime"}
 
 
@@ -101,6 +102,21 @@ def _trained_state(ckpt) -> dict:
     return state
 
 
+def _default_lr(args) -> float:
+    """--lr if given; else the zoo's recommended Adam rate for the model (SqueezeNet, which has
+    no normalisation, dies at 3e-3: see ``models.RECOMMENDED_ADAM_LR``), else DEFAULT_LR."""
+    if args.lr is not None:
+        return args.lr
+    from ..models import RECOMMENDED_ADAM_LR
+
+    if args.optimizer == "adam" and args.model in RECOMMENDED_ADAM_LR:
+        lr = RECOMMENDED_ADAM_LR[args.model]
+        print(f"learning rate {lr:g}: {args.model}'s recommended rate with adam (no "
+              "normalisation layers; give --lr to choose another)")
+        return lr
+    return DEFAULT_LR
+
+
 def train(args) -> int:
     if getattr(args, "distributed", False):
         from .distributed import run_distributed
@@ -136,7 +152,7 @@ def _train(args, rank: int = 0, world: int = 1) -> int:
             "epochs": args.epochs or DEFAULT_EPOCHS,
             "batch_size": args.batch_size,
             "optimizer": args.optimizer,
-            "lr": args.lr,
+            "lr": _default_lr(args),
             "momentum": args.momentum,
             "weight_decay": args.weight_decay,
             "schedule": args.schedule,
@@ -367,8 +383,9 @@ def add_parsers(sub) -> None:
                    "number extends the run: its schedule finishes as planned and the added "
                    "epochs continue at the learning rate it ended with)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="default: %(default)s")
-    t.add_argument("--lr", type=non_negative_float, default=3e-3,
-                   help="learning rate (default: %(default)s)")
+    t.add_argument("--lr", type=non_negative_float, default=None,
+                   help=f"learning rate (default: {DEFAULT_LR}, or with adam the model's "
+                   "recommended rate where the zoo lists one: 1e-3 for SqueezeNet)")
     add_optimizer_options(t)
     t.add_argument("--grad-clip", type=non_negative_float, default=None,
                    help="clip the gradient norm to this value (default: off)")

@@ -52,6 +52,7 @@ class PoolCache(NamedTuple):
     pad: tuple
     divisor: object = None  # avg: a number, or an (Ho, Wo, 1) array of window sizes
     extra: tuple = (0, 0)  # ceil_mode: rows/columns padded beyond the bottom/right padding
+    dilation: tuple = (1, 1)  # max: the spacing of a window's taps
 
 
 def pool_output_size(size: int, k: int, stride: int, pad: int, ceil_mode: bool = False) -> int:
@@ -72,15 +73,19 @@ def _code_dtype(k: int):
     return None
 
 
-def _prepare(x, kernel, stride, pad, fill, contiguous=False, ceil_mode=False):
+def _prepare(x, kernel, stride, pad, fill, contiguous=False, ceil_mode=False, dilation=(1, 1)):
     """Pairs, output size, extra bottom/right padding, and x as (N, Hp, Wp, C): a padded copy,
-    or without padding a view (made contiguous if asked: a copy unless x is channels-last)."""
+    or without padding a view (made contiguous if asked: a copy unless x is channels-last).
+    A dilated window spans ``d (k - 1) + 1`` pixels."""
     (kh, kw), (ph, pw) = as_pair(kernel), as_pair(pad)
     sh, sw = as_pair(kh if stride is None else stride)
+    (dh, dw) = dilation
+    eh_, ew_ = dh * (kh - 1) + 1, dw * (kw - 1) + 1  # the windows' extents
     N, C, H, W = x.shape
-    Ho, Wo = pool_output_size(H, kh, sh, ph, ceil_mode), pool_output_size(W, kw, sw, pw, ceil_mode)
-    eh = max(0, (Ho - 1) * sh + kh - H - 2 * ph)
-    ew = max(0, (Wo - 1) * sw + kw - W - 2 * pw)
+    Ho = pool_output_size(H, eh_, sh, ph, ceil_mode)
+    Wo = pool_output_size(W, ew_, sw, pw, ceil_mode)
+    eh = max(0, (Ho - 1) * sh + eh_ - H - 2 * ph)
+    ew = max(0, (Wo - 1) * sw + ew_ - W - 2 * pw)
     if eh or ew:
         xv = np.full((N, H + 2 * ph + eh, W + 2 * pw + ew, C), fill, dtype=x.dtype)
         xv[:, ph : ph + H, pw : pw + W] = x.transpose(0, 2, 3, 1)
@@ -91,14 +96,18 @@ def _prepare(x, kernel, stride, pad, fill, contiguous=False, ceil_mode=False):
     return xv, (kh, kw), (sh, sw), (ph, pw), (eh, ew), Ho, Wo
 
 
-def _offsets(kh, kw, sh, sw, Ho, Wo):
-    """For each kernel offset: its number k and the index of its strided slice."""
+def _offsets(kh, kw, sh, sw, Ho, Wo, dilation=(1, 1)):
+    """For each kernel offset: its number k and the index of its strided slice (offset (i, j)
+    of a window dilated by (dh, dw) lies (i dh, j dw) from its corner)."""
+    dh, dw = dilation
     for i in range(kh):
         for j in range(kw):
-            yield i * kw + j, (slice(None), slice(i, i + sh * Ho, sh), slice(j, j + sw * Wo, sw))
+            yield i * kw + j, (slice(None), slice(i * dh, i * dh + sh * Ho, sh),
+                               slice(j * dw, j * dw + sw * Wo, sw))
 
 
-def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=False):
+def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=False,
+                     dilation=1):
     """Maximum over each kh x kw window.
 
     Args:
@@ -107,15 +116,17 @@ def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=Fa
         pad: implicit -inf padding, int or (ph, pw).
         need_grad: when False, skip recording the winners (cache comes back None).
         ceil_mode: round the output size up (see the module docstring).
+        dilation: int or (dh, dw), the spacing of a window's taps (PyTorch's).
     Returns:
         out (N, C, Ho, Wo), an NCHW view of NHWC memory; cache for :func:`max_pool_backward`.
     """
+    dilation = as_pair(dilation)
     # one pass over x suffices without grad; with grad the compares make several, and they run
     # faster over contiguous channels-last memory than the copy costs (docs/performance.md)
     xv, (kh, kw), stride, pad, extra, Ho, Wo = _prepare(x, kernel, stride, pad, -np.inf,
-                                                        need_grad, ceil_mode)
+                                                        need_grad, ceil_mode, dilation)
     sh, sw = stride
-    if _compiled_2x2((kh, kw), stride, pad, extra, xv, xv):
+    if dilation == (1, 1) and _compiled_2x2((kh, kw), stride, pad, extra, xv, xv):
         # one pass for the maxima and the first-max codes (same codes as below)
         out = np.empty((xv.shape[0], Ho, Wo, xv.shape[3]), dtype=xv.dtype)
         code = np.empty(out.shape, dtype=np.uint8)
@@ -123,14 +134,14 @@ def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=Fa
         cache = PoolCache(code, x.shape, (2, 2), (2, 2), (0, 0), None, (0, 0)) \
             if need_grad else None
         return out.transpose(0, 3, 1, 2), cache
-    slices = list(_offsets(kh, kw, sh, sw, Ho, Wo))
+    slices = list(_offsets(kh, kw, sh, sw, Ho, Wo, dilation))
     out = np.array(xv[slices[0][1]], order="C")  # (N, Ho, Wo, C)
     for _, s in slices[1:]:
         np.maximum(out, xv[s], out=out)  # np.maximum propagates NaN, as PyTorch's max pool
     if not need_grad:
         return out.transpose(0, 3, 1, 2), None
     code_dt = _code_dtype(kh * kw)
-    real = _real_masks(x.shape, (kh, kw), stride, pad, Ho, Wo)
+    real = _real_masks(x.shape, (kh, kw), stride, pad, Ho, Wo, dilation)
     nan = out.dtype.kind == "f" and np.isnan(out).any()
     if code_dt is not None:
         code = np.zeros(out.shape, dtype=code_dt)
@@ -149,29 +160,34 @@ def max_pool_forward(x, kernel, stride=None, pad=0, need_grad=True, ceil_mode=Fa
         if nan:
             arg = np.where(last_nan != 0, last_nan, arg)
     else:
-        win = window_view(xv, (kh, kw), stride)  # (N, Ho, Wo, kh, kw, C)
-        flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(*out.shape, kh * kw)
+        if dilation == (1, 1):
+            win = window_view(xv, (kh, kw), stride)  # (N, Ho, Wo, kh, kw, C)
+            flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(*out.shape, kh * kw)
+        else:  # dilated taps: stack the offsets' slices, (N, Ho, Wo, C, kh * kw)
+            flat = np.stack([xv[s] for _, s in slices], axis=-1)
         hit = flat == out[..., None]
         if real is not None:
             hit &= np.stack(real, axis=-1)
         arg = hit.argmax(axis=-1)  # the first maximum (argmax of bools: the first True)
+        if dilation != (1, 1):  # a dilated window may hold padding only: no winner, -1
+            arg = np.where(hit.any(axis=-1), arg, -1)
         if nan:
             isnan = np.isnan(flat)
             last = kh * kw - 1 - isnan[..., ::-1].argmax(axis=-1)
             arg = np.where(isnan.any(axis=-1), last, arg)
-    cache = PoolCache(arg, x.shape, (kh, kw), stride, pad, None, extra)
+    cache = PoolCache(arg, x.shape, (kh, kw), stride, pad, None, extra, dilation)
     return out.transpose(0, 3, 1, 2), cache
 
 
-def _real_masks(x_shape, kernel, stride, pad, Ho, Wo):
+def _real_masks(x_shape, kernel, stride, pad, Ho, Wo, dilation=(1, 1)):
     """For each window offset k, an (Ho, Wo, 1) bool mask of the windows whose element k lies
     inside the input rather than in the (top/left or bottom/right) padding; None if no window
     touches padding."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, pad, dilation
     H, W = x_shape[2], x_shape[3]
-    rows = [(np.arange(Ho) * sh + i - ph >= 0) & (np.arange(Ho) * sh + i - ph < H)
+    rows = [(np.arange(Ho) * sh + i * dh - ph >= 0) & (np.arange(Ho) * sh + i * dh - ph < H)
             for i in range(kh)]
-    cols = [(np.arange(Wo) * sw + j - pw >= 0) & (np.arange(Wo) * sw + j - pw < W)
+    cols = [(np.arange(Wo) * sw + j * dw - pw >= 0) & (np.arange(Wo) * sw + j * dw - pw < W)
             for j in range(kw)]
     if all(r.all() for r in rows) and all(c.all() for c in cols):
         return None
@@ -194,7 +210,9 @@ def _scatter(cache, value, mask=None):
     N, C, H, W = cache.x_shape
     (kh, kw), (sh, sw), (ph, pw), (eh, ew) = cache.kernel, cache.stride, cache.pad, cache.extra
     Ho, Wo = value.shape[1], value.shape[2]
-    if (sh, sw) == (kh, kw) and (ph, pw) == (0, 0) and (H, W) == (kh * Ho, kw * Wo):
+    dil = cache.dilation
+    if (sh, sw) == (kh, kw) and (ph, pw) == (0, 0) and (H, W) == (kh * Ho, kw * Wo) \
+            and dil == (1, 1):
         # non-overlapping windows that tile x: every pixel is written exactly once, in place
         dx = np.empty((N, H, W, C), dtype=value.dtype)
         for k, s in _offsets(kh, kw, sh, sw, Ho, Wo):
@@ -204,7 +222,7 @@ def _scatter(cache, value, mask=None):
                 np.multiply(value, mask(k), out=dx[s])
         return dx.transpose(0, 3, 1, 2)
     dxp = np.zeros((N, H + 2 * ph + eh, W + 2 * pw + ew, C), dtype=value.dtype)
-    for k, s in _offsets(kh, kw, sh, sw, Ho, Wo):
+    for k, s in _offsets(kh, kw, sh, sw, Ho, Wo, dil):
         dxp[s] += value if mask is None else value * mask(k)
     return dxp[:, ph : ph + H, pw : pw + W].transpose(0, 3, 1, 2)
 
@@ -218,8 +236,8 @@ def max_pool_backward(dout, cache: PoolCache):
         raise ValueError("max_pool_backward: the forward ran with need_grad=False")
     arg = cache.arg
     dv = dout.transpose(0, 2, 3, 1)
-    if arg.dtype == np.uint8 and _compiled_2x2(cache.kernel, cache.stride, cache.pad,
-                                               cache.extra, dout, arg):
+    if arg.dtype == np.uint8 and cache.dilation == (1, 1) and _compiled_2x2(
+            cache.kernel, cache.stride, cache.pad, cache.extra, dout, arg):
         N, C, H, W = cache.x_shape
         dx = np.empty((N, H, W, C), dtype=dout.dtype)
         compiled.max_pool2x2_backward(to_nhwc(dout), arg, dx)

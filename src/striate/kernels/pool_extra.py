@@ -50,9 +50,12 @@ def max_pool_indices(cache: PoolCache) -> np.ndarray:
     else:
         k = arg.astype(np.int64)
     _, Ho, Wo, _ = arg.shape
-    h = (k // kw) + (np.arange(Ho) * sh - ph)[:, None, None]
-    w = (k % kw) + (np.arange(Wo) * sw - pw)[:, None]
-    return (h * W + w).transpose(0, 3, 1, 2)
+    dh, dw = cache.dilation  # offset (i, j) of a dilated window lies (i dh, j dw) from its corner
+    h = (k // kw) * dh + (np.arange(Ho) * sh - ph)[:, None, None]
+    w = (k % kw) * dw + (np.arange(Wo) * sw - pw)[:, None]
+    # a (dilated) window of padding only has no winner (code 0, or arg -1): index -1
+    return np.where(arg == 0 if arg.dtype.kind == "u" else arg < 0, -1, h * W + w).transpose(
+        0, 3, 1, 2)
 
 
 def scatter_add_nhwc(idx, vals, n_pos):

@@ -21,6 +21,7 @@ from .conv_extra import (
     FractionalMaxPool2d,
     MaxUnpool2d,
     Upsample,
+    UpsamplingBilinear2d,
     UpsamplingNearest2d,
 )
 from .dropout import DropConnectLinear, Dropout, Dropout2d, StochasticDepth
@@ -137,6 +138,7 @@ __all__ = [
     "StochasticDepth",
     "Upsample",
     "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
     # wave 2 (PyTorch's API surface)
     "AvgPool1d",
     "Conv1d",

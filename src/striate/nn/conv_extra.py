@@ -189,14 +189,15 @@ class MaxUnpool2d(Module):
 
 
 class Upsample(Module):
-    """Nearest-neighbour upsampling to ``size`` or by ``scale_factor`` (``mode="nearest"``, the
-    only mode): (N, C, H, W) -> (N, C, Ho, Wo)."""
+    """Upsampling to ``size`` or by ``scale_factor``, ``mode`` "nearest", "bilinear" or "bicubic"
+    (:func:`striate.functional.interpolate`): (N, C, H, W) -> (N, C, Ho, Wo)."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        if mode != "nearest":
-            raise ValueError(f"Upsample: mode must be 'nearest', got {mode!r}")
+        if mode not in ("nearest", "bilinear", "bicubic"):
+            raise ValueError(f"Upsample: mode must be 'nearest', 'bilinear' or 'bicubic', got "
+                             f"{mode!r}")
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
@@ -209,7 +210,9 @@ class Upsample(Module):
     def extra_repr(self) -> str:
         what = f"size={self.size}" if self.size is not None else \
             f"scale_factor={self.scale_factor}"
-        return f"{what}, mode={self.mode!r}"
+        corners = f", align_corners={self.align_corners}" if self.align_corners is not None \
+            else ""
+        return f"{what}, mode={self.mode!r}{corners}"
 
 
 class UpsamplingNearest2d(Upsample):
@@ -217,6 +220,14 @@ class UpsamplingNearest2d(Upsample):
 
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, "nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(size, scale_factor, mode="bilinear", align_corners=True)``, PyTorch's older
+    name (which aligns the corners)."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, "bilinear", align_corners=True)
 
 
 class BedOfNails(Module):

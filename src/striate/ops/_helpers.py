@@ -14,7 +14,8 @@ from .. import backend
 from ..autograd.tensor import Tensor
 
 __all__ = ["array_of", "check_groups", "pair_arg", "require_float", "require_ndim",
-           "promote_types", "result_type", "float_result", "broadcast_shapes", "reduce_dims"]
+           "promote_types", "result_type", "float_result", "cast_wrapping", "broadcast_shapes",
+           "reduce_dims"]
 
 
 def array_of(t) -> np.ndarray:
@@ -137,6 +138,15 @@ def result_type(*operands) -> np.dtype:
         g, dt = _kind(x)
         groups[g] = dt if groups[g] is None else promote_types(groups[g], dt)
     return _combine(groups[0], _combine(groups[1], groups[2]))
+
+
+def cast_wrapping(x, dtype) -> np.ndarray:
+    """``x`` (a Tensor, array or number) as an array of ``dtype``, integers wrapping around as in
+    C and PyTorch (-3 as uint8 is 253, where NumPy refuses the Python int)."""
+    if isinstance(x, np.generic):
+        x = x.item()
+    a = np.asarray(array_of(x))
+    return a if a.dtype == dtype else a.astype(dtype)
 
 
 def float_result(dtype) -> np.dtype:

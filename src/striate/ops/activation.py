@@ -153,9 +153,10 @@ class LogSoftmax(Function):
 def _dim(dim, ndim, name):
     if dim is None:
         raise TypeError(f"{name}: dim must be given (as in PyTorch), e.g. dim=1 for (N, C) scores")
-    if not -ndim <= dim < ndim:
+    n = max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
+    if not -n <= dim < n:
         raise IndexError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
-    return dim % ndim
+    return dim % n if ndim else ()
 
 
 def _to_float(input: Tensor) -> Tensor:
@@ -212,6 +213,8 @@ def maxout(input: Tensor, pool_size: int, dim: int = 1) -> Tensor:
     from .reduction import amax
     from .shape import reshape
 
+    if input.ndim == 0:
+        raise ValueError("maxout: input must have at least one dimension, got a 0-d tensor")
     d = _dim(dim, input.ndim, "maxout")
     c = input.shape[d]
     if c % pool_size:

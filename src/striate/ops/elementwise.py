@@ -10,7 +10,13 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._helpers import broadcast_shapes, float_result, require_float, result_type
+from ._helpers import (
+    broadcast_shapes,
+    cast_wrapping,
+    float_result,
+    require_float,
+    result_type,
+)
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "clamp",
@@ -312,14 +318,28 @@ def _binary(fn, name, input, other, floating=False):
 def add(input, other, alpha=1) -> Tensor:
     """Elementwise ``input + alpha * other``, broadcasting. Shapes: any, broadcastable."""
     if alpha != 1:
-        other = mul(_num(other, "add"), alpha)
+        other = _scaled("add", input, other, alpha)
     return _binary(Add, "add", input, other)
 
 
-def sub(input, other) -> Tensor:
-    """Elementwise ``input - other``, broadcasting."""
+def sub(input, other, alpha=1) -> Tensor:
+    """Elementwise ``input - alpha * other``, broadcasting."""
     _no_bool("sub", "subtraction", input, other)
+    if alpha != 1:
+        other = _scaled("sub", input, other, alpha)
     return _binary(Sub, "sub", input, other)
+
+
+def _scaled(name, input, other, alpha):
+    """``alpha * other`` in the dtype of ``input (op) other``, as PyTorch: alpha scales, it does
+    not take part in the promotion (an int64 tensor times alpha 0.5 is refused, not floated)."""
+    dtype = result_type(_num(input, name), _num(other, name))
+    if dtype.kind in "biu" and not isinstance(alpha, (int, np.integer)):
+        raise TypeError(f"{name}: alpha must be an integer for integer or bool operands, got "
+                        f"{alpha!r}")
+    if not isinstance(other, Tensor):
+        return _num(other, name) * alpha
+    return mul(_to_dtype(other, dtype), alpha)
 
 
 def _no_bool(name, what, *xs):
@@ -338,10 +358,49 @@ def mul(input, other) -> Tensor:
     return _binary(Mul, "mul", input, other)
 
 
-def div(input, other) -> Tensor:
+def div(input, other, rounding_mode=None) -> Tensor:
     """Elementwise true division ``input / other``, broadcasting; integers divide into the
-    default float dtype, as in PyTorch."""
-    return _binary(Div, "div", input, other, floating=True)
+    default float dtype, as in PyTorch. ``rounding_mode`` "trunc" or "floor" rounds the quotient
+    (towards zero, or down) and keeps the operands' promoted dtype (integers stay integers)."""
+    if rounding_mode is None:
+        return _binary(Div, "div", input, other, floating=True)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    a, b = _operands("div", input, other)
+    dtype = result_type(a, b)
+    if dtype.kind == "b":
+        raise TypeError("div: rounding division of bool operands is not supported (as in "
+                        "PyTorch); cast them to an integer dtype first")
+    if dtype.kind in "iu" and not np.all(_arr(b) != 0):
+        raise ZeroDivisionError("div: integer division by zero")
+    return _binary(RoundedDiv, "div", a, b) if rounding_mode == "floor" else \
+        _binary(TruncatedDiv, "div", a, b)
+
+
+class RoundedDiv(Function):
+    # floor(a / b), Python's floor division: piecewise constant, so its gradient is 0 (PyTorch's)
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.asarray(np.floor_divide(a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), np.zeros_like(g)
+
+
+class TruncatedDiv(Function):
+    # a / b rounded towards zero: piecewise constant, gradient 0 (PyTorch's)
+    @staticmethod
+    def forward(ctx, a, b):
+        if np.result_type(a, b).kind in "iu":
+            q = np.floor_divide(a, b)
+            return np.asarray(np.where((q < 0) & (q * b != a), q + 1, q))
+        return np.asarray(np.trunc(np.true_divide(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), np.zeros_like(g)
 
 
 def neg(input) -> Tensor:
@@ -350,7 +409,13 @@ def neg(input) -> Tensor:
 
 
 def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
-    """Elementwise ``input ** exponent``; either may be a tensor or a number."""
+    """Elementwise ``input ** exponent``; either may be a tensor or a number.
+
+    Integers raised to a negative integer tensor follow PyTorch: ``1``, ``+-1`` for ``-1`` and
+    0 otherwise (truncated); a negative Python int exponent of an integer tensor raises.
+    """
+    if not (_is_floating(input) or _is_floating(exponent)):
+        return _integer_pow(input, exponent)
     return _binary(Pow, "pow", input, exponent)
 
 
@@ -374,11 +439,15 @@ def sqrt(input) -> Tensor:
 
 
 def abs(input) -> Tensor:  # noqa: A001 - PyTorch's name
+    _no_bool("abs", "the absolute value", input)
     return Abs.apply(input)
 
 
 def sign(input) -> Tensor:
-    """Elementwise sign: -1, 0 or 1 (0 for NaN); its gradient is 0, as in PyTorch."""
+    """Elementwise sign: -1, 0 or 1 (0 for NaN); its gradient is 0, as in PyTorch. The sign of a
+    bool tensor is itself."""
+    if isinstance(input, Tensor) and input.array.dtype == np.bool_:
+        return Tensor(input.array.copy())
     return Sign.apply(input)
 
 
@@ -432,26 +501,31 @@ def contiguous(input) -> Tensor:
     return input if input.array.flags.c_contiguous else Clone.apply(input)
 
 
-def _compare(op):
+def _compare(op, name, promote=True):
     def f(input, other) -> Tensor:
         a, b = _arr(input), _arr(other)
+        if promote and not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                            and a.dtype == b.dtype):
+            # PyTorch compares in the promoted dtype: a uint8 tensor meets -3 as 253, a float16
+            # tensor meets a float64 0-d tensor rounded to float16
+            a, b = _in_common_dtype(name, input, other)
         if np.shape(a) != np.shape(b):
-            broadcast_shapes(op.__name__, np.shape(a), np.shape(b))
-        return Tensor(op(a, b))
+            broadcast_shapes(name, np.shape(a), np.shape(b))
+        return Tensor(np.asarray(op(a, b)))
 
-    f.__name__ = op.__name__
+    f.__name__ = name
     f.__doc__ = f"Elementwise ``{op.__name__}`` as a bool tensor (not differentiable)."
     return f
 
 
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-logical_and = _compare(np.logical_and)
-logical_or = _compare(np.logical_or)
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+logical_and = _compare(np.logical_and, "logical_and")  # also in the promoted dtype: -1e-31
+logical_or = _compare(np.logical_or, "logical_or")  # meets float16 as -0.0, false (PyTorch)
 
 
 def logical_not(input) -> Tensor:
@@ -574,12 +648,100 @@ def logsigmoid(input) -> Tensor:
     return neg(Softplus.apply(neg(input), beta=1.0, threshold=float("inf")))
 
 
+def _same_dtype(name, input, other) -> None:
+    """isclose/allclose compare tensors of one dtype, as PyTorch: no silent promotion."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input.dtype != other.dtype:
+        raise TypeError(f"{name}: input dtype {input.dtype} and other dtype {other.dtype} must "
+                        "match (cast one of them first)")
+
+
 def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8,
             equal_nan: bool = False) -> Tensor:
     """Bool tensor: ``|input - other| <= atol + rtol * |other|`` elementwise (no gradient)."""
+    _same_dtype("isclose", input, other)
     return Tensor(np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """Whether :func:`isclose` holds for every element (a Python bool, as in PyTorch)."""
+    _same_dtype("allclose", input, other)
     return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+# ---- integer and bitwise arithmetic, with PyTorch's casts (wrap-around) -------------------------
+
+__all__ += ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"]
+
+
+def _is_floating(x) -> bool:
+    """Whether an operand makes a result floating (a float tensor or number)."""
+    if isinstance(x, (Tensor, np.ndarray, np.generic)):
+        return x.dtype.kind in "fc"
+    return isinstance(x, (float, complex))
+
+
+def _in_common_dtype(name, *xs) -> list:
+    """The operands as arrays of PyTorch's result dtype (:func:`result_type`)."""
+    xs = [_num(x, name) for x in xs]
+    dtype = result_type(*xs)
+    return [cast_wrapping(x, dtype) for x in xs]
+
+
+def _integer_pow(input, exponent) -> Tensor:
+    """``input ** exponent`` for integer and bool operands (no gradient: nothing is floating)."""
+    a, b = _in_common_dtype("pow", input, exponent)
+    if a.dtype == np.bool_ and isinstance(exponent, (bool, np.bool_)):
+        # PyTorch's scalar-exponent shortcuts: x ** 1 is x, x ** 0 is ones (bool stays bool)
+        return Tensor(a.copy() if exponent else np.ones(a.shape, dtype=bool))
+    if a.dtype == np.bool_:
+        raise TypeError("pow: bool ** bool is not supported (as in PyTorch); cast one operand "
+                        "to an integer dtype first")
+    if isinstance(exponent, (int, np.integer)) and not isinstance(exponent, bool) \
+            and exponent < 0:
+        raise ValueError(f"pow: integers to negative integer powers are not allowed (input "
+                         f"dtype {a.dtype}, exponent {exponent}); use a float input")
+    if np.shape(a) != np.shape(b):
+        broadcast_shapes("pow", np.shape(a), np.shape(b))
+    negative = b < 0
+    with np.errstate(over="ignore"):
+        y = np.power(a, np.where(negative, 0, b).astype(b.dtype))
+    if negative.any():
+        # the integer part of a ** b for b < 0: 1 for a = 1, +-1 for a = -1, else 0 (PyTorch)
+        odd = (b % 2) != 0
+        small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+        y = np.where(negative, small, y).astype(y.dtype)
+    return Tensor(np.asarray(y))
+
+
+def _bitwise(name, ufunc, input, other) -> Tensor:
+    a, b = _in_common_dtype(name, input, other)
+    if a.dtype.kind not in "biu":
+        raise TypeError(f"{name}: operands must be integer or bool tensors, got dtype "
+                        f"{a.dtype} (a float operand)")
+    if np.shape(a) != np.shape(b):
+        broadcast_shapes(name, np.shape(a), np.shape(b))
+    return Tensor(np.asarray(ufunc(a, b)))
+
+
+def bitwise_and(input, other) -> Tensor:
+    """Elementwise AND of integer tensors, bit by bit (logical on bool); no gradient."""
+    return _bitwise("bitwise_and", np.bitwise_and, input, other)
+
+
+def bitwise_or(input, other) -> Tensor:
+    """Elementwise OR of integer tensors, bit by bit (logical on bool); no gradient."""
+    return _bitwise("bitwise_or", np.bitwise_or, input, other)
+
+
+def bitwise_xor(input, other) -> Tensor:
+    """Elementwise XOR of integer tensors, bit by bit (logical on bool); no gradient."""
+    return _bitwise("bitwise_xor", np.bitwise_xor, input, other)
+
+
+def bitwise_not(input) -> Tensor:
+    """Elementwise NOT of an integer tensor, bit by bit (``~x = -x - 1``; logical on bool)."""
+    a = _arr(input)
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not: input must be an integer or bool tensor, got "
+                        f"{getattr(a, 'dtype', type(a).__name__)}")
+    return Tensor(np.asarray(np.invert(a)))

@@ -23,7 +23,8 @@ class Embedding(Function):
         # out[k] = W[idx[k]]  =>  dW[v] = sum of g[k] over the k with idx[k] == v (a scatter-add);
         # the padding row is a constant and gets no gradient, as in PyTorch
         dw = np.zeros(ctx.shape, dtype=g.dtype)
-        np.add.at(dw, ctx.idx.reshape(-1), g.reshape(-1, ctx.shape[1]))
+        # (no -1 in the reshape: the embedding dim may be 0)
+        np.add.at(dw, ctx.idx.reshape(-1), g.reshape(ctx.idx.size, ctx.shape[1]))
         if ctx.scale_grad_by_freq:
             # each occurrence's gradient divided by how often its index occurs in the batch
             counts = np.bincount(ctx.idx.reshape(-1), minlength=ctx.shape[0])

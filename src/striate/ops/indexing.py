@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.scalars import scalar_as
 from ..autograd.tensor import Tensor
 from .elementwise import Clone
 
@@ -202,6 +203,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         raise TypeError(
             f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}"
         )
+    elif input.array.dtype.kind in "biu":  # -1 into uint8 is 255, inf is refused (PyTorch's)
+        value = scalar_as("masked_fill", value, input.array.dtype).item()
     return MaskedFill.apply(input, value, np.broadcast_to(m, input.shape))
 
 
@@ -286,7 +289,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if a.size and a.min() < 0:
         raise ValueError(f"one_hot: class values must be >= 0, got {int(a.min())}")
     if num_classes == -1:
-        num_classes = int(a.max()) + 1 if a.size else 0
+        if not a.size:
+            raise ValueError("one_hot: can't infer the number of classes from an empty tensor; "
+                             "give num_classes")
+        num_classes = int(a.max()) + 1
     if a.size and a.max() >= num_classes:
         raise ValueError(f"one_hot: class value {int(a.max())} is out of range for "
                          f"num_classes={num_classes}")

@@ -343,10 +343,11 @@ class KLDiv(Function):
             et = np.exp(t)
             loss = et * (t - x)
         else:
-            pos = t > 0
-            logt = np.log(np.where(pos, t, 1))  # 0 log 0 = 0
+            # PyTorch's xlogy(t, t) - t x: 0 log 0 = 0, while a negative or NaN target gives NaN
+            with np.errstate(invalid="ignore"):
+                logt = np.log(np.where(t == 0, 1, t))
             et = t
-            loss = t * (logt - x)
+            loss = t * logt - t * x
         ctx.save_for_backward(x, t, et, None if log_target else logt)
         ctx.log_target = log_target
         n = x.shape[0] if x.ndim else 1

@@ -194,14 +194,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     _per_channel("batch_norm", "weight", weight, c, x.shape)
     _per_channel("batch_norm", "bias", bias, c, x.shape)
     if training:
-        if x.size // c <= 1:
+        if c and x.size // c == 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, "
                 f"got input shape {x.shape}"
             )
     elif rm is None or rv is None:
         raise ValueError("batch_norm: running_mean and running_var are needed in eval mode")
-    if training:
+    if training and x.size == 0:
+        # an empty batch, as in PyTorch: an empty output, the running estimates untouched, and
+        # zero gradients for weight and bias (sums over nothing)
+        stats = fixed_stats(np.zeros(c), np.ones(c), x)
+    elif training:
         stats = batch_stats(x)
         _update_running_stats(running_mean, running_var, stats, float(momentum))
     else:
@@ -271,4 +275,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         )
     _per_channel("group_norm", "weight", weight, c, x.shape)
     _per_channel("group_norm", "bias", bias, c, x.shape)
+    if x.shape[0] * c // num_groups * int(np.prod(x.shape[2:])) == 1:
+        # PyTorch's check: a single sample whose every group holds one value normalises to 0
+        raise ValueError(
+            f"group_norm: expected more than 1 value per group, got input shape {x.shape} with "
+            f"num_groups {num_groups}"
+        )
     return GroupNorm.apply(input, weight, bias, groups=int(num_groups), eps=float(eps))

@@ -25,11 +25,13 @@ __all__ = ["avg_pool2d", "max_pool2d"]
 
 class MaxPool2d(Function):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, return_indices=False, ceil_mode=False):
+    def forward(ctx, x, kernel, stride, padding, return_indices=False, ceil_mode=False,
+                dilation=(1, 1)):
         # the winners are only recorded when a backward or return_indices will ask for them
         out, ctx.cache = max_pool_forward(
             x, kernel, stride, padding,
             need_grad=ctx.needs_input_grad[0] or return_indices, ceil_mode=ceil_mode,
+            dilation=dilation,
         )
         if return_indices:  # a second output: the flat index of each winner in its plane
             return out, max_pool_indices(ctx.cache)
@@ -54,8 +56,9 @@ class AvgPool2d(Function):
         return avg_pool_backward(g, ctx.cache)
 
 
-def _pool_args(fn, input, kernel_size, stride, padding, ceil_mode):
-    """Validate a pooling call; return (kernel, stride, padding) as pairs."""
+def _pool_args(fn, input, kernel_size, stride, padding, ceil_mode, dilation=(1, 1)):
+    """Validate a pooling call; return (kernel, stride, padding) as pairs. A window dilated by
+    (dh, dw) spans ``d (k - 1) + 1`` pixels."""
     x = _array(input)
     if x.ndim != 4:
         raise ValueError(
@@ -71,11 +74,14 @@ def _pool_args(fn, input, kernel_size, stride, padding, ceil_mode):
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{fn}: padding {padding} must be at most half the kernel size {kernel}")
     H, W = x.shape[2:]
-    Ho = pool_output_size(H, kernel[0], stride[0], padding[0], ceil_mode)
-    Wo = pool_output_size(W, kernel[1], stride[1], padding[1], ceil_mode)
+    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    Ho = pool_output_size(H, span[0], stride[0], padding[0], ceil_mode)
+    Wo = pool_output_size(W, span[1], stride[1], padding[1], ceil_mode)
     if Ho < 1 or Wo < 1:
         raise ValueError(
-            f"{fn}: kernel size {kernel} is larger than the padded input "
+            f"{fn}: kernel size {kernel}"
+            + (f" (spanning {span} with dilation {dilation})" if span != kernel else "")
+            + " is larger than the padded input "
             f"({H + 2 * padding[0]}, {W + 2 * padding[1]}) (input shape {x.shape}, "
             f"padding {padding})"
         )
@@ -98,7 +104,7 @@ def max_pool2d(
         kernel_size: int or (kh, kw).
         stride: int or (sh, sw); None (the default) means kernel_size.
         padding: implicit -inf padding on each side, at most half the kernel.
-        dilation: only 1 for now.
+        dilation: int or (dh, dw): the window's taps lie dh rows and dw columns apart.
         ceil_mode: round the output size up (the last window may hang over the edge).
         return_indices: also return the int64 flat positions ``h * W + w`` of each window's
             (first) maximum in the unpadded input, for :func:`max_unpool2d`.
@@ -111,10 +117,11 @@ def max_pool2d(
         >>> F.max_pool2d(striate.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
         [[[[5.0, 7.0], [13.0, 15.0]]]]
     """
-    if dilation not in (1, (1, 1), [1, 1]):
-        raise ValueError("max_pool2d: dilation other than 1 is not supported yet")
-    k, s, p = _pool_args("max_pool2d", input, kernel_size, stride, padding, ceil_mode)
+    d = _check_pair(dilation, "dilation", "max_pool2d", 1)
+    k, s, p = _pool_args("max_pool2d", input, kernel_size, stride, padding, ceil_mode, d)
     extra = {"ceil_mode": True} if ceil_mode else {}
+    if d != (1, 1):
+        extra["dilation"] = d
     if not return_indices:
         return MaxPool2d.apply(input, kernel=k, stride=s, padding=p, **extra)
     return MaxPool2d.apply(input, kernel=k, stride=s, padding=p, return_indices=True, **extra)

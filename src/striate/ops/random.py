@@ -15,17 +15,20 @@ from ..autograd.tensor import Tensor, takes_device
 __all__ = ["multinomial", "rand_like", "randn_like"]
 
 
-def _float_dtype(input: Tensor, dtype):
+def _float_dtype(input: Tensor, dtype, name: str):
+    """The samples' dtype: ``dtype``, else input's, which must be floating (as in PyTorch: there
+    are no uniform or normal integers)."""
     dtype = np.dtype(dtype) if dtype is not None else input.dtype
     if dtype.kind != "f":
-        dtype = np.dtype(backend.get_default_dtype())
+        raise TypeError(f"{name}: samples must have a floating dtype, got {dtype} (give "
+                        "dtype=striate.float32 for an integer or bool input)")
     return dtype
 
 
 @takes_device
 def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples with ``input``'s shape (and dtype unless ``dtype`` is given)."""
-    dtype = _float_dtype(input, dtype)
+    dtype = _float_dtype(input, dtype, "randn_like")
     a = backend.get_rng().standard_normal(tuple(input.shape)).astype(dtype)
     return Tensor(a, requires_grad=requires_grad)
 
@@ -33,7 +36,7 @@ def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor
 @takes_device
 def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) with ``input``'s shape (and dtype unless ``dtype`` is given)."""
-    dtype = _float_dtype(input, dtype)
+    dtype = _float_dtype(input, dtype, "rand_like")
     a = backend.get_rng().random(tuple(input.shape)).astype(dtype)
     return Tensor(a, requires_grad=requires_grad)
 
@@ -59,6 +62,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False,
     w = np.asarray(input.array if isinstance(input, Tensor) else input, dtype=np.float64)
     if w.ndim not in (1, 2):
         raise ValueError(f"multinomial: input must be 1-D or 2-D, got shape {w.shape}")
+    if w.shape[-1] == 0:
+        raise ValueError(f"multinomial: input has no categories to draw from (shape {w.shape})")
     rows = w.reshape(-1, w.shape[-1])
     if not np.all(np.isfinite(rows)) or np.any(rows < 0):
         raise ValueError("multinomial: weights must be finite and >= 0")

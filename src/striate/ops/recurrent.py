@@ -68,13 +68,13 @@ def _input_grads(ctx, da, x, w_ih, h0, hs, w_hh_rows=None):
     need = ctx.needs_input_grad
     dx = dw_ih = dw_hh = db = None
     if need[0]:
-        dx = (da2 @ w_ih).reshape(t, n, -1)
+        dx = (da2 @ w_ih).reshape(t, n, w_ih.shape[1])  # no -1: n may be 0
         if ctx.batch_first:
             dx = dx.transpose(1, 0, 2)
     if need[-4]:
-        dw_ih = da2.T @ x.reshape(t * n, -1)
+        dw_ih = da2.T @ x.reshape(t * n, x.shape[-1])
     if need[-3]:
-        h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(t * n, -1)
+        h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(t * n, h0.shape[-1])
         dh2 = da2 if w_hh_rows is None else w_hh_rows.reshape(t * n, g)
         dw_hh = dh2.T @ h_prev
     if need[-2] or need[-1]:

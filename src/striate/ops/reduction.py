@@ -6,6 +6,7 @@ axes with size 1, as in PyTorch.
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -52,7 +53,9 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
-        return np.asarray(a.sum(axis=axes, keepdims=keepdim))
+        # integers and bools sum into int64, as in PyTorch (NumPy sums uint8 into uint64)
+        dtype = np.int64 if a.dtype.kind in "biu" else None
+        return np.asarray(a.sum(axis=axes, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -117,21 +120,23 @@ class Var(Function):
         mu = a.mean(axis=axes, keepdims=True)
         d = a - mu
         n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
-        denom = n - correction
-        if denom <= 0:
-            raise ValueError(
-                f"var: {n} element(s) per reduction is too few for correction={correction}"
-            )
+        denom = np.float64(n - correction if n > correction else 0)  # (max is shadowed here)
+        if denom == 0:  # PyTorch warns and divides by 0: NaN (or inf), not an error
+            warnings.warn(f"var: degrees of freedom is <= 0 ({n} element(s) per reduction, "
+                          f"correction={correction}); the result is NaN or inf", stacklevel=4)
         ctx.save_for_backward(d)
         ctx.denom, ctx.shape, ctx.axes, ctx.keepdim = denom, a.shape, axes, keepdim
-        return np.asarray((d * d).sum(axis=axes, keepdims=keepdim) / denom)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((d * d).sum(axis=axes, keepdims=keepdim) / denom).astype(
+                a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         # d var / dx_i = 2 (x_i - mean) / (n - correction); the mean's own term sums to zero
         (d,) = ctx.saved
         g = _expand_back(g, ctx.shape, ctx.axes, ctx.keepdim)
-        return g * (2.0 / ctx.denom) * d
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * (2.0 / ctx.denom) * d).astype(d.dtype, copy=False)
 
 
 class Std(Function):
@@ -241,7 +246,7 @@ def _arg_extreme(input, dim, keepdim, argfn, name):
     _nonempty(name, a.shape, axes, dim)
     if dim is None or a.ndim == 0:
         idx = np.asarray(argfn(a), dtype=np.int64)
-        return Tensor(idx.reshape((1,) * a.ndim) if keepdim and dim is not None else idx)
+        return Tensor(idx.reshape((1,) * a.ndim) if keepdim else idx)  # keepdim: every dim, 1
     (axis,) = axes
     return Tensor(argfn(a, axis=axis, keepdims=keepdim).astype(np.int64))
 
@@ -276,6 +281,8 @@ class Prod(Function):
     def backward(ctx, g):
         # d prod/dx_i = product of the others (not prod / x_i, which fails at zeros)
         (a,) = ctx.saved
+        if a.size == 0:  # no element, no gradient
+            return np.zeros(a.shape, dtype=g.dtype)
         if ctx.axis is None:
             others = _exclusive_products(a.reshape(-1), 0).reshape(a.shape)
             return g.reshape(()) * others if g.ndim == 0 else g.reshape((1,) * a.ndim) * others
@@ -325,7 +332,7 @@ class Cumprod(Function):
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        m = np.max(a, axis=axes, keepdims=True)
+        m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # an empty dim gives -inf
         m = np.where(np.isfinite(m), m, 0)  # all -inf: the result is -inf, not nan
         y = m + np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True))
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -409,6 +416,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, dtype=None) -
     if dtype is not None:
         x = x.to(dtype)
     axes = tuple(range(x.ndim)) if dim is None else _axes(dim, x.ndim, "vector_norm")
+    if ord in (float("inf"), float("-inf")) and any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"vector_norm: the {ord} norm of nothing is undefined (dim {dim} of "
+                         f"input shape {tuple(x.shape)} is empty)")
     if ord == float("inf"):
         return amax(x.abs(), dim=axes, keepdim=keepdim)
     if ord == float("-inf"):
@@ -423,6 +433,10 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, dtype=None) -
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """``torch.norm``: the vector ``p``-norm over ``dim`` (all elements by default); ``'fro'`` is
     the 2-norm of the elements. Matrix norms (``'nuc'``) are not provided."""
+    if p == "fro" and dim is not None and not isinstance(dim, (int, np.integer)) \
+            and len(dim) > 2:
+        raise ValueError(f"norm: p='fro' is a vector or matrix norm: dim must have at most 2 "
+                         f"dims, got {dim!r}")
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):

@@ -11,6 +11,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._helpers import promote_types
+from .elementwise import cast
 
 __all__ = [
     "reshape", "view", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand",
@@ -143,20 +145,23 @@ class ConstantPad(Function):
 
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1)."""
-    shape = _shape_arg(shape)
+    return _reshape("reshape", input, _shape_arg(shape))
+
+
+def _reshape(name: str, input: Tensor, shape: tuple) -> Tensor:
     size = input.array.size
     known = int(np.prod([s for s in shape if s != -1]))
     free = shape.count(-1)
     if free > 1 or (free == 0 and known != size) or (free == 1 and (known == 0 or size % known)):
         raise ValueError(
-            f"reshape: shape {shape} is invalid for input of shape {input.shape} ({size} elements)"
+            f"{name}: shape {shape} is invalid for input of shape {input.shape} ({size} elements)"
         )
     return Reshape.apply(input, shape=shape)
 
 
 def view(input: Tensor, *shape) -> Tensor:
     """Alias of :func:`reshape` (NumPy decides when a copy is needed)."""
-    return reshape(input, *shape)
+    return _reshape("view", input, _shape_arg(shape))
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -189,6 +194,9 @@ def permute(input: Tensor, *dims) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
     nd = input.ndim
+    if nd == 0:  # a 0-d tensor accepts dims 0 and -1, as in PyTorch: nothing to swap
+        _check_dim(dim0, 1, "transpose"), _check_dim(dim1, 1, "transpose")
+        return Permute.apply(input, dims=())
     d0, d1 = _check_dim(dim0, nd, "transpose"), _check_dim(dim1, nd, "transpose")
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
@@ -199,6 +207,9 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dimensions of size 1 (only ``dim`` when given)."""
     if dim is None:
         shape = tuple(n for n in input.shape if n != 1)
+    elif input.ndim == 0:  # dim 0 or -1 of a 0-d tensor, as in PyTorch: nothing to remove
+        _check_dim(dim, 1, "squeeze")
+        shape = ()
     else:
         d = _check_dim(dim, input.ndim, "squeeze")
         shape = input.shape if input.shape[d] != 1 else input.shape[:d] + input.shape[d + 1 :]
@@ -312,7 +323,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
                 f"cat: tensors[{i}] has shape {t.shape} but tensors[0] has shape {ref}; "
                 f"all dims except dim {dim} must match"
             )
-    return Cat.apply(*tensors, axis=d)
+    return Cat.apply(*_same_dtype(tensors), axis=d)
 
 
 concatenate = cat
@@ -330,7 +341,18 @@ def stack(tensors, dim: int = 0) -> Tensor:
                 f"{tensors[0].shape}; all must match"
             )
     d = _check_dim(dim, tensors[0].ndim, "stack", extra=1)
-    return Stack.apply(*tensors, axis=d)
+    return Stack.apply(*_same_dtype(tensors), axis=d)
+
+
+def _same_dtype(tensors) -> list:
+    """cat/stack's inputs cast (differentiably) to their promoted dtype, as PyTorch promotes
+    them: an int64 and a float32 tensor give float32 (NumPy would give float64)."""
+    dtype = tensors[0].dtype
+    if all(t.dtype == dtype for t in tensors):
+        return tensors
+    for t in tensors[1:]:
+        dtype = promote_types(dtype, t.dtype)
+    return [t if t.dtype == dtype else cast(t, dtype) for t in tensors]
 
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
@@ -463,7 +485,10 @@ def _dims(dims, ndim: int, name: str) -> tuple:
 
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (an int or a tuple)."""
-    return Flip.apply(input, axes=_dims(dims, input.ndim, "flip"))
+    axes = _dims(dims, max(input.ndim, 1), "flip")  # a 0-d tensor accepts dim 0 and -1
+    if len(set(axes)) < len(axes):
+        raise ValueError(f"flip: a dim appears more than once in dims={dims!r}")
+    return Flip.apply(input, axes=axes if input.ndim else ())
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:

@@ -13,7 +13,9 @@ import numpy as np
 
 from .. import backend, ops
 from ..autograd.function import Function
+from ..autograd.scalars import scalar_as
 from ..autograd.tensor import Tensor
+from ._helpers import broadcast_shapes, cast_wrapping, float_result, result_type
 
 __all__: list = []
 
@@ -68,7 +70,9 @@ class _TensorMethods:
         return ops.div(self, o)
 
     def __rtruediv__(self, o):
-        return ops.div(o, self)
+        # PyTorch computes ``o / t`` as ``t.reciprocal() * o``: the reciprocal takes t's float
+        # dtype first (an int64 t divided into a 0-d float16 gives float32)
+        return ops.mul(ops.div(1.0, self), o)
 
     def __pow__(self, o):
         return ops.pow(self, o)
@@ -80,6 +84,9 @@ class _TensorMethods:
         return ops.neg(self)
 
     def __pos__(self):
+        if self.array.dtype == np.bool_:
+            raise TypeError("__pos__: the unary + operator on a bool tensor is not supported "
+                            "(as in PyTorch)")
         return self
 
     def __abs__(self):
@@ -112,14 +119,27 @@ class _TensorMethods:
     def __ne__(self, o):
         return ops.ne(self, o)
 
+    # bitwise on integers, logical on bools, refused on floats (PyTorch's operators)
     def __invert__(self):
-        return ops.logical_not(self)
+        return ops.bitwise_not(self)
 
     def __and__(self, o):
-        return ops.logical_and(self, o)
+        return ops.bitwise_and(self, o)
+
+    def __rand__(self, o):
+        return ops.bitwise_and(o, self)
 
     def __or__(self, o):
-        return ops.logical_or(self, o)
+        return ops.bitwise_or(self, o)
+
+    def __ror__(self, o):
+        return ops.bitwise_or(o, self)
+
+    def __xor__(self, o):
+        return ops.bitwise_xor(self, o)
+
+    def __rxor__(self, o):
+        return ops.bitwise_xor(o, self)
 
     # ---- methods that forward to striate.ops --------------------------------------------------
 
@@ -192,7 +212,7 @@ class _TensorMethods:
         return ops.view(self, *shape)
 
     def view_as(self, other):
-        return ops.reshape(self, other.shape)
+        return ops.view(self, other.shape)
 
     def expand(self, *shape):
         return ops.expand(self, *shape)
@@ -260,12 +280,14 @@ class _TensorMethods:
         return ops.argsort(self, dim, descending, stable)
 
     def all(self, dim=None, keepdim=False) -> Tensor:
-        """Whether every element (along ``dim``) is non-zero, as a bool tensor."""
-        return Tensor(np.asarray(np.all(self.array, axis=dim, keepdims=keepdim)))
+        """Whether every element (along ``dim``) is non-zero, as a bool tensor (uint8 for uint8
+        input, as in PyTorch)."""
+        return _truth(np.all(self.array, axis=dim, keepdims=keepdim), self.array.dtype)
 
     def any(self, dim=None, keepdim=False) -> Tensor:
-        """Whether some element (along ``dim``) is non-zero, as a bool tensor."""
-        return Tensor(np.asarray(np.any(self.array, axis=dim, keepdims=keepdim)))
+        """Whether some element (along ``dim``) is non-zero, as a bool tensor (uint8 for uint8
+        input, as in PyTorch)."""
+        return _truth(np.any(self.array, axis=dim, keepdims=keepdim), self.array.dtype)
 
     def eq(self, other):
         return ops.eq(self, other)
@@ -291,36 +313,40 @@ class _TensorMethods:
 
     def add_(self, other, alpha=1) -> Tensor:
         if self._records_inplace(other):
+            _inplace_dtype(self, "add_", other)
             return self._record_inplace(
                 "add_", lambda old: ops.add(old, other * alpha if alpha != 1 else other))
-        self._check_inplace("add_")
-        o = other.array if isinstance(other, Tensor) else other
-        self.array += o * alpha if alpha != 1 else o
-        return self
+        return _inplace(self, "add_", np.add, other, alpha)
 
     def sub_(self, other, alpha=1) -> Tensor:
+        if isinstance(other, (bool, np.bool_)) or getattr(other, "dtype", None) == np.bool_ \
+                or self.array.dtype == np.bool_:
+            raise TypeError("sub_: subtraction with a bool tensor is not supported (as in "
+                            "PyTorch); to invert a mask use ~ or logical_not")
         if self._records_inplace(other):
+            _inplace_dtype(self, "sub_", other)
             return self._record_inplace(
                 "sub_", lambda old: ops.sub(old, other * alpha if alpha != 1 else other))
-        return self.add_(other, alpha=-alpha)
+        return _inplace(self, "sub_", np.subtract, other, alpha)
 
     def mul_(self, other) -> Tensor:
         if self._records_inplace(other):
+            _inplace_dtype(self, "mul_", other)
             return self._record_inplace("mul_", lambda old: ops.mul(old, other))
-        self._check_inplace("mul_")
-        self.array *= other.array if isinstance(other, Tensor) else other
-        return self
+        return _inplace(self, "mul_", np.multiply, other)
 
     def div_(self, other) -> Tensor:
         if self._records_inplace(other):
+            _inplace_dtype(self, "div_", other, floating=True)
             return self._record_inplace("div_", lambda old: ops.div(old, other))
-        self._check_inplace("div_")
-        self.array /= other.array if isinstance(other, Tensor) else other
-        return self
+        return _inplace(self, "div_", np.true_divide, other, floating=True)
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
         if self._records_inplace():
             return self._record_inplace("clamp_", lambda old: ops.clip(old, min, max))
+        for bound in (min, max):
+            if bound is not None:
+                _inplace_dtype(self, "clamp_", bound)
         self._check_inplace("clamp_")
         np.clip(self.array, min, max, out=self.array)
         return self
@@ -330,6 +356,8 @@ class _TensorMethods:
     def relu_(self) -> Tensor:
         if self._records_inplace():
             return self._record_inplace("relu_", lambda old: ops.relu(old))
+        if self.array.dtype == np.bool_:
+            raise TypeError("relu_: bool input is not supported (as in PyTorch)")
         self._check_inplace("relu_")
         np.maximum(self.array, 0, out=self.array)
         return self
@@ -342,8 +370,7 @@ class _TensorMethods:
             return self._record_inplace("masked_fill_",
                                         lambda old: ops.masked_fill(old, mask, value))
         self._check_inplace("masked_fill_")
-        self.array[np.broadcast_to(m, self.shape)] = value.item() if isinstance(
-            value, Tensor) else value
+        self.array[...] = ops.masked_fill(Tensor(self.array), mask, value).array
         return self
 
     def __setitem__(self, index, value):
@@ -351,11 +378,57 @@ class _TensorMethods:
             index = index.array
         elif isinstance(index, tuple):
             index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
+        if not isinstance(value, Tensor) and self.array.dtype.kind in "biu" and isinstance(
+                value, (int, float, np.generic)):  # -1 into uint8 is 255, inf is refused
+            value = scalar_as("__setitem__", value, self.array.dtype)
         if self._records_inplace(value):
             return self._record_inplace(
                 "__setitem__", lambda old: _IndexPut.apply(old, value, index=index))
         self._check_inplace("__setitem__")
         _assign(self.array, index, value.array if isinstance(value, Tensor) else value)
+
+
+def _inplace_dtype(self: Tensor, name: str, other, floating: bool = False) -> np.dtype:
+    """The dtype an in-place op computes in (PyTorch's promotion of self and other), checked to
+    cast back into self: a float result can't go into an integer tensor, nor an integer into a
+    bool one."""
+    dtype = result_type(self, other.item() if isinstance(other, np.generic) else other)
+    if floating:
+        dtype = float_result(dtype)
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+    if rank[dtype.kind] > rank[self.array.dtype.kind]:
+        raise TypeError(f"{name}: the result type {dtype} can't be cast to the tensor's dtype "
+                        f"{self.array.dtype}")
+    return dtype
+
+
+def _inplace(self: Tensor, name: str, ufunc, other, alpha=1, floating=False) -> Tensor:
+    """``self = ufunc(self, alpha * other)`` in self's memory, as PyTorch: other broadcast to
+    self's shape (not beyond), computed in the promoted dtype and cast back (integers wrap)."""
+    a = self.array
+    o = other.array if isinstance(other, Tensor) else other
+    if np.shape(o) != a.shape:
+        shape = broadcast_shapes(name, np.shape(o), a.shape)
+        if shape != a.shape:
+            raise ValueError(f"{name}: an operand of shape {np.shape(o)} can't be broadcast to "
+                             f"the shape {a.shape} of the tensor written in place")
+    dtype = _inplace_dtype(self, name, other, floating)
+    if alpha != 1:
+        if dtype.kind in "biu" and not isinstance(alpha, (int, np.integer)):
+            raise TypeError(f"{name}: alpha must be an integer for integer tensors, got {alpha!r}")
+        o = cast_wrapping(o, dtype) * cast_wrapping(alpha, dtype)
+    self._check_inplace(name)
+    if dtype == a.dtype:
+        ufunc(a, cast_wrapping(o, dtype), out=a)
+    else:
+        a[...] = ufunc(a.astype(dtype), cast_wrapping(o, dtype))
+    return self
+
+
+def _truth(result, dtype) -> Tensor:
+    """all/any's answer: bool, except uint8 for a uint8 input (PyTorch's legacy mask dtype)."""
+    result = np.asarray(result)
+    return Tensor(result.astype(np.uint8) if dtype == np.uint8 else result)
 
 
 def _split(index):
@@ -423,7 +496,9 @@ def _new(self: Tensor, array, dtype, requires_grad: bool) -> Tensor:
                   requires_grad=requires_grad)
 
 
-def _size(size) -> tuple:
+def _size(size, name="size") -> tuple:
+    if not size:
+        raise TypeError(f"{name}: a size is required (as in PyTorch), e.g. {name}(2, 3)")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         return tuple(size[0])
     return tuple(size)
@@ -436,11 +511,11 @@ def _attach_torch_functions() -> None:
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         """Zeros of ``size`` with this tensor's dtype (unless ``dtype``)."""
-        return _new(self, np.zeros(_size(size)), dtype, requires_grad)
+        return _new(self, np.zeros(_size(size, "new_zeros")), dtype, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         """Ones of ``size`` with this tensor's dtype (unless ``dtype``)."""
-        return _new(self, np.ones(_size(size)), dtype, requires_grad)
+        return _new(self, np.ones(_size(size, "new_ones")), dtype, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         """``fill_value`` everywhere, shape ``size``, this tensor's dtype (unless ``dtype``)."""
@@ -457,24 +532,14 @@ def _attach_torch_functions() -> None:
 
     def sub(self, other, *, alpha=1):
         """``self - alpha * other``."""
-        if alpha != 1:
-            other = elementwise.mul(other, alpha)
-        return elementwise.sub(self, other)
+        return elementwise.sub(self, other, alpha=alpha)
 
     def div(self, other, *, rounding_mode=None):
         """``self / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient."""
-        q = elementwise.div(self, other)
-        if rounding_mode is None:
-            return q
-        fn = {"trunc": np.trunc, "floor": np.floor}.get(rounding_mode)
-        if fn is None:
-            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
-                             f"{rounding_mode!r}")
-        return Tensor(fn(q.array).astype(np.result_type(self.array, getattr(other, "array",
-                                                                             other))))
+        return elementwise.div(self, other, rounding_mode=rounding_mode)
 
     def flip(self, *dims):
-        return shape.flip(self, _size(dims))
+        return shape.flip(self, _size(dims, "flip"))
 
     def multinomial(self, num_samples, replacement=False, generator=None):
         return random.multinomial(self, num_samples, replacement, generator)
