@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser", "CommandError", "positive_int", "non_negative
            "model_name", "run_dir"]
 
 COMMAND_MODULES = ["train", "classic", "models", "convnets", "classic_tools", "charnn", "caption",
-                   "graphs", "rl", "generate", "detect", "compress", "attack"]
+                   "graphs", "rl", "generate", "detect", "compress", "attack", "visualize"]
 
 
 class CommandError(Exception):
