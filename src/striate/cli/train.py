@@ -96,10 +96,9 @@ def _train_loader(split, norm, config):
 
 def _trained_state(ckpt) -> dict:
     """The weights to use from a checkpoint: a run with ``--ema`` uses its averaged weights."""
-    state = dict(ckpt["model"])
-    if ckpt.get("ema"):
-        state.update(ckpt["ema"]["shadow"])
-    return state
+    from ..train.runs import trained_state
+
+    return trained_state(ckpt)
 
 
 def _default_lr(args) -> float:
@@ -279,15 +278,12 @@ def _checkpoint_path(run_or_checkpoint,
                      prefer=("checkpoint_best.npz", "checkpoint_last.npz")) -> Path:
     """The checkpoint a path names: the file itself, or in a run folder the first of ``prefer``
     (``eval`` and ``predict`` use the best weights, ``train --resume`` the last)."""
-    path = Path(run_or_checkpoint)
-    if path.is_dir():
-        for name in prefer:
-            if (path / name).exists():
-                return path / name
-        raise CommandError(f"{path} is a folder without {' or '.join(prefer)}")
-    if not path.exists():
-        raise CommandError(f"no such run folder or checkpoint: {path}")
-    return path
+    from ..train.runs import checkpoint_path
+
+    try:
+        return checkpoint_path(run_or_checkpoint, prefer)
+    except FileNotFoundError as e:
+        raise CommandError(str(e)) from None
 
 
 # the public name other command modules (cli/detect.py) use
