@@ -404,13 +404,13 @@ onnxruntime on a batch of another size{zoo_note}:
 
 The char-RNN (embedding, two LSTM layers, linear: all three outputs), both captioners' `scores`
 (LSTM or RNN decoder; soft attention with an LSTM cell) and the default ConvNet are checked the
-same way in `tests/onnx/test_onnx_export.py`.
+same way in `tests/onnx_exchange/test_onnx_export.py`.
 
 ### Importing: `striate.onnx.load_model`
 
 `load_model("model.onnx")` turns the file into a `jit` graph whose nodes are
 `striate.functional` calls, inside a module whose float weights are parameters (it fine-tunes:
-`tests/onnx/test_onnx_import.py` takes three SGD steps). Files written by real PyTorch
+`tests/onnx_exchange/test_onnx_import.py` takes three SGD steps). Files written by real PyTorch
 (`torch.onnx.export(..., dynamo=False)`: torch 2.13's default exporter needs `onnxscript`, which
 the TorchScript exporter does not):
 
