@@ -129,18 +129,9 @@ class BackwardHook:
         return outs[0] if single else outs
 
     def _output_hook(self, grad_outputs):
-        grads = _pack(self.output_index, grad_outputs, self.n_outputs)
-        for hook in self.user_pre_hooks:
-            r = hook(self.module, grads)
-            if r is None:
-                continue
-            r = r if isinstance(r, tuple) else (r,)
-            if len(r) != len(grads):
-                raise RuntimeError(
-                    f"{type(self.module).__name__}: backward pre hook returned an invalid number "
-                    f"of grad_output, got {len(r)}, but expected {len(grads)}"
-                )
-            grads = r
+        grads = _chain(self.module, self.user_pre_hooks,
+                       _pack(self.output_index, grad_outputs, self.n_outputs),
+                       lambda hook, g: hook(self.module, g), "backward pre hook", "grad_output")
         self.grad_outputs = grads
         if self.input_index is None and self.user_hooks:
             # no input requires grad: the input node does not exist, so the hooks fire here,
@@ -166,20 +157,28 @@ class BackwardHook:
         res = list(_pack(self.input_index, grad_inputs, self.n_inputs))
         for i, a in self.input_zeros.items():
             res[i] = Tensor(np.zeros_like(a.array))
-        res = tuple(res)
-        for hook in self.user_hooks:
-            r = hook(self.module, res, self.grad_outputs)
-            if r is None:
-                continue
-            r = r if isinstance(r, tuple) else (r,)
-            if len(r) != len(res):
-                raise RuntimeError(
-                    f"{type(self.module).__name__}: backward hook returned an invalid number of "
-                    f"grad_input, got {len(r)}, but expected {len(res)}"
-                )
-            res = r
+        res = _chain(self.module, self.user_hooks, tuple(res),
+                     lambda hook, g: hook(self.module, g, self.grad_outputs), "backward hook",
+                     "grad_input")
         self.grad_outputs = None
         return tuple(res[i] for i in self.input_index)
+
+
+def _chain(module, hooks, grads: tuple, call, what: str, name: str) -> tuple:
+    """Run ``call(hook, grads)`` for each hook in turn; a returned value (a tuple of the same
+    length, or one value) replaces ``grads`` for the next hook and the result."""
+    for hook in hooks:
+        r = call(hook, grads)
+        if r is None:
+            continue
+        r = r if isinstance(r, tuple) else (r,)
+        if len(r) != len(grads):
+            raise RuntimeError(
+                f"{type(module).__name__}: {what} returned an invalid number of {name}, got "
+                f"{len(r)}, but expected {len(grads)}"
+            )
+        grads = r
+    return grads
 
 
 def _pack(index, values, size: int) -> tuple:
