@@ -38,6 +38,17 @@ def _sample(labels: np.ndarray, n: int, pos_fraction: float, rng) -> np.ndarray:
                            rng.choice(neg, n_neg, replace=False)])
 
 
+
+def class_and_box_heads(hidden: int, k: int):
+    """The two linear heads of an R-CNN: ``k`` class scores and ``4 k`` box offsets, started
+    small (std 0.01 and 0.001, zero biases) as in Fast R-CNN."""
+    cls, box = nn.Linear(hidden, k), nn.Linear(hidden, 4 * k)
+    init.normal_(cls.weight, std=0.01)
+    init.normal_(box.weight, std=0.001)
+    init.zeros_(cls.bias)
+    init.zeros_(box.bias)
+    return cls, box
+
 class RegionProposalNetwork(nn.Module):
     """A 3x3 conv over the feature map, then per anchor an objectness logit and 4 offsets.
 
@@ -136,12 +147,7 @@ class RoIHead(nn.Module):
         self.batch_per_image, self.roi_op = batch_per_image, roi_op
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(channels * pool * pool, hidden),
                                 nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
-        self.cls = nn.Linear(hidden, self.K)
-        self.box = nn.Linear(hidden, 4 * self.K)
-        init.normal_(self.cls.weight, std=0.01)
-        init.normal_(self.box.weight, std=0.001)
-        init.zeros_(self.cls.bias)
-        init.zeros_(self.box.bias)
+        self.cls, self.box = class_and_box_heads(hidden, self.K)
 
     def pool_features(self, feat, rois: np.ndarray):
         if self.roi_op == "pool":
@@ -417,12 +423,7 @@ class _WarpHead(RoIHead):
         side = warp // 2 ** len(widths)
         self.fc = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * side * side, hidden),
                                 nn.ReLU())
-        self.cls = nn.Linear(hidden, self.K)
-        self.box = nn.Linear(hidden, 4 * self.K)
-        init.normal_(self.cls.weight, std=0.01)
-        init.normal_(self.box.weight, std=0.001)
-        init.zeros_(self.cls.bias)
-        init.zeros_(self.box.bias)
+        self.cls, self.box = class_and_box_heads(hidden, self.K)
 
     def pool_features(self, images, rois):
         return roi_align(images, rois, self.pool, 1.0, sampling_ratio=2, aligned=True)
