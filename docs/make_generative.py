@@ -193,13 +193,20 @@ def pictures(dirs: list[Path]) -> dict:
         tag = name.replace("-", "_")
         save_grid(task.sample(64, np.random.default_rng(1)), str(IMG / f"{tag}_samples.png"),
                   nrow=8)
-        numbers[f"{tag}_test_elbo"] = task.evaluate(data.test.X)["test_elbo"]
-        if name == "vae":
+        ev = task.evaluate(data.test.X)
+        numbers[f"{tag}_test_elbo"] = ev["test_elbo"]
+        if "test_bits_per_dim" in ev:  # the Gaussian decoder: its ELBO discretised to 17 levels
+            numbers[f"{tag}_test_bits_per_dim"] = ev["test_bits_per_dim"]
+            sigma = np.exp(task.model.log_scale.array)
+            numbers[f"{tag}_sigma"] = {"min": float(sigma.min()), "median": float(
+                np.median(sigma)), "max": float(sigma.max())}
+        if name in ("vae", "vae-gaussian"):
             x = data.test.X[:32]
             r = task.reconstructions(x)
             pairs = np.concatenate([np.stack([task.prepare(x[i:i + 8]), r[i:i + 8]])
                                     for i in range(0, 32, 8)]).reshape(-1, 1, 8, 8)
-            save_grid(pairs, str(IMG / "vae_reconstructions.png"), nrow=8)
+            save_grid(pairs, str(IMG / f"{tag}_reconstructions.png"), nrow=8)
+        if name == "vae":
             save_grid(task.interpolate(8, 10, data.test.X, np.random.default_rng(2)),
                       str(IMG / "vae_interpolation.png"), nrow=10)
         if name == "vae-2d":

@@ -114,3 +114,48 @@ def test_feature_experiment_reports_both_accuracies():
     # ... and the experiment trains copies: the autoencoder itself is untouched
     for k, v in ae.state_dict().items():
         np.testing.assert_array_equal(v.array, before[k])
+
+
+def test_discretized_gaussian_is_a_distribution_over_the_levels(rng):
+    from scipy.stats import norm
+
+    from striate.generative import discretized_gaussian_log_prob
+
+    levels = 17
+    grid = np.arange(levels) / (levels - 1)
+    # means inside and outside [0, 1], scales below and above a bin's width (1/16)
+    mean = rng.uniform(-0.3, 1.3, 40)
+    scale = np.exp(rng.uniform(np.log(0.01), np.log(2.0), 40))
+    # every level of one pixel, one row each: the probabilities of the 17 levels sum to one
+    logp = np.stack([discretized_gaussian_log_prob(np.full((40, 1), g), mean[:, None],
+                                                   scale[:, None], levels) for g in grid], 1)
+    np.testing.assert_allclose(np.exp(logp).sum(1), 1.0, rtol=1e-10, atol=1e-12)
+    # each a difference of two normal CDFs (the end bins open to -inf and +inf)
+    h = 0.5 / (levels - 1)
+    lo = np.where(grid == 0, -np.inf, grid - h)
+    hi = np.where(grid == 1, np.inf, grid + h)
+    with np.errstate(divide="ignore"):  # far tails: the plain difference is 0
+        want = np.log(norm.cdf((hi - mean[:, None]) / scale[:, None])
+                      - norm.cdf((lo - mean[:, None]) / scale[:, None]))
+    ok = want > -15  # where the plain difference of CDFs near 1 still has digits to compare
+    np.testing.assert_allclose(logp[ok], want[ok], rtol=1e-7, atol=1e-9)
+    assert np.all(np.isfinite(logp))  # the far tails too
+
+
+def test_gaussian_vae_discretized_elbo_is_the_binned_likelihood_minus_kl(rng):
+    from striate.distributions import kl_divergence
+    from striate.generative import discretized_gaussian_log_prob
+
+    vae = VAE(latent_dim=2, hidden=8, likelihood="gaussian")
+    x = striate.tensor((rng.integers(0, 17, (3, 1, 8, 8)) / 16).astype(np.float32))
+    striate.manual_seed(3)
+    got = vae.discretized_elbo(x, 17)
+    striate.manual_seed(3)
+    q = vae.encode(x)
+    p = vae.decode(q.rsample()).base_dist
+    rec = discretized_gaussian_log_prob(x.array.reshape(3, -1), p.loc.array, p.scale.array, 17)
+    np.testing.assert_allclose(got, rec - kl_divergence(q, vae.prior(3)).array, rtol=1e-6)
+    # a probability of 64 pixels: below zero, unlike the density's ELBO
+    assert np.all(got < 0)
+    with pytest.raises(ValueError, match="discretized_elbo: needs the Gaussian decoder"):
+        VAE(latent_dim=2, hidden=8).discretized_elbo(x, 17)
