@@ -1,14 +1,15 @@
 """``striate compress prune|dsd|deep-compression|lowrank|quantize|qat|binary|ternary|distill``.
 
-Each sub-command loads the run's best checkpoint, compresses the model (fine-tuning on the run's
-training split where the method retrains), and writes a new run folder with
-``checkpoint_best.npz`` (the compressed model, loadable by ``striate eval`` and ``predict``:
-pruned and shared weights are stored as plain weights holding their zeros and shared values),
-``report.json`` and ``report.md`` (size in bytes, sparsity, test accuracy before and after,
-measured inference time of a test batch). ``deep-compression`` also writes
-``weights.huffman``: the Huffman-coded layers whose length the report counts; ``quantize`` and
-``qat`` write ``int8.npz`` (the integer layers; loading it back into a model is not built yet:
-``qat``'s checkpoint holds the fine-tuned float weights).
+Each sub-command loads the run's best checkpoint (any run of ``train`` or ``compress``),
+compresses the model (fine-tuning on the run's training split where the method retrains), and
+writes a new run folder with ``checkpoint_best.npz``: the compressed model exactly as the report
+measured it (pruned and shared weights as plain weights holding their zeros and shared values,
+int8 layers as their integers, thinner or factorised layers as they are), its config recording
+the layers that differ from the zoo's architecture (``train.architecture``), so ``striate
+eval``, ``predict``, ``attack`` and ``train.runs.load_run`` rebuild it. Also ``report.json`` and
+``report.md`` (size in bytes, sparsity, test accuracy before and after, measured inference time
+of a test batch). ``deep-compression`` also writes ``weights.huffman``: the Huffman-coded
+layers whose length the report counts.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from __future__ import annotations
 import json
 import struct
 import sys
-
-import numpy as np
 
 from . import CommandError, non_negative_float, positive_int, run_dir
 from .train import load_trained, split_loader, train_loader
@@ -63,18 +62,19 @@ def _fit_fn(args, config, data, norm):
 
 
 def _finish(args, path, config, model, test, x, before, after_bytes, extra: dict, blobs=None,
-            save_model: bool = True):
+            model_config: dict | None = None):
+    """Measure the compressed ``model``, write the run folder (checkpoint, report) and return
+    it; ``model_config`` (``model``, ``model_kwargs``) when the model is not the source run's
+    architecture (a distilled student)."""
     from ..compress import evaluate, inference_time, sparsity
     from ..train import save
 
     after = {"accuracy": evaluate(model, test), "bytes": int(after_bytes),
              "inference_s": inference_time(model, x), "sparsity": sparsity(model)}
     out = run_dir(args.out, args.name or f"{config['model']}-{args.method}")
-    cfg = dict(config)
+    cfg = _model_record(dict(config, **(model_config or {})), model)
     cfg["compressed"] = {"method": args.method, "from": str(path), **extra.get("settings", {})}
-    if save_model:
-        save({"config": cfg, "model": model.state_dict(), "epoch": 0},
-             out / "checkpoint_best.npz")
+    save({"config": cfg, "model": model.state_dict(), "epoch": 0}, out / "checkpoint_best.npz")
     report = {"method": args.method, "source": str(path), "before": before, "after": after,
               "ratio": before["bytes"] / after["bytes"], **extra}
     (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
@@ -96,6 +96,17 @@ def _finish(args, path, config, model, test, x, before, after_bytes, extra: dict
     print(f"run folder: {out}")
     sys.stdout.flush()
     return out
+
+
+def _model_record(config: dict, model) -> dict:
+    """``config`` with ``replaced_modules``: how ``model`` differs from the architecture its
+    ``model`` and ``model_kwargs`` build (what ``train.runs.load_run`` replays)."""
+    from ..train.architecture import architecture_changes, build_model
+
+    config.pop("replaced_modules", None)
+    base = build_model(config, len(config["classes"]), config["input_shape"])
+    config["replaced_modules"] = architecture_changes(base, model)
+    return config
 
 
 def _table(rows: list[dict]) -> list[str]:
@@ -194,66 +205,40 @@ def _quantize(args, model, data, norm):
                           symmetric=not args.asymmetric)
 
 
-def _int8_arrays(model) -> dict:
-    """The integer layers' arrays (int8 weights, scales, zero points, int32 biases) by name."""
-    from ..compress.quantize import QuantizedLayer
-
-    out = {}
-    for name, m in model.named_modules():
-        if isinstance(m, QuantizedLayer):
-            out[name] = {"weight_int8": m.qw, "weight_scale": np.asarray(m.w_scale),
-                         "weight_zero_point": np.asarray(m.w_zp),
-                         "input_scale": float(m.x_scale), "input_zero_point": int(m.x_zp),
-                         **({"bias_int32": m.qb} if m.qb is not None else {})}
-    return out
-
-
 def quantize_cmd(args) -> int:
     from ..compress import model_bytes_int8
-    from ..train import save
 
     path, config, data, norm, model, test, x, before = _setup(args)
     _quantize(args, model, data, norm)
-    out = _finish(args, path, config, model, test, x, before, model_bytes_int8(model),
-                  {"settings": _qsettings(args)}, save_model=False)
-    save(_int8_arrays(model), out / "int8.npz")
+    _finish(args, path, config, model, test, x, before, model_bytes_int8(model),
+            {"settings": _qsettings(args)})
     return 0
 
 
 def qat_cmd(args) -> int:
     from ..compress import convert_qat, model_bytes_int8, prepare_qat
-    from ..train import save
 
     path, config, data, norm, model, test, x, before = _setup(args)
     fit, _ = _fit_fn(args, config, data, norm)
     prepare_qat(model, per_channel=not args.per_tensor)
     fit(model)
     convert_qat(model)
-    float_state = model.state_dict()
     _quantize(args, model, data, norm)
-    out = _finish(args, path, config, model, test, x, before, model_bytes_int8(model),
-                  {"settings": _qsettings(args)}, save_model=False)
-    cfg = dict(config, compressed={"method": "qat", "from": str(path)})
-    save({"config": cfg, "model": float_state, "epoch": 0}, out / "checkpoint_best.npz")
-    save(_int8_arrays(model), out / "int8.npz")
+    _finish(args, path, config, model, test, x, before, model_bytes_int8(model),
+            {"settings": _qsettings(args)})
     return 0
 
 
 def lowrank_cmd(args) -> int:
     from ..compress import dense_bytes, low_rank
-    from ..train import save
 
     path, config, data, norm, model, test, x, before = _setup(args)
     fit, _ = _fit_fn(args, config, data, norm)
     low_rank(model, rank=args.rank)
     fit(model)
     settings = {"rank": args.rank, "epochs": args.epochs}
-    out = _finish(args, path, config, model, test, x, before, dense_bytes(model),
-                  {"settings": settings}, save_model=False)
-    # not checkpoint_best: the layers differ from the config's model; rebuild it with
-    # compress.low_rank(create_model(...), rank) and load this state
-    cfg = dict(config, compressed={"method": "lowrank", "from": str(path), "rank": args.rank})
-    save({"config": cfg, "model": model.state_dict(), "epoch": 0}, out / "lowrank.npz")
+    _finish(args, path, config, model, test, x, before, dense_bytes(model),
+            {"settings": settings})
     return 0
 
 
@@ -296,7 +281,6 @@ def distill_cmd(args) -> int:
 
     from ..compress import dense_bytes, distill
     from ..models import create_model
-    from ..train import save
 
     path, config, data, norm, teacher, test, x, before = _setup(args)
     if config["model"] not in _HALF_WIDTH:
@@ -311,11 +295,8 @@ def distill_cmd(args) -> int:
             alpha=args.alpha, lr=args.lr)
     settings = {"student": name, **kwargs, "temperature": args.temperature,
                 "alpha": args.alpha, "epochs": args.epochs}
-    out = _finish(args, path, config, student, test, x, before, dense_bytes(student),
-                  {"settings": settings}, save_model=False)
-    cfg = dict(config, model=name, compressed={"method": "distill", "from": str(path),
-                                               "model_kwargs": kwargs})
-    save({"config": cfg, "model": student.state_dict(), "epoch": 0}, out / "student.npz")
+    _finish(args, path, config, student, test, x, before, dense_bytes(student),
+            {"settings": settings}, model_config={"model": name, "model_kwargs": kwargs})
     return 0
 
 
@@ -352,7 +333,7 @@ def add_parsers(sub) -> None:
         "compress",
         help="compress a trained run: pruning, DSD, Deep Compression, int8, QAT",
         description="Compress a trained run into a new run folder with the compressed model "
-        "and a report (size, sparsity, accuracy, inference time).",
+        "and a report (size, sparsity, accuracy, inference time); `striate eval` loads it.",
     )
     csub = c.add_subparsers(dest="method", metavar="METHOD", required=True)
 
@@ -417,8 +398,7 @@ def add_parsers(sub) -> None:
 
     p = csub.add_parser("lowrank", help="SVD factorisation of linear and conv layers",
                         description="Factorise every Linear (two thinner Linears) and k x k "
-                        "Conv2d (a k x 1 then a 1 x k conv) by the truncated SVD, then fine-tune. "
-                        "Writes lowrank.npz (rebuild with compress.low_rank).")
+                        "Conv2d (a k x 1 then a 1 x k conv) by the truncated SVD, then fine-tune.")
     common(p, 3, 1e-3)
     p.add_argument("--rank", type=_rank, default=0.5,
                    help="inner rank: an int, or a fraction of the full rank (default: 0.5)")
@@ -437,8 +417,7 @@ def add_parsers(sub) -> None:
 
     p = csub.add_parser("distill", help="knowledge distillation into a half-width student",
                         description="Train a student of half the teacher's width on the "
-                        "teacher's temperature-softened outputs plus the labels. Writes "
-                        "student.npz.")
+                        "teacher's temperature-softened outputs plus the labels.")
     common(p, 10, 3e-3)
     p.add_argument("--temperature", type=non_negative_float, default=2.0,
                    help="default: %(default)s")
@@ -448,8 +427,7 @@ def add_parsers(sub) -> None:
 
     p = csub.add_parser("quantize", help="post-training int8 quantization",
                         description="Fold batch norm, calibrate activation ranges, and run "
-                        "every Linear and Conv2d as an int8 kernel with int32 accumulation. "
-                        "Writes int8.npz (the integer layers) and the report.")
+                        "every Linear and Conv2d as an int8 kernel with int32 accumulation.")
     common(p, 0, 1e-3)
     qoptions(p)
     p.set_defaults(handler=quantize_cmd)
