@@ -117,9 +117,12 @@ def _structured_lines(s: dict) -> list[str]:
     """report.md's part on removed channels: per layer, and zeroed against removed."""
     z, r = s["zeroed"], s["removed"]
     lines = _table(s["layers"]) + [
-        "| model | parameters | inference (256 images) |", "|---|---|---|",
-        f"| filters zeroed | {z['parameters']:,} | {1000 * z['inference_s']:.1f} ms |",
-        f"| filters removed | {r['parameters']:,} | {1000 * r['inference_s']:.1f} ms |", "",
+        "| model | parameters | multiply-adds per image | inference (256 images) |",
+        "|---|---|---|---|",
+        f"| filters zeroed | {z['parameters']:,} | {z['macs']:,} | "
+        f"{1000 * z['inference_s']:.1f} ms |",
+        f"| filters removed | {r['parameters']:,} | {r['macs']:,} | "
+        f"{1000 * r['inference_s']:.1f} ms |", "",
         f"Largest difference between their outputs: {s['max_output_difference']:.2g}. Times: "
         "medians of 7 alternating rounds on this machine, as loaded at the time.", ""]
     if s["kept_whole"]:
@@ -197,6 +200,7 @@ def _remove_channels(model, x, groups, skipped) -> dict:
     import striate
 
     from ..compress import inference_time, remove_channels
+    from ..models.stats import count_macs
 
     def parameters(m):
         return sum(p.numel() for p in m.parameters())
@@ -210,14 +214,15 @@ def _remove_channels(model, x, groups, skipped) -> dict:
     for _ in range(7):
         times["zeroed"].append(inference_time(zeroed_model, x, repeats=3))
         times["removed"].append(inference_time(model, x, repeats=3))
-    zeroed, removed = ({"parameters": parameters(m), "inference_s": float(np.median(times[k]))}
+    zeroed, removed = ({"parameters": parameters(m), "macs": count_macs(m, x.shape[1:]),
+                        "inference_s": float(np.median(times[k]))}
                        for k, m in (("zeroed", zeroed_model), ("removed", model)))
     for r in layers:
         print(f"  {r['layer']}: {r['channels_before']} -> {r['channels_after']} channels")
-    print(f"zeroed: {zeroed['parameters']:,} parameters, {1000 * zeroed['inference_s']:.1f} ms; "
-          f"removed: {removed['parameters']:,} parameters, "
-          f"{1000 * removed['inference_s']:.1f} ms (256 images, this machine now); "
-          f"largest output difference {diff:.2g}")
+    for k, v in (("zeroed", zeroed), ("removed", removed)):
+        print(f"{k}: {v['parameters']:,} parameters, {v['macs']:,} multiply-adds per image, "
+              f"{1000 * v['inference_s']:.1f} ms for 256 images (this machine, as loaded now)")
+    print(f"largest difference between their outputs: {diff:.2g}")
     return {"layers": layers, "kept_whole": skipped, "zeroed": zeroed, "removed": removed,
             "max_output_difference": diff}
 
