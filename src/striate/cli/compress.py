@@ -42,6 +42,9 @@ def _setup(args):
     from ..compress import dense_bytes, evaluate, inference_time
 
     path, config, data, norm, model = load_trained(args.run)
+    # what _model_record rebuilds the architecture with (older runs' configs lack them)
+    config.setdefault("classes", list(data.classes))
+    config.setdefault("input_shape", list(data.input_shape))
     striate.manual_seed(args.seed)
     test = split_loader(data.test, norm, 512)
     x = striate.Tensor(norm(data.test.X[:256]))
