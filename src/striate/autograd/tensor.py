@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 
 from .. import backend
-from .function import Function
+from .function import Context, Function
 from .function import backward as _run_backward
 from .scalars import scalar_as
 
@@ -95,6 +95,7 @@ class Tensor:
         "_out_index",
         "_acc",
         "_is_view",
+        "_view_of",
         "_hooks",
         "_post_acc_hooks",
         "_retains_grad",
@@ -120,6 +121,7 @@ class Tensor:
         self._out_index = 0  # which output of that node this tensor is
         self._acc = None  # a weak reference to the leaf's AccumulateGrad node
         self._is_view = False  # made by an op as a view of another tensor's memory
+        self._view_of = None  # for a view: (base, Function, inputs, params, output index)
         self._hooks = ()
         self._post_acc_hooks = ()  # a leaf's hook(tensor) calls after .grad was accumulated
         self._retains_grad = False
@@ -388,6 +390,9 @@ class Tensor:
             note = getattr(getattr(self._node, "_fn", None), "inplace_error", None)
             if note:  # a Function whose outputs must not change in place says why
                 raise RuntimeError(f"{name}: {note}")
+            view_of = _view_maker(self) if self._view_of is not None else None
+            if view_of is not None:
+                return self._record_view_inplace(name, compute, view_of)
             raise RuntimeError(
                 f"{name}: in-place change of a view while the graph is recorded is not supported "
                 "(the gradient of the tensor it views would be wrong); change a clone() of it, "
@@ -408,6 +413,29 @@ class Tensor:
         self._version[0] += 1
         self._node, self._out_index = r._node, r._out_index
         self.requires_grad = r.requires_grad
+        return self
+
+    def _record_view_inplace(self, name, compute, view_of) -> Tensor:
+        """A recorded in-place write through a view, as PyTorch's CopySlices records it: the new
+        values ``compute(old view)`` are written into the base tensor's region (a recorded
+        write on the base, which may itself be a view), then the view's history becomes the view
+        op replayed on the base's new history."""
+        base, fn, inputs, params, index = self._view_of
+        old = Tensor(self.array.copy())
+        old.requires_grad = self.requires_grad
+        old._node, old._out_index = self._node, self._out_index
+        r = compute(old)
+        if r.shape != self.shape:
+            raise RuntimeError(
+                f"{name}: the result has shape {tuple(r.shape)} but the tensor written in place "
+                f"has shape {tuple(self.shape)}"
+            )
+        base._record_inplace(name, lambda base_old: CopySlices.apply(base_old, r,
+                                                                      view_of=view_of))
+        again = fn.apply(*[base if t is base else t for t in inputs], **params)
+        again = again if index is None else again[index]
+        self._node, self._out_index = again._node, again._out_index
+        self.requires_grad = again.requires_grad
         return self
 
     def zero_(self) -> Tensor:
@@ -486,6 +514,47 @@ class _Copy(Function):
     def backward(ctx, g):
         return (np.zeros_like(g) if ctx.needs_input_grad[0] else None,
                 g if ctx.needs_input_grad[1] else None)
+
+
+def _view_maker(view: Tensor):
+    """``f(array) -> the same view of array`` for a view made by an op (the op's forward replayed
+    on raw arrays), or None when that is no writable view of its base (a broadcast)."""
+    base, fn, inputs, params, index = view._view_of
+
+    def view_of(a):
+        arrays = [a if t is base else (t.array if isinstance(t, Tensor) else t) for t in inputs]
+        out = fn.forward(Context(), *arrays, **params)
+        return out if index is None else out[index]
+
+    probe = np.empty_like(base.array, order="C")
+    v = view_of(probe)
+    if not (isinstance(v, np.ndarray) and v.flags.writeable and np.shares_memory(v, probe)):
+        return None
+    if v.size > 1 and 0 in v.strides:  # one element seen twice (expand): no in-place write
+        return None
+    return view_of
+
+
+class CopySlices(Function):
+    """``base`` with the region a view covers replaced by ``values`` (PyTorch's CopySlices)."""
+
+    @staticmethod
+    def forward(ctx, base, values, view_of):
+        out = np.array(base, copy=True, order="C")
+        view_of(out)[...] = values
+        ctx.view_of = view_of
+        return out
+
+    # the overwritten region of base gets no gradient; the new values get the gradient there
+    @staticmethod
+    def backward(ctx, g):
+        g_base = g_values = None
+        if ctx.needs_input_grad[0]:
+            g_base = np.array(g, copy=True, order="C")
+            ctx.view_of(g_base)[...] = 0
+        if ctx.needs_input_grad[1]:
+            g_values = np.array(ctx.view_of(np.ascontiguousarray(g)))
+        return g_base, g_values
 
 
 def _grad_enabled() -> bool:
