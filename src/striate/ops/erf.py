@@ -14,7 +14,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from .elementwise import _floating
+from ._helpers import float_result
+from .elementwise import cast
 
 __all__ = ["erf", "erfc", "erfinv"]
 
@@ -68,6 +69,13 @@ class Erfinv(Function):
         (y,) = ctx.saved
         with np.errstate(over="ignore"):
             return g * (_SQRT_PI_OVER_TWO * np.exp(y * y))
+
+
+def _floating(input, name: str) -> Tensor:
+    """The input in a float dtype: integers and bools become the default one."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+    return input if input.dtype.kind in "fc" else cast(input, float_result(input.dtype))
 
 
 def erf(input) -> Tensor:

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._helpers import broadcast_shapes, cast_wrapping, result_type
-from .elementwise import RoundedDiv, _binary, _num
+from ._helpers import array_of, broadcast_shapes, cast_wrapping, result_type
+from .elementwise import RoundedDiv, cast
 
 __all__ = ["remainder", "fmod", "floor_divide"]
 
@@ -86,17 +86,31 @@ def _integer(name, int_fn, dtype, input, other) -> Tensor:
     return Tensor(np.asarray(int_fn(a, b)))
 
 
+def _operand(name, x):
+    """A Tensor, an array or a Python number (a NumPy scalar acts as one, as in PyTorch)."""
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (Tensor, np.ndarray, int, float, bool)):
+        return x
+    raise TypeError(f"{name}: expected a Tensor or a number, got {type(x).__name__}")
+
+
 def _modular(name, fn, int_fn, input, other) -> Tensor:
     if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
         raise TypeError(f"{name}: expected a Tensor as input or other, got "
                         f"{type(input).__name__} and {type(other).__name__}")
-    dtype = result_type(_num(input, name), _num(other, name))
+    input, other = _operand(name, input), _operand(name, other)
+    dtype = result_type(input, other)
     if dtype.kind == "b":
         raise TypeError(f"{name}: bool operands are not supported (as in PyTorch); cast them to "
                         "an integer dtype first")
     if dtype.kind in "iu":
         return _integer(name, int_fn, dtype, input, other)
-    return _binary(fn, name, input, other)
+    broadcast_shapes(name, np.shape(array_of(input)), np.shape(array_of(other)))
+    # floats: tensors cast (differentiably) to the result dtype, numbers stay weakly typed
+    a, b = (cast(x, dtype) if isinstance(x, (Tensor, np.ndarray)) and x.dtype != dtype else x
+            for x in (input, other))
+    return fn.apply(a, b)
 
 
 def remainder(input, other) -> Tensor:
