@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 
 from .. import backend
+from . import function as _function
 from .function import Context, Function
 from .function import backward as _run_backward
 from .scalars import scalar_as
@@ -374,25 +375,34 @@ class Tensor:
     def _records_inplace(self, *others) -> bool:
         """Whether an in-place op on self with these operands must be recorded in the graph."""
         if not _grad_enabled():
-            return False
+            # while striate.jit traces (under no_grad) the write is recorded too, so that the
+            # traced graph has the op; a leaf that requires grad is written directly
+            return _function._trace_hook is not None and not (self.requires_grad and
+                                                              self._node is None)
         return self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
                                          for o in others)
 
     def _record_inplace(self, name, compute) -> Tensor:
         """Write ``compute(old)`` (an out-of-place, recorded op on a tensor holding self's old
         values and history) into self's array, and make its node self's grad_fn."""
-        if self.requires_grad and self._node is None:
+        grad = _grad_enabled()  # off while striate.jit traces (see _records_inplace)
+        if self.requires_grad and self._node is None and grad:
             raise RuntimeError(
                 f"{name}: a leaf Variable that requires grad is being used in an in-place "
                 "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         if self._is_view:
             note = getattr(getattr(self._node, "_fn", None), "inplace_error", None)
-            if note:  # a Function whose outputs must not change in place says why
-                raise RuntimeError(f"{name}: {note}")
-            view_of = _view_maker(self) if self._view_of is not None else None
+            view_of = _view_maker(self) if self._view_of is not None and not note else None
             if view_of is not None:
                 return self._record_view_inplace(name, compute, view_of)
+            if not grad:  # tracing: written as outside a trace (the graph misses it)
+                r = compute(Tensor(self.array.copy()))
+                self.array[...] = r.array
+                self._version[0] += 1
+                return self
+            if note:  # a Function whose outputs must not change in place says why
+                raise RuntimeError(f"{name}: {note}")
             raise RuntimeError(
                 f"{name}: in-place change of a view while the graph is recorded is not supported "
                 "(the gradient of the tensor it views would be wrong); change a clone() of it, "
@@ -403,6 +413,7 @@ class Tensor:
         old = Tensor(self.array.copy())
         old.requires_grad = self.requires_grad
         old._node, old._out_index = self._node, self._out_index
+        _trace_alias(old, self)
         r = compute(old)
         if r.shape != self.shape:
             raise RuntimeError(
@@ -411,8 +422,10 @@ class Tensor:
             )
         self.array[...] = r.array
         self._version[0] += 1
-        self._node, self._out_index = r._node, r._out_index
-        self.requires_grad = r.requires_grad
+        if grad:
+            self._node, self._out_index = r._node, r._out_index
+            self.requires_grad = r.requires_grad
+        _trace_alias(self, r)
         return self
 
     def _record_view_inplace(self, name, compute, view_of) -> Tensor:
@@ -424,6 +437,7 @@ class Tensor:
         old = Tensor(self.array.copy())
         old.requires_grad = self.requires_grad
         old._node, old._out_index = self._node, self._out_index
+        _trace_alias(old, self)
         r = compute(old)
         if r.shape != self.shape:
             raise RuntimeError(
@@ -434,8 +448,10 @@ class Tensor:
                                                                       view_of=view_of))
         again = fn.apply(*[base if t is base else t for t in inputs], **params)
         again = again if index is None else again[index]
-        self._node, self._out_index = again._node, again._out_index
-        self.requires_grad = again.requires_grad
+        if _grad_enabled():
+            self._node, self._out_index = again._node, again._out_index
+            self.requires_grad = again.requires_grad
+        _trace_alias(self, again)
         return self
 
     def zero_(self) -> Tensor:
@@ -555,6 +571,14 @@ class CopySlices(Function):
         if ctx.needs_input_grad[1]:
             g_values = np.array(ctx.view_of(np.ascontiguousarray(g)))
         return g_base, g_values
+
+
+def _trace_alias(t: Tensor, same_as: Tensor) -> None:
+    """Tell a running ``striate.jit`` trace that ``t`` now holds ``same_as``'s value (after an
+    in-place write, or for the copy of the old values an in-place op computes from)."""
+    hook = _function._trace_hook
+    if hook is not None and hasattr(hook, "alias"):
+        hook.alias(t, same_as)
 
 
 def _grad_enabled() -> bool:
