@@ -93,7 +93,9 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        y = a**b
+        # np.power, not `**`: NumPy turns `x ** 0.5` into sqrt, which differs from pow at -inf
+        # and -0 (PyTorch's float16 takes pow, float32/64 agree either way)
+        y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
