@@ -48,7 +48,7 @@ def classifier_head(code_dim: int, num_classes: int, hidden: int = 64) -> nn.Seq
     The batch norm puts every code dimension on one scale (an autoencoder's code has whatever
     scale reconstruction left it, which a few hundred Adam steps on a linear layer cannot
     undo); the hidden layer lets the classifier bend its boundaries around the clusters the
-    code forms (on the digits a linear head on the frozen code trails this one by about 4
+    code forms (on the digits a linear head on the frozen code trails this one by 2 to 5
     points: docs/generative.md).
     """
     if hidden:
