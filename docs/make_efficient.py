@@ -34,6 +34,11 @@ def data():
     return d, norm, train, test
 
 
+def val_loader(d, norm):
+    """The validation split (180 images): what every choice on this page is allowed to see."""
+    return DataLoader(TensorDataset(norm(d.val.X), d.val.y), batch_size=512)
+
+
 def trained(name, seed, train, epochs=20, lr=1e-3):
     striate.manual_seed(seed)
     model = create_model(name, 10, (1, 8, 8))
@@ -41,19 +46,71 @@ def trained(name, seed, train, epochs=20, lr=1e-3):
     return model
 
 
-def deep_compression_table(train, test):
+DC_SEEDS = tuple(range(10))
+# the pipeline of docs/efficient.md: per-layer targets from the sensitivity scan, geometric
+# steps, each retraining phase annealed from 3e-3 to 3e-4 with a little L2
+DC_SETTINGS = dict(sparsity=[0.8, 0.95, 0.7], steps=5, bits=5, retrain_epochs=15,
+                   centroid_epochs=5, anneal_epochs=5, lr=3e-3, lr_decay=0.1, weight_decay=1e-4,
+                   schedule="geometric")
+# the way to it, one change at a time from last session's pipeline (seeds 0-4)
+DC_ABLATION = (
+    ("last session: 90/90/70%, linear steps, constant 1e-3",
+     dict(sparsity=[0.9, 0.9, 0.7], schedule="linear", lr=1e-3, lr_decay=1, weight_decay=0)),
+    ("geometric steps", dict(sparsity=[0.9, 0.9, 0.7], lr=1e-3, lr_decay=1, weight_decay=0)),
+    ("+ cosine 1e-3 -> 1e-4", dict(sparsity=[0.9, 0.9, 0.7], lr=1e-3, weight_decay=0)),
+    ("+ 80/95/70% (sensitivity)", dict(lr=1e-3, weight_decay=0)),
+    ("+ rate 3e-3 -> 3e-4", dict(weight_decay=0)),
+    ("+ L2 1e-4 (the pipeline)", {}),
+    ("+ best epoch on validation", dict(select_on_val=True)),
+)
+
+
+def deep_compression_table(train, val, test, seeds=DC_SEEDS, **changes):
+    """Deep Compression of LeNet-300-100 (20 epochs at 1e-3, the last epoch's weights: the
+    dense baseline) for each seed; ``changes`` override ``DC_SETTINGS``."""
+    settings = dict(DC_SETTINGS, **changes)
+    on_val = settings.pop("select_on_val", False)
     rows = {}
-    for seed in SEEDS:
+    for seed in seeds:
         model = trained("lenet300_100", seed, train)
         striate.manual_seed(seed)
-        _, report, _ = compress.deep_compression(model, train, test, sparsity=[0.9, 0.9, 0.7],
-                                                 steps=5, bits=5, retrain_epochs=15,
-                                                 centroid_epochs=5)
+        _, report, _ = compress.deep_compression(model, train, test,
+                                                 val_loader=val if on_val else None, **settings)
         rows[seed] = report
         print(f"  deep compression seed {seed}:",
               [(r["stage"], r["bytes"], round(100 * r["accuracy"], 2)) for r in report],
               flush=True)
     return rows
+
+
+def dc_ablation(train, val, test):
+    """Mean and worst accuracy loss (points, dense -> Huffman) over seeds 0-4 of each step of
+    ``DC_ABLATION``."""
+    out = []
+    for label, changes in DC_ABLATION:
+        rows = deep_compression_table(train, val, test, seeds=range(5), **changes)
+        loss = [100 * (r[0]["accuracy"] - r[-1]["accuracy"]) for r in rows.values()]
+        out.append({"change": label, "loss": loss, "ratio": min(r[-1]["ratio"]
+                                                                for r in rows.values())})
+    return out
+
+
+def sensitivity(train, val, seeds=(0, 1), fractions=(0.5, 0.7, 0.8, 0.9, 0.95)):
+    """Han et al.'s sensitivity scan: validation accuracy with one layer pruned alone (no
+    retraining) of the dense LeNet-300-100; it sets the per-layer targets."""
+    out = {}
+    for seed in seeds:
+        state = trained("lenet300_100", seed, train).state_dict()
+        for layer in range(3):
+            for f in fractions:
+                m = create_model("lenet300_100", 10, (1, 8, 8))
+                m.load_state_dict(state)
+                target = [0.0, 0.0, 0.0]
+                target[layer] = f
+                compress.magnitude_prune(m, target)
+                out.setdefault(str(layer), {}).setdefault(str(f), []).append(
+                    compress.evaluate(m, val))
+    return out
 
 
 def pruning_curve(train, test, sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98)):
@@ -295,14 +352,21 @@ def plot_pruning(curve, path):
 
 
 def main(argv) -> int:
-    """All sections, or only those named on the command line (``distill``, ``lowrank``,
-    ``lowbit``, ``winograd``),
-    merged into an existing results.json."""
+    """All sections, or only those named on the command line (``deep``, ``deep-ablation``,
+    ``distill``, ``lowrank``, ``lowbit``, ``winograd``), merged into an existing results.json.
+    ``deep-ablation`` (about 6 minutes) is not part of the full run."""
     OUT.mkdir(parents=True, exist_ok=True)
     d, norm, train, test = data()
+    val = val_loader(d, norm)
     if argv:
         path = OUT / "results.json"
         results = json.loads(path.read_text()) if path.exists() else {}
+        if "deep" in argv:
+            results["deep_compression"] = {str(k): v for k, v in
+                                           deep_compression_table(train, val, test).items()}
+            results["sensitivity"] = sensitivity(train, val)
+        if "deep-ablation" in argv:
+            results["deep_compression_ablation"] = dc_ablation(train, val, test)
         if "distill" in argv:
             results["distillation"] = distillation(train, test)
         if "lowrank" in argv:
@@ -317,8 +381,9 @@ def main(argv) -> int:
     results = {}
     t0 = time.perf_counter()
     print("deep compression", flush=True)
-    dc = deep_compression_table(train, test)
+    dc = deep_compression_table(train, val, test)
     results["deep_compression"] = {str(k): v for k, v in dc.items()}
+    results["sensitivity"] = sensitivity(train, val)
     print("pruning curve", flush=True)
     curve = pruning_curve(train, test)
     results["pruning_curve"] = dict(zip(("sparsity", "no_retraining", "retraining"), curve))
@@ -350,15 +415,33 @@ def main(argv) -> int:
     return 0
 
 
-def print_tables(r) -> None:
+def print_deep_compression(r) -> None:
     print("\n## Deep Compression (seed 0)\n")
     print("| stage | bytes | smaller | test accuracy |\n|---|---|---|---|")
     for s in r["deep_compression"]["0"]:
         print(f"| {s['stage']} | {s['bytes']:,} | {s['ratio']:.1f}x | {100 * s['accuracy']:.2f}% |")
-    print("\nper seed (dense -> huffman):")
+    print("\n| seed | dense | pruned | quantized | Huffman | loss (points) | smaller |")
+    print("|---|---|---|---|---|---|---|")
+    losses = []
     for seed, rep in r["deep_compression"].items():
-        print(f"- seed {seed}: {100 * rep[0]['accuracy']:.2f}% -> {100 * rep[-1]['accuracy']:.2f}%"
-              f", {rep[-1]['ratio']:.1f}x")
+        losses.append(100 * (rep[0]["accuracy"] - rep[-1]["accuracy"]))
+        print(f"| {seed} | " + " | ".join(f"{100 * s['accuracy']:.2f}%" for s in rep)
+              + f" | {losses[-1]:.2f} | {rep[-1]['ratio']:.1f}x |")
+    print(f"\nloss: mean {np.mean(losses):.2f}, worst {max(losses):.2f} points")
+    if r.get("sensitivity"):
+        print("\n## Sensitivity (validation accuracy, one layer pruned alone, mean of seeds)\n")
+        for layer, row in r["sensitivity"].items():
+            print(f"- layer {layer}: " + ", ".join(f"{100 * float(f):.0f}%: {100 * np.mean(v):.1f}"
+                                                   for f, v in row.items()))
+    if r.get("deep_compression_ablation"):
+        print("\n| change | mean loss | worst loss | smallest ratio |\n|---|---|---|---|")
+        for a in r["deep_compression_ablation"]:
+            print(f"| {a['change']} | {np.mean(a['loss']):.2f} | {max(a['loss']):.2f} | "
+                  f"{a['ratio']:.1f}x |")
+
+
+def print_tables(r) -> None:
+    print_deep_compression(r)
     print("\n## Pruning curve\n\n| pruned | no retraining | retraining |\n|---|---|---|")
     c = r["pruning_curve"]
     for s, a, b in zip(c["sparsity"], c["no_retraining"], c["retraining"]):

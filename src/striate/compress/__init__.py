@@ -10,7 +10,7 @@ trains a small student on a teacher's softened outputs.
 """
 
 from ..nn.winograd import use_winograd, winograd_eligible
-from .deep import deep_compression, dense_bytes, shared_bytes, sparse_bytes
+from .deep import deep_compression, dense_bytes, prune_schedule, shared_bytes, sparse_bytes
 from .distill import distill, distillation_loss
 from .fit import evaluate, finetune, inference_time
 from .huffman import decode_layer, encode_layer, huffman_decode, huffman_encode
@@ -44,6 +44,6 @@ __all__ = [
     "factorize_linear", "low_rank", "use_winograd", "winograd_eligible",
     "channel_prune", "decode_layer", "deep_compression", "dense_bytes", "dsd", "encode_layer",
     "evaluate", "finalize", "finetune", "huffman_decode", "huffman_encode", "inference_time",
-    "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "share_weights",
-    "shared_bytes", "sparse_bytes", "sparsity", "unshare_weights",
+    "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "prune_schedule",
+    "share_weights", "shared_bytes", "sparse_bytes", "sparsity", "unshare_weights",
 ]
