@@ -134,3 +134,14 @@ def test_distill_trains_a_half_width_student(runs, tmp_path):
     assert report["settings"]["hidden"] == [150, 50]
     assert report["after"]["bytes"] < 0.6 * report["before"]["bytes"]
     assert report["after"]["accuracy"] > 0.5
+
+
+def test_distill_with_a_transfer_set(runs, tmp_path):
+    rc = main(["compress", "distill", str(runs["lenet300_100"]), "--epochs", "1", "--labelled",
+               "0.1", "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "report.json").read_text())["settings"]["labelled"] == 0.1
+    with pytest.raises(SystemExit) as e:
+        main(["compress", "distill", str(runs["lenet300_100"]), "--labelled", "0"])
+    assert e.value.code == 2

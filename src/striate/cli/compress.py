@@ -298,7 +298,8 @@ _HALF_WIDTH = {"convnet": ("convnet", {"channels": (16, 32, 64)}),
 def distill_cmd(args) -> int:
     import striate
 
-    from ..compress import dense_bytes, distill
+    from ..compress import dense_bytes, distill, transfer_set
+    from ..data.datasets import Split
     from ..models import create_model
     from ..train import save
 
@@ -310,17 +311,33 @@ def distill_cmd(args) -> int:
     striate.manual_seed(args.seed)
     student = create_model(name, num_classes=data.num_classes, input_shape=data.input_shape,
                            **kwargs)
-    _, loader = _fit_fn(args, config, data, norm)
+    split = data.train
+    if args.labelled < 1:  # a transfer set: the teacher alone teaches the unlabelled images
+        split = Split(split.X, transfer_set(split.y, args.labelled, seed=args.seed))
+    loader = train_loader(split, norm, config)
     distill(student, teacher, loader, epochs=args.epochs, temperature=args.temperature,
-            alpha=args.alpha, lr=args.lr)
+            alpha=args.alpha, lr=args.lr, min_lr=args.lr * args.lr_decay)
     settings = {"student": name, **kwargs, "temperature": args.temperature,
-                "alpha": args.alpha, "epochs": args.epochs}
+                "alpha": args.alpha, "epochs": args.epochs, "labelled": args.labelled,
+                "lr_decay": args.lr_decay}
     out = _finish(args, path, config, student, test, x, before, dense_bytes(student),
                   {"settings": settings}, save_model=False)
     cfg = dict(config, model=name, compressed={"method": "distill", "from": str(path),
                                                "model_kwargs": kwargs})
     save({"config": cfg, "model": student.state_dict(), "epoch": 0}, out / "student.npz")
     return 0
+
+
+def _labelled(text: str) -> float:
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}") from None
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {v}")
+    return v
 
 
 def _rank(text: str):
@@ -454,11 +471,16 @@ def add_parsers(sub) -> None:
                         description="Train a student of half the teacher's width on the "
                         "teacher's temperature-softened outputs plus the labels. Writes "
                         "student.npz.")
-    common(p, 10, 3e-3)
-    p.add_argument("--temperature", type=non_negative_float, default=2.0,
+    common(p, 30, 3e-3)
+    p.add_argument("--temperature", type=non_negative_float, default=4.0,
                    help="default: %(default)s")
-    p.add_argument("--alpha", type=non_negative_float, default=0.5,
+    p.add_argument("--alpha", type=non_negative_float, default=0.9,
                    help="weight of the soft loss (default: %(default)s)")
+    p.add_argument("--lr-decay", type=non_negative_float, default=0.1,
+                   help="anneal the rate to lr x this along a cosine (default: %(default)s)")
+    p.add_argument("--labelled", type=_labelled, default=1.0,
+                   help="keep the labels of this stratified fraction of the training images; "
+                   "the teacher alone teaches the rest, a transfer set (default: all)")
     p.set_defaults(handler=distill_cmd)
 
     p = csub.add_parser("quantize", help="post-training int8 quantization",
