@@ -534,6 +534,13 @@ def print_tables(r) -> None:
         for k, v in dist["arms"].items():
             print(f"| {k} | " + " | ".join(f"{100 * a:.2f}%" for a in v)
                   + f" | {100 * np.mean(v):.2f} +- {100 * np.std(v, ddof=1):.2f}% |")
+        a = dist["arms"]
+        for x, y in (("distillation T=4, alpha=0.9", "labels"),
+                     ("distillation T=4, alpha=0.9", "labels + smoothing 0.1"),
+                     ("subset: distillation T=4, alpha=0.9", "subset: labels + smoothing 0.1")):
+            diff = 100 * (np.array(a[x]) - np.array(a[y]))
+            print(f"- {x} - {y}: {np.round(diff, 2).tolist()}, mean {diff.mean():.2f} +- "
+                  f"{diff.std(ddof=1):.2f} points (paired by seed)")
 
 
 if __name__ == "__main__":
