@@ -105,7 +105,8 @@ def deep_compression(model, train_loader, test_loader, sparsity=0.92,
         bits: width of a cluster index (``2**bits`` shared values per layer).
         index_bits: width of a relative index.
         centroid_epochs: epochs of centroid fine-tuning after k-means.
-        anneal_epochs: epochs of retraining at ``lr / 10`` after the last pruning step.
+        anneal_epochs: epochs of retraining at ``lr / 10`` (annealed by ``lr_decay`` too)
+            after the last pruning step.
         scope: "layer" (every layer to its sparsity) or "global" (one magnitude threshold over
             all layers; it can empty a layer of small weights, such as a head started small).
         val_loader: a validation split (never the test split). Every phase of retraining then
@@ -113,6 +114,7 @@ def deep_compression(model, train_loader, test_loader, sparsity=0.92,
         schedule: ``"geometric"`` or ``"linear"`` steps of sparsity (:func:`prune_schedule`).
         lr_decay: every phase of retraining lowers its rate from ``lr`` to ``lr * lr_decay``
             along a cosine (1: a constant rate).
+        weight_decay: the L2 penalty of every retraining phase (Han et al. retrain with L2).
 
     Returns:
         The model (plain ``weight`` Parameters holding the decoded shared values), a list of
