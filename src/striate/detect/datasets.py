@@ -119,8 +119,8 @@ def _finish(path, images, boxes, labels, masks, semantic, classes, skipped, smal
         raise AnnotationError(f"{path}: no annotations: none of its images has an object to "
                               "detect")
     if log is not None and (skipped or small):
-        log(f"{path}: {len(images)} images; skipped {skipped} without objects; left out {small} "
-            "objects under a pixel wide at the input size")
+        log(f"{path}: read {len(images)} images; skipped {skipped} without objects; left out "
+            f"{small} objects under a pixel wide at the input size")
     return Scenes(np.stack(images), boxes, labels, masks, np.stack(semantic),
                   ("background", *classes))
 

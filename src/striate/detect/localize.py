@@ -97,6 +97,10 @@ class StickFigures:
     def subset(self, idx):
         return StickFigures(self.images[idx], self.joints[idx])
 
+    def __repr__(self) -> str:
+        return (f"StickFigures({len(self)} images {self.images.shape[2]}x{self.images.shape[3]}, "
+                f"{self.joints.shape[1]} joints each)")
+
 
 def _segment_distance(px, py, a, b):
     """Distance of every pixel centre to the segment a-b."""
