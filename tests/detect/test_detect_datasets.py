@@ -15,11 +15,13 @@ from striate.detect.datasets import (
     one_object,
     parse_source,
     read_source,
+    save_coco,
+    save_voc,
     seeded_split,
     voc_scenes,
 )
 from striate.detect.formats import AnnotationError, read_coco
-from striate.detect.scenes import CLASSES
+from striate.detect.scenes import CLASSES, make_splits
 
 
 def test_coco_round_trip_and_resize(tmp_path):
@@ -140,3 +142,27 @@ def test_seeded_split_and_sources(tmp_path):
                                   ("pascal:x", None, "expected 'coco:ANNOTATIONS.json'")]:
         with pytest.raises(ValueError, match=message):
             parse_source(spec, images)
+
+
+def test_save_coco_and_save_voc_read_back(tmp_path):
+    splits = make_splits(3, 2, 2, size=32, seed=4)
+    ann = save_coco(splits["train"], tmp_path / "coco" / "train.json", tmp_path / "coco" / "im")
+    got = coco_scenes(ann, tmp_path / "coco" / "im", 32)
+    want = splits["train"]
+    np.testing.assert_allclose(got.images, want.images, atol=0.5 / 255 + 1e-6, rtol=0)
+    np.testing.assert_array_equal(got.semantic, want.semantic)
+    for k in range(3):
+        np.testing.assert_array_equal(got.boxes[k], want.boxes[k])
+        np.testing.assert_array_equal(got.labels[k], want.labels[k])
+        np.testing.assert_array_equal(got.instance_masks[k], want.instance_masks[k])
+    root = save_voc(splits, tmp_path / "VOC")
+    b = want.boxes[0][0]
+    assert f"<xmin>{int(b[0]) + 1}</xmin>" in (root / "Annotations" / "000000.xml").read_text()
+    back, classes, how = load_splits(parse_source(f"voc:{root}"), 32)
+    assert how == "ImageSets/Main train/val/test"
+    for name, scenes in splits.items():
+        assert len(back[name]) == len(scenes)
+        for k in range(len(scenes)):
+            np.testing.assert_array_equal(back[name].boxes[k], scenes.boxes[k])
+            assert [classes[c - 1] for c in back[name].labels[k]] == \
+                [CLASSES[c] for c in scenes.labels[k]]

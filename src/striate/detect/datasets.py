@@ -13,10 +13,13 @@ them, and a zero-width box has no log-size to regress); images left without obje
 A data source is a plain dict, so a run folder's ``config.json`` can hold it and ``eval`` reads
 the same images again: ``{"format": "coco", "annotations": FILE, "images": DIR}`` or
 ``{"format": "voc", "root": DIR}``, see :func:`parse_source` and :func:`load_splits`.
+:func:`save_coco` and :func:`save_voc` write Scenes in the two formats (the synthetic data for
+other tools, or to check a reader against).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,8 @@ from .formats import AnnotationError, read_coco, read_voc, voc_object_names
 from .scenes import Scenes
 
 __all__ = ["parse_source", "read_image", "coco_scenes", "voc_scenes", "voc_split_ids",
-           "seeded_split", "load_splits", "one_object", "read_source", "voc_classes"]
+           "seeded_split", "load_splits", "one_object", "read_source", "voc_classes",
+           "save_coco", "save_voc"]
 
 FRACTIONS = (0.8, 0.1, 0.1)  # train / val / test shares when the files name no split
 
@@ -350,3 +354,77 @@ def load_splits(source: dict, size: int = 64, classes=None, need_masks: bool = F
 def one_object(scenes: Scenes) -> Scenes:
     """The scenes with exactly one object (what classification + localization trains on)."""
     return scenes.subset(np.flatnonzero([len(b) == 1 for b in scenes.boxes]))
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _save_image(image: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    a = np.round(np.clip(image.transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(a).save(path, **({"quality": 95} if path.suffix == ".jpg" else {}))
+
+
+def save_coco(scenes: Scenes, annotations, image_dir, start_id: int = 1) -> Path:
+    """Write Scenes as a COCO instances file and PNG images (``image_dir/{id:06d}.png``); masks
+    as compressed RLE, categories numbered 1..C as the labels. The inverse of
+    :func:`coco_scenes` up to the images' 8-bit rounding.
+
+    Returns:
+        the annotations path.
+    """
+    from .formats import rle_encode, rle_to_string
+
+    annotations, image_dir = Path(annotations), Path(image_dir)
+    image_dir.mkdir(parents=True, exist_ok=True)
+    H, W = scenes.images.shape[2:]
+    doc = {"info": {"description": "striate synthetic scenes"}, "images": [], "annotations": [],
+           "categories": [{"id": k, "name": name} for k, name in enumerate(scenes.classes)
+                          if k > 0]}
+    for i in range(len(scenes)):
+        iid = start_id + i
+        name = f"{iid:06d}.png"
+        _save_image(scenes.images[i], image_dir / name)
+        doc["images"].append({"id": iid, "file_name": name, "width": W, "height": H})
+        for b, lab, m in zip(scenes.boxes[i], scenes.labels[i], scenes.instance_masks[i]):
+            x1, y1, x2, y2 = (float(v) for v in b)
+            doc["annotations"].append({
+                "id": len(doc["annotations"]) + 1, "image_id": iid, "category_id": int(lab),
+                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": int(m.sum()), "iscrowd": 0,
+                "segmentation": {"size": [H, W], "counts": rle_to_string(rle_encode(m))}})
+    annotations.parent.mkdir(parents=True, exist_ok=True)
+    annotations.write_text(json.dumps(doc))
+    return annotations
+
+
+def save_voc(splits: dict, root) -> Path:
+    """Write ``{"train": Scenes, "val": ..., ...}`` in the VOCdevkit layout under ``root``: JPEG
+    images, one XML file per image (1-based corners: pixel columns ``x1 + 1 .. x2``; boxes are
+    rounded to whole pixels) and ``ImageSets/Main/<split>.txt``. The inverse of
+    :func:`voc_scenes` up to JPEG's loss and the rounding."""
+    from xml.sax.saxutils import escape
+
+    root = Path(root)
+    for sub in ("Annotations", "JPEGImages", "ImageSets/Main"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    n = 0
+    for split, scenes in splits.items():
+        H, W = scenes.images.shape[2:]
+        ids = []
+        for i in range(len(scenes)):
+            stem = f"{n:06d}"
+            n += 1
+            ids.append(stem)
+            _save_image(scenes.images[i], root / "JPEGImages" / f"{stem}.jpg")
+            objects = "".join(
+                f"  <object><name>{escape(scenes.classes[int(lab)])}</name>"
+                f"<difficult>0</difficult><bndbox><xmin>{round(b[0]) + 1}</xmin>"
+                f"<ymin>{round(b[1]) + 1}</ymin><xmax>{round(b[2])}</xmax>"
+                f"<ymax>{round(b[3])}</ymax></bndbox></object>\n"
+                for b, lab in zip(scenes.boxes[i].tolist(), scenes.labels[i]))
+            (root / "Annotations" / f"{stem}.xml").write_text(
+                f"<annotation>\n  <filename>{stem}.jpg</filename>\n  <size><width>{W}</width>"
+                f"<height>{H}</height><depth>3</depth></size>\n{objects}</annotation>\n")
+        (root / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(s + "\n" for s in ids))
+    return root
