@@ -62,6 +62,8 @@ def test_detect_on_coco_then_eval_and_predict(tmp_path, capsys):
     assert "instances.json: image 104 (im4.png): no image file" in capsys.readouterr().err
     assert main(["detect", "train", "--data", f"coco:{ann}", "--out", str(out), *TINY]) == 2
     assert "need the image folder too" in capsys.readouterr().err
+    assert main(["detect", "train", "--images", str(images), "--out", str(out), *TINY]) == 2
+    assert "--images read files: give --data" in capsys.readouterr().err
 
 
 def test_detect_on_voc_with_its_image_sets(tmp_path, capsys):

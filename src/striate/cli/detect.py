@@ -177,6 +177,12 @@ def _train(kind: str, args) -> int:
                            f"got {args.image_size}")
     striate.manual_seed(args.seed)
     if args.data == "scenes":
+        given = [o for o, v in (("--images", args.images), ("--val-data", args.val_data),
+                                ("--val-images", args.val_images),
+                                ("--max-images", args.max_images)) if v is not None]
+        if given:
+            raise CommandError(f"{', '.join(given)} read files: give --data coco:FILE.json or "
+                               "--data voc:ROOT too (without it the data are synthetic scenes)")
         data = _splits(config)
     else:
         data = _data_config(kind, args, config, print)
@@ -238,6 +244,8 @@ def _eval(kind: str, args) -> int:
     from ..train.history import write_json
 
     path, config, model = _load(args.run, kind)
+    if args.images is not None and args.data is None:
+        raise CommandError("--images is the image folder of --data coco:FILE.json; give --data")
     if args.data is not None:
         split, where = _other_data(kind, config, args), args.data
     else:
