@@ -81,6 +81,11 @@ def test_detect_on_voc_with_its_image_sets(tmp_path, capsys):
                  "--output", str(tmp_path / "drawn")]) == 0
     assert (tmp_path / "drawn" / "2007000000.png").is_file()
     capsys.readouterr()
+    xml = root / "Annotations" / "2007000003.xml"
+    xml.write_text(xml.read_text().replace("<name>", "<name>star", 1))
+    assert main(["detect", "eval", str(run), "--data", f"voc:{root}", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "2007000003.xml: object 0 (star" in err and "classes the model knows" in err
     assert main(["detect", "train", "--model", "mask-rcnn", "--data", f"voc:{root}", *TINY]) == 2
     assert "VOC annotations are boxes only" in capsys.readouterr().err
     assert main(["detect", "train", "--data", f"voc:{tmp_path}", *TINY]) == 2

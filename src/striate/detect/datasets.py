@@ -248,6 +248,13 @@ def voc_scenes(root, size: int = 64, classes=None, ids=None, max_images: int | N
     files = _voc_files(root, ids)
     if classes is None:
         classes = sorted({n for f in files for n in voc_object_names(f)})
+    else:  # a model's classes: say so when a file names another
+        for f in files:
+            for k, name in enumerate(voc_object_names(f)):
+                if name not in classes:
+                    raise AnnotationError(
+                        f"{f}: object {k} ({name}): class {name!r} is not one of the "
+                        f"{len(classes)} classes the model knows ({', '.join(classes[:25])})")
     images, boxes, labels, masks, semantic = [], [], [], [], []
     skipped = small = 0
     for f in _progress(files, "reading images", progress):
