@@ -358,7 +358,8 @@ def _common_train(p, models, default_model, n_train: int) -> None:
     p.add_argument("--n-val", type=positive_int, default=200, help="default: %(default)s")
     p.add_argument("--n-test", type=positive_int, default=200, help="default: %(default)s")
     p.add_argument("--image-size", type=positive_int, default=64,
-                   help="scene side in pixels (default: %(default)s)")
+                   help="side of the square input: the scenes' size, or what --data images "
+                   "are resized to (default: %(default)s)")
     p.add_argument("--data-seed", type=int, default=0,
                    help="seed of the synthetic data, or of the train/val/test split of files "
                    "that name none (default: %(default)s)")
