@@ -6,11 +6,12 @@ table: the default splits (1,000 / 200 / 200 scenes of 64x64, seed 0) are writte
     striate detect train --model M --data coco:train.json --images DIR --val-data coco:val.json
     striate detect eval RUN --data coco:test.json --images DIR
     striate detect train --model M --data voc:ROOT          # its test.txt is the test split
+    striate detect train --model M                          # the same scenes, never on disk
 
 with the defaults. The same images as the table's rows, read from disk: the numbers should land
 where the synthetic rows are (the COCO images are rounded to 8 bits, the VOC ones are JPEG).
 
-    PYTHONPATH=src python docs/make_detection_files.py                  # coco and voc, YOLO
+    PYTHONPATH=src python docs/make_detection_files.py                  # all three, YOLO
     PYTHONPATH=src python docs/make_detection_files.py --formats voc --model ssd
 
 Each result is merged into ``docs/img/detection/files.json``.
@@ -59,6 +60,11 @@ def run(fmt: str, model: str, work: Path, sizes=(N_TRAIN, N_VAL, N_TEST), extra=
                         "--no-progress"]) == 0
         result = json.loads(result_file.read_text())
         result["split"] = "test"
+    elif fmt == "scenes":  # the control: the command's own synthetic data
+        assert striate(["detect", "train", "--n-train", str(sizes[0]), "--n-val", str(sizes[1]),
+                        "--n-test", str(sizes[2]), *common]) == 0
+        run_dir = _run_folder(out)
+        result = json.loads((run_dir / "test_metrics.json").read_text())
     else:
         root = save_voc(splits, work / "VOCdevkit" / "VOC2007")
         assert striate(["detect", "train", "--data", f"voc:{root}", *common]) == 0
@@ -73,7 +79,8 @@ def run(fmt: str, model: str, work: Path, sizes=(N_TRAIN, N_VAL, N_TEST), extra=
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--formats", nargs="+", choices=["coco", "voc"], default=["coco", "voc"])
+    parser.add_argument("--formats", nargs="+", choices=["coco", "voc", "scenes"],
+                        default=["coco", "voc", "scenes"])
     parser.add_argument("--model", default="yolo")
     parser.add_argument("--work", default=None, help="folder for the files and runs (default: "
                         "a temporary one)")
