@@ -188,6 +188,16 @@ def test_roi_pool_matches_loops_and_gradcheck(rng):
     np.testing.assert_allclose(got, naive_roi_pool(x, rois, 3, 2, 0.5), rtol=1e-12, atol=1e-12)
 
 
+def test_roi_pool_in_chunks_of_regions_sorted_by_bin_size(rng, monkeypatch):
+    # regions are pooled in chunks, in order of their largest bin: the result and the gradient
+    # must not depend on either
+    monkeypatch.setattr(D.RoIPool, "CHUNK", 3)
+    x = rng.standard_normal((2, 3, 9, 10))
+    rois = _rois(rng, 2, 11, 20)
+    got = check_op(lambda t: D.roi_pool(t, rois, (3, 2), spatial_scale=0.5), [x])
+    np.testing.assert_allclose(got, naive_roi_pool(x, rois, 3, 2, 0.5), rtol=1e-12, atol=1e-12)
+
+
 def test_roi_pool_list_form_and_errors(rng):
     x = striate.Tensor(rng.standard_normal((2, 1, 6, 6)))
     boxes = [np.array([[0.0, 0, 3, 3]]), np.array([[1.0, 1, 5, 5], [0, 0, 5, 5]])]

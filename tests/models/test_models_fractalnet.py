@@ -22,11 +22,12 @@ def test_registered_and_shapes():
 
 
 def test_parameter_count_of_the_papers_cifar_layout():
-    # B = 5 blocks of C = 3 columns (20 layers), widths 64-128-256-512-512, 10 classes. The
-    # count comes from the architecture (we could not check the paper's table here): a block of
-    # width k after width k' has 2**C - 1 = 7 units, C of them reading k' channels:
+    # B = 5 blocks of C = 3 columns (20 layers), widths 64-128-256-512-512, 10 classes, as the
+    # paper's text describes it (its Table 1's 38.6M matches no such network: docs/fuzzing.md).
+    # The count comes from the architecture: a block of width k after width k' has
+    # 2**C - 1 = 7 units, C of them reading k' channels:
     # C * 9 k' k + (2**C - 1 - C) * 9 k**2 conv weights (no bias: BN follows) + 7 * 2k BN; then
-    # a 512 -> 10 linear layer: 33,724,618.
+    # a 512 -> 10 linear layer: 33,724,618, the count pytorchcv's fractalnet_cifar10 asserts too.
     with skip_init():
         model = create_model("fractalnet", 10, (3, 32, 32))
     widths = [3, 64, 128, 256, 512, 512]

@@ -294,6 +294,8 @@ def _pool_bins(start, end, n_bins: int, size: int):
 
 
 class RoIPool(Function):
+    CHUNK = 128  # regions per gather: the padded windows of a few thousand at once cost GBs
+
     @staticmethod
     def forward(ctx, x, rois, out_hw, scale):
         N, C, H, W = x.shape
@@ -303,29 +305,48 @@ class RoIPool(Function):
         ys = _round_half_away(rois[:, 2::2] * scale)
         h_lo, h_hi = _pool_bins(ys[:, 0], ys[:, 1], PH, H)
         w_lo, w_hi = _pool_bins(xs[:, 0], xs[:, 1], PW, W)
+        xt = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+        K = len(b)
+        out = np.zeros((K, C, PH, PW), x.dtype)
+        h_arg = np.zeros((K, C, PH, PW), np.int64)
+        w_at = np.zeros((K, C, PH, PW), np.int64)
+        # regions in order of their largest bin, so that a chunk pads its windows only to the
+        # size its own regions need (most proposals are small: 1x1 or 2x2 bins)
+        size = (h_hi - h_lo).max(1, initial=1) * (w_hi - w_lo).max(1, initial=1)
+        order = np.argsort(size, kind="stable")
+        for s in range(0, K, RoIPool.CHUNK):
+            k = order[s:s + RoIPool.CHUNK]
+            o, ha, wa = (np.empty((len(k), C, PH, PW), a.dtype) for a in (out, h_arg, w_at))
+            RoIPool._chunk(xt, b[k], h_lo[k], h_hi[k], w_lo[k], w_hi[k], o, ha, wa)
+            out[k], h_arg[k], w_at[k] = o, ha, wa
+        empty = ~np.isfinite(out)
+        out[empty] = 0
+        ctx.where = (b, h_arg, w_at, ~empty)
+        ctx.shape = x.shape
+        return out
+
+    @staticmethod
+    def _chunk(xt, b, h_lo, h_hi, w_lo, w_hi, out, h_arg, w_at):
+        """Max of every bin of some regions into ``out`` (k, C, PH, PW), with where it was."""
+        H, W = xt.shape[1:3]
+        PH, PW = h_lo.shape[1], w_lo.shape[1]
         # every bin's window, padded to the largest bin (a few pixels) and masked: one gather
         mh = max(int((h_hi - h_lo).max(initial=1)), 1)
         mw = max(int((w_hi - w_lo).max(initial=1)), 1)
-        hidx = h_lo[..., None] + np.arange(mh)  # (K, PH, mh)
-        widx = w_lo[..., None] + np.arange(mw)  # (K, PW, mw)
+        hidx = h_lo[..., None] + np.arange(mh)  # (k, PH, mh)
+        widx = w_lo[..., None] + np.arange(mw)  # (k, PW, mw)
         valid = (hidx < h_hi[..., None])[:, :, None, :, None] & \
-            (widx < w_hi[..., None])[:, None, :, None, :]  # (K, PH, PW, mh, mw)
+            (widx < w_hi[..., None])[:, None, :, None, :]  # (k, PH, PW, mh, mw)
         hc, wc = np.minimum(hidx, H - 1), np.minimum(widx, W - 1)
-        xt = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
         vals = xt[b[:, None, None, None, None], hc[:, :, None, :, None],
-                  wc[:, None, :, None, :]]  # (K, PH, PW, mh, mw, C)
-        vals = np.where(valid[..., None], vals, -np.inf).reshape(len(b), PH, PW, mh * mw, C)
+                  wc[:, None, :, None, :]]  # (k, PH, PW, mh, mw, C)
+        vals = np.where(valid[..., None], vals, -np.inf).reshape(len(b), PH, PW, mh * mw, -1)
         # the first maximum in row-major order wins, as in torchvision's loop
-        arg = vals.argmax(3)  # (K, PH, PW, C)
-        out = np.take_along_axis(vals, arg[:, :, :, None], 3)[:, :, :, 0].transpose(0, 3, 1, 2)
-        empty = ~np.isfinite(out)
-        out[empty] = 0
+        arg = vals.argmax(3)  # (k, PH, PW, C)
+        out[...] = np.take_along_axis(vals, arg[:, :, :, None], 3)[:, :, :, 0].transpose(0, 3, 1, 2)
         kk = np.arange(len(b))[:, None, None, None]
-        h_arg = hc[kk, np.arange(PH)[None, :, None, None], arg // mw].transpose(0, 3, 1, 2)
-        w_at = wc[kk, np.arange(PW)[None, None, :, None], arg % mw].transpose(0, 3, 1, 2)
-        ctx.where = (b, h_arg, w_at, ~empty)
-        ctx.shape = x.shape
-        return out.astype(x.dtype, copy=False)
+        h_arg[...] = hc[kk, np.arange(PH)[None, :, None, None], arg // mw].transpose(0, 3, 1, 2)
+        w_at[...] = wc[kk, np.arange(PW)[None, None, :, None], arg % mw].transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, g):
