@@ -102,12 +102,12 @@ def _image_for(path: Path, file: Path, size: int, width: int, height: int, where
     return small
 
 
-def _scene_arrays(boxes, labels, masks, semantic, width, height, size):
+def _scene_arrays(boxes, labels, masks, width, height, size):
     """Scale the boxes to ``size``, drop objects under a pixel wide there."""
     scale = np.array([size / width, size / height] * 2, np.float32)
     b = boxes.astype(np.float32) * scale
     keep = ((b[:, 2] - b[:, 0]) >= 1) & ((b[:, 3] - b[:, 1]) >= 1)
-    return b[keep], labels[keep], masks[keep], semantic, int((~keep).sum())
+    return b[keep], labels[keep], masks[keep], int((~keep).sum())
 
 
 def _progress(items, desc: str, on: bool):
@@ -176,8 +176,8 @@ def coco_scenes(annotations, image_dir, size: int = 64, classes=None, need_masks
         for mk, c in zip(m, lab):  # later annotations paint over earlier ones
             sem[mk] = c
         crowd = rec["iscrowd"] > 0
-        b, lb, mb, sem, n_small = _scene_arrays(rec["boxes"][~crowd], lab[~crowd], m[~crowd],
-                                                 sem, rec["width"], rec["height"], size)
+        b, lb, mb, n_small = _scene_arrays(rec["boxes"][~crowd], lab[~crowd], m[~crowd],
+                                            rec["width"], rec["height"], size)
         small += n_small
         if not len(b):
             skipped += 1
@@ -261,9 +261,9 @@ def voc_scenes(root, size: int = 64, classes=None, ids=None, max_images: int | N
         r = read_voc(f, classes)
         b = r["boxes"].copy()
         b[:, :2] -= 1
-        b, lab, m, sem, n_small = _scene_arrays(
-            b, r["labels"], np.zeros((len(b), size, size), bool),
-            np.zeros((size, size), np.int64), r["width"], r["height"], size)
+        b, lab, m, n_small = _scene_arrays(b, r["labels"], np.zeros((len(b), size, size), bool),
+                                           r["width"], r["height"], size)
+        sem = np.zeros((size, size), np.int64)
         small += n_small
         if not len(b):
             skipped += 1
