@@ -129,6 +129,48 @@ def run(name: str, data: dict) -> dict:
     return result
 
 
+def scaling() -> str:
+    """Where the time of R-CNN and Fast R-CNN goes, per image: selective search, and the network
+    on cached proposals as their number grows (the same backbone and head in both; R-CNN runs the
+    backbone once per proposal, Fast R-CNN once per image). Weights are untrained: the cost of a
+    forward pass does not depend on them."""
+    from striate.detect.proposals import selective_search
+    from striate.detect.rcnn import RCNN, FastRCNN
+
+    images = make_scenes(16, SIZE, 21).images
+    start = time.perf_counter()
+    props = [selective_search(img) for img in images]
+    search_ms = (time.perf_counter() - start) / len(images) * 1000
+    pool = np.concatenate(props)
+    rng = np.random.default_rng(0)
+    striate.manual_seed(0)
+    models = {"R-CNN": RCNN(3), "Fast R-CNN": FastRCNN(3)}
+    counts = (10, 40, 160, 640)
+    times = {name: [] for name in models}
+    x = striate.Tensor(images)
+    for n in counts:
+        rois = np.concatenate([np.concatenate([np.full((n, 1), i), pool[rng.integers(
+            0, len(pool), n)]], 1) for i in range(len(images))])
+        for name, model in models.items():
+            model.eval()
+            with striate.no_grad():
+                model.roi_head(model.backbone(x), rois)  # warm up
+                start = time.perf_counter()
+                for _ in range(2):
+                    model.roi_head(model.backbone(x), rois)
+            times[name].append((time.perf_counter() - start) / 2 / len(images) * 1000)
+    rows = ["| proposals per image | " + " | ".join(str(n) for n in counts) + " |",
+            "|---|" + "---|" * len(counts)]
+    for name in models:
+        rows.append(f"| {name}: network (ms / image) | "
+                    + " | ".join(f"{v:.1f}" for v in times[name]) + " |")
+    rows.append("| R-CNN / Fast R-CNN | " + " | ".join(
+        f"{a / b:.1f}x" for a, b in zip(times["R-CNN"], times["Fast R-CNN"])) + " |")
+    mean = np.mean([len(q) for q in props])
+    return "\n".join(rows) + (f"\n\nSelective search: {search_ms:.0f} ms per image "
+                              f"({mean:.0f} proposals on average), the same for both.")
+
+
 def shrink_pictures() -> None:
     """Store the PNGs with a 128-colour palette: a third of the size, the same to the eye."""
     from PIL import Image
@@ -160,7 +202,14 @@ def table(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", choices=ORDER, default=None)
+    parser.add_argument("--scaling", action="store_true",
+                        help="only the R-CNN / Fast R-CNN timing against the number of proposals")
     args = parser.parse_args()
+    if args.scaling:
+        text = scaling()
+        print(text)
+        _replace_between(PAGE, "<!-- scaling -->", "<!-- /scaling -->", text)
+        return
     IMG.mkdir(parents=True, exist_ok=True)
     data = make_splits(N_TRAIN, N_VAL, N_TEST, SIZE, SEED)
     s = data["test"]
@@ -176,13 +225,18 @@ def main() -> None:
         print(f"{name}: {json.dumps(result, default=float)}", flush=True)
     shrink_pictures()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if PAGE.exists():
-        text = PAGE.read_text()
-        a, b = "<!-- table -->", "<!-- /table -->"
-        if a in text and b in text:
-            head, rest = text.split(a, 1)
-            PAGE.write_text(head + a + "\n" + table(results) + "\n" + b + rest.split(b, 1)[1])
+    _replace_between(PAGE, "<!-- table -->", "<!-- /table -->", table(results))
     print(table(results))
+
+
+def _replace_between(page: Path, a: str, b: str, text: str) -> None:
+    """Rewrite the part of ``page`` between the markers ``a`` and ``b`` (if both are there)."""
+    if not page.exists():
+        return
+    old = page.read_text()
+    if a in old and b in old:
+        head, rest = old.split(a, 1)
+        page.write_text(head + a + "\n" + text + "\n" + b + rest.split(b, 1)[1])
 
 
 if __name__ == "__main__":

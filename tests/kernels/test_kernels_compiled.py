@@ -157,3 +157,28 @@ def test_relu_backward_survives_an_inplace_change_of_its_output(use, monkeypatch
     y.add_(5.0)  # every output is now positive; the gradient must still follow x > 0
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.array, (x.array > 0).astype(np.float64))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_roi_pool_compiled_matches_numpy(dtype, monkeypatch):
+    from striate.detect.ops import roi_pool
+
+    x = RNG.integers(0, 3, size=(2, 3, 9, 10)).astype(dtype)  # ties: the first maximum wins
+    x[1, 2, 4, 4] = x[1, 2, 4, 5] = np.nan  # NaNs: the first one wins, as NumPy's argmax
+    x[0, 1, :3, :3] = -np.inf  # a bin of -inf only: zero, and no gradient
+    boxes = RNG.uniform(-4, 22, size=(13, 4))
+    boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2])
+    boxes[0] = [30, 30, 40, 40]  # outside the map: every bin empty
+    rois = np.concatenate([RNG.integers(0, 2, (13, 1)).astype(np.float64), boxes], 1)
+    g = RNG.standard_normal((13, 3, 3, 2)).astype(dtype)
+
+    def run():
+        xt = striate.tensor(x, requires_grad=True)
+        out = roi_pool(xt, rois, (3, 2), spatial_scale=0.5)
+        out.backward(striate.tensor(g))
+        return out.array, xt.grad.array
+
+    got, want = both_paths(run, monkeypatch)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=1e-6)  # overlapping bins add up

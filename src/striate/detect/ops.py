@@ -17,6 +17,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..kernels import compiled
 
 __all__ = ["box_iou", "box_area", "nms", "batched_nms", "encode_boxes", "decode_boxes",
            "anchor_grid", "roi_pool", "roi_align", "box_cxcywh_to_xyxy", "box_xyxy_to_cxcywh",
@@ -310,15 +311,19 @@ class RoIPool(Function):
         out = np.zeros((K, C, PH, PW), x.dtype)
         h_arg = np.zeros((K, C, PH, PW), np.int64)
         w_at = np.zeros((K, C, PH, PW), np.int64)
-        # regions in order of their largest bin, so that a chunk pads its windows only to the
-        # size its own regions need (most proposals are small: 1x1 or 2x2 bins)
-        size = (h_hi - h_lo).max(1, initial=1) * (w_hi - w_lo).max(1, initial=1)
-        order = np.argsort(size, kind="stable")
-        for s in range(0, K, RoIPool.CHUNK):
-            k = order[s:s + RoIPool.CHUNK]
-            o, ha, wa = (np.empty((len(k), C, PH, PW), a.dtype) for a in (out, h_arg, w_at))
-            RoIPool._chunk(xt, b[k], h_lo[k], h_hi[k], w_lo[k], w_hi[k], o, ha, wa)
-            out[k], h_arg[k], w_at[k] = o, ha, wa
+        if compiled.enabled(x, out):  # one pass over each bin's own pixels
+            compiled.roi_pool_forward(np.ascontiguousarray(xt), b, h_lo, h_hi, w_lo, w_hi, out,
+                                      h_arg, w_at)
+        else:
+            # regions in order of their largest bin, so that a chunk pads its windows only to
+            # the size its own regions need (most proposals are small: 2x2 bins or less)
+            size = (h_hi - h_lo).max(1, initial=1) * (w_hi - w_lo).max(1, initial=1)
+            order = np.argsort(size, kind="stable")
+            for s in range(0, K, RoIPool.CHUNK):
+                k = order[s:s + RoIPool.CHUNK]
+                o, ha, wa = (np.empty((len(k), C, PH, PW), a.dtype) for a in (out, h_arg, w_at))
+                RoIPool._chunk(xt, b[k], h_lo[k], h_hi[k], w_lo[k], w_hi[k], o, ha, wa)
+                out[k], h_arg[k], w_at[k] = o, ha, wa
         empty = ~np.isfinite(out)
         out[empty] = 0
         ctx.where = (b, h_arg, w_at, ~empty)
@@ -353,6 +358,9 @@ class RoIPool(Function):
         # a max passes its gradient to the element that won; bins may overlap, shares add up
         b, h_arg, w_at, ok = ctx.where
         dx = np.zeros(ctx.shape, g.dtype)
+        if compiled.enabled(g, dx):
+            compiled.roi_pool_backward(np.ascontiguousarray(g), b, h_arg, w_at, ok, dx)
+            return dx, None
         K, C = g.shape[:2]
         kk = np.broadcast_to(b[:, None, None, None], g.shape)
         cc = np.broadcast_to(np.arange(C)[None, :, None, None], g.shape)

@@ -408,38 +408,38 @@ def paste_mask(mask: np.ndarray, box, H: int, W: int) -> np.ndarray:
 
 
 class _WarpHead(RoIHead):
-    """R-CNN's per-region network: each proposal is cut out of the *image* and warped to a fixed
-    size (bilinear resampling, RoI Align on the pixels), then a whole small CNN runs on it."""
+    """R-CNN's per-region network: each proposal is cut out of the *image* and warped to the
+    size whose features match Fast R-CNN's pooled grid (``pool`` x the backbone's stride;
+    bilinear resampling, RoI Align on the pixels), then the same backbone and the same head as
+    Fast R-CNN run on it: the only difference between the two is what is shared."""
 
-    def __init__(self, num_classes: int, warp: int = 24, widths=(16, 32, 64), hidden: int = 256,
-                 batch_per_image: int = 48):
-        nn.Module.__init__(self)
-        self.stride, self.pool, self.K = 1, warp, num_classes + 1
-        self.batch_per_image, self.roi_op = batch_per_image, "align"
-        layers, c = [], 3
-        for w in widths:
-            layers += [nn.Conv2d(c, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-            c = w
-        side = warp // 2 ** len(widths)
-        self.fc = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * side * side, hidden),
-                                nn.ReLU())
-        self.cls, self.box = class_and_box_heads(hidden, self.K)
+    def __init__(self, num_classes: int, widths=(16, 32, 64), pool: int = 7):
+        net = Backbone(widths)
+        super().__init__(net.out_channels, 1, num_classes, pool)
+        self.net, self.warp = net, pool * net.stride
 
     def pool_features(self, images, rois):
-        return roi_align(images, rois, self.pool, 1.0, sampling_ratio=2, aligned=True)
+        crops = roi_align(images, rois, self.warp, 1.0, sampling_ratio=2, aligned=True)
+        return self.net(crops)  # (R, C, pool, pool): one backbone pass per region
 
 
 class RCNN(FastRCNN):
     """R-CNN (Girshick et al. 2014): selective-search proposals, each warped to a fixed size and
-    run through its own CNN pass, then class scores and per-class box regression. Nothing is
-    shared between the ~100 proposals of an image: that cost per image is what Fast R-CNN (one
-    shared feature map) and Faster R-CNN (proposals from that map too) removed."""
+    run through the whole network, then class scores and per-class box regression. It is Fast
+    R-CNN's network with nothing shared between the ~80 proposals of an image: the backbone runs
+    once per proposal instead of once per image, which is the cost Fast R-CNN (one shared
+    feature map) and Faster R-CNN (proposals from that map too) removed.
+
+    Args:
+        widths: the backbone's widths (Fast R-CNN's by default).
+        proposer: as :class:`FastRCNN`'s.
+    """
 
     @init.course_defaults()
-    def __init__(self, num_classes: int = 3, warp: int = 24, proposer=None):
+    def __init__(self, num_classes: int = 3, widths=(16, 32, 64), proposer=None):
         nn.Module.__init__(self)
         self.backbone = nn.Identity()
-        self.roi_head = _WarpHead(num_classes, warp)
+        self.roi_head = _WarpHead(num_classes, widths)
         if proposer is None:
             from .proposals import selective_search as proposer
         self.proposer = proposer
@@ -453,9 +453,9 @@ class SlidingWindowDetector(RCNN):
     every window costs a CNN pass."""
 
     @init.course_defaults()
-    def __init__(self, num_classes: int = 3, warp: int = 24, sizes=(12, 18, 26),
+    def __init__(self, num_classes: int = 3, widths=(16, 32, 64), sizes=(12, 18, 26),
                  stride: int = 4):
         from .proposals import sliding_windows
 
-        super().__init__(num_classes, warp,
+        super().__init__(num_classes, widths,
                          proposer=lambda image: sliding_windows(image, sizes, stride))

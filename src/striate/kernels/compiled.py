@@ -23,6 +23,10 @@ single-threaded; :func:`striate.parallel.parallel_for` splits their work over th
 - Fractional max pooling: every (image, channel) has its own window starts, which NumPy can only
   gather one kernel offset at a time; here one pass, and a scatter-add for backward; used by
   ``kernels/pool_extra.py``.
+- RoI max pooling (Fast R-CNN): every region has its own bins, which NumPy gathers padded to the
+  largest bin (several times the values, in temporaries of hundreds of MB for a few thousand
+  regions); here one pass over each bin's own pixels, and a scatter-add for backward; used by
+  ``striate.detect.ops.roi_pool``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ __all__ = [
     "batch_norm_grad_sums", "batch_norm_stats", "depthwise_backward", "depthwise_forward",
     "enabled", "fractional_max_pool_backward", "fractional_max_pool_forward",
     "max_pool2x2_backward", "max_pool2x2_forward", "relu_backward", "relu_forward",
+    "roi_pool_backward", "roi_pool_forward",
 ]
 
 _jitted: dict = {}
@@ -397,3 +402,64 @@ def _fractional_max_pool_backward(d, arg, dx):
         for k in range(K):
             for c in range(C):
                 dx[n, arg[n, k, c], c] += d[n, k, c]
+
+
+# ---- RoI max pooling over a channels-last feature map --------------------------------------
+
+
+def roi_pool_forward(xt, b, h_lo, h_hi, w_lo, w_hi, out, h_arg, w_arg):
+    """out (K, C, PH, PW): for region k, the max of xt (N, H, W, C)'s image b[k] over rows
+    [h_lo[k, i], h_hi[k, i]) and columns [w_lo[k, j], w_hi[k, j]); h_arg / w_arg get where (the
+    first maximum in row-major order; a NaN wins, as NumPy's argmax has it). An empty bin gets
+    -inf and the clipped bin start (the caller zeroes it and drops its gradient)."""
+    fn = _jit(_roi_pool_forward)
+    per_region = h_lo.shape[1] * w_lo.shape[1] * xt.shape[3]
+    parallel_for(len(b), lambda a, c: fn(xt, b[a:c], h_lo[a:c], h_hi[a:c], w_lo[a:c],
+                                         w_hi[a:c], out[a:c], h_arg[a:c], w_arg[a:c]),
+                 max(1, _MIN_PART // max(1, per_region)))
+
+
+def roi_pool_backward(g, b, h_arg, w_arg, ok, dx):
+    """dx (N, C, H, W), zero-filled by the caller: each g[k, c, i, j] with ok added at
+    (b[k], c, h_arg, w_arg). One thread: regions of one image overlap in dx."""
+    _jit(_roi_pool_backward)(g, b, h_arg, w_arg, ok, dx)
+
+
+def _roi_pool_forward(xt, b, h_lo, h_hi, w_lo, w_hi, out, h_arg, w_arg):
+    H, W, C = xt.shape[1], xt.shape[2], xt.shape[3]
+    K, PH, PW = h_lo.shape[0], h_lo.shape[1], w_lo.shape[1]
+    best = np.empty(C, xt.dtype)
+    bh = np.empty(C, np.int64)
+    bw = np.empty(C, np.int64)
+    for k in range(K):
+        n = b[k]
+        for i in range(PH):
+            for j in range(PW):
+                h0, h1, w0, w1 = h_lo[k, i], h_hi[k, i], w_lo[k, j], w_hi[k, j]
+                first = True
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        for c in range(C):
+                            v = xt[n, h, w, c]
+                            m = best[c]
+                            if first or (m == m and (v != v or v > m)):
+                                best[c], bh[c], bw[c] = v, h, w
+                        first = False
+                for c in range(C):
+                    if first:  # an empty bin
+                        out[k, c, i, j] = -np.inf
+                        h_arg[k, c, i, j], w_arg[k, c, i, j] = min(h0, H - 1), min(w0, W - 1)
+                    else:
+                        out[k, c, i, j] = best[c]
+                        h_arg[k, c, i, j], w_arg[k, c, i, j] = bh[c], bw[c]
+
+
+def _roi_pool_backward(g, b, h_arg, w_arg, ok, dx):
+    K, C, PH, PW = g.shape
+    for k in range(K):
+        n = b[k]
+        for c in range(C):
+            for i in range(PH):
+                for j in range(PW):
+                    if ok[k, c, i, j]:
+                        dx[n, c, h_arg[k, c, i, j], w_arg[k, c, i, j]] += g[k, c, i, j]
