@@ -99,11 +99,22 @@ def test_inplace_on_a_leaf_that_requires_grad_raises_outside_no_grad():
         x.mul_(2.0)
 
 
-def test_inplace_through_a_view_of_a_graph_tensor_raises_clearly():
-    x, _ = _both(5)
-    h = x * 2.0
+def test_inplace_through_a_view_of_a_graph_tensor_is_recorded_as_pytorch_records_it():
+    # PyTorch's CopySlices: the write goes into the base's history, the view is made again
+    x, tx = _both(5)
+    h, th = x * 2.0, tx * 2.0
+    h[0].mul_(x[1])
+    th[0].mul_(tx[1])
+    assert h.grad_fn.name() == "CopySlicesBackward"
+    g = np.random.default_rng(0).standard_normal(h.shape)
+    h.backward(striate.tensor(g))
+    th.backward(torch.tensor(g))
+    np.testing.assert_allclose(h.array, th.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.array, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    # a view that is no writable window on its base (a broadcast) still raises clearly
+    e = (x * 1.0).expand(2, 3, 4)
     with pytest.raises(RuntimeError, match="view"):
-        h[0].mul_(2.0)
+        e.mul_(2.0)
 
 
 def test_inplace_on_a_saved_output_raises_at_backward_as_in_pytorch():

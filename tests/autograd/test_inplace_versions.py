@@ -30,8 +30,8 @@ def test_changing_a_saved_input_raises_also_through_a_view_or_detach():
         x, w = leaf(2, 3), leaf(3, 4)
         a = x * 2.0
         z = a @ w  # backward reads a and w
-        # (the write through the view a[0] already raises: striate records no in-place change
-        # of a view of a tensor in the graph)
+        # (the write through the view a[0] is recorded on a, as PyTorch's CopySlices records
+        # it, and moves the version the matmul's node checks)
         with pytest.raises(RuntimeError, match="in-place"):
             change(a)
             z.sum().backward()

@@ -44,3 +44,12 @@ def test_low_rank_replaces_layers_and_keeps_the_head(rng):
     assert net(x).shape == (2, 3)
     with pytest.raises(ValueError, match="factorize_linear: rank must be an int >= 1"):
         factorize_linear(nn.Linear(3, 3), 0)
+
+
+def test_low_rank_keeps_the_head_of_a_model_with_nested_convs():
+    from striate.models import create_model
+
+    net = low_rank(create_model("convnet", 10, (1, 8, 8), channels=(4, 6)), rank=0.5)
+    assert isinstance(net.head, nn.Linear)  # beside `features` in the model, last in forward
+    assert isinstance(net.features[0], nn.Sequential) and isinstance(net.features[4],
+                                                                      nn.Sequential)

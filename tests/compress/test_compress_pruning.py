@@ -1,4 +1,5 @@
-"""Model-level pruning (magnitude, global, iterative, filters, DSD) and k-means weight sharing."""
+"""Model-level pruning (magnitude, global, iterative, DSD) and k-means weight sharing (filters:
+test_compress_channels.py)."""
 
 import numpy as np
 import pytest
@@ -56,17 +57,6 @@ def test_retraining_keeps_pruned_weights_at_zero_and_finalize(rng, tmp_path):
     fresh = _mlp()
     fresh.load_state_dict(striate.load(tmp_path / "m.pt"))
     assert compress.sparsity(fresh) == pytest.approx(0.7, abs=1e-3)
-
-
-def test_channel_prune_zeros_whole_filters():
-    m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 5))
-    compress.channel_prune(m, 0.25)
-    w = m[0].weight.array
-    dead = (w.reshape(8, -1) == 0).all(axis=1)
-    assert dead.sum() == 2 and (w.reshape(8, -1)[~dead] != 0).all()
-    assert not prune.is_pruned(m[3])  # the class-score layer stays whole
-    norms = np.linalg.norm(m[0].weight_orig.array.reshape(8, -1), axis=1)
-    assert norms[dead].max() <= norms[~dead].min()
 
 
 def test_iterative_prune_and_dsd_phases(rng):

@@ -27,7 +27,7 @@ def test_weight_and_activation_grids():
 def test_quantized_linear_equals_float_on_the_same_grid(rng, per_channel, symmetric):
     lin = nn.Linear(40, 7)
     x = rng.standard_normal((5, 40)).astype(np.float32)
-    q = Q.QuantizedLinear(lin, (x.min(), x.max()), per_channel, symmetric)
+    q = Q.QuantizedLinear.from_float(lin, (x.min(), x.max()), per_channel, symmetric)
     out = q(striate.tensor(x)).array
     # the same computation in float64 on the dequantized operands
     xq = Q.dequantize(q.quantize_input(x), q.x_scale, q.x_zp).astype(np.float64)
@@ -43,7 +43,7 @@ def test_quantized_linear_equals_float_on_the_same_grid(rng, per_channel, symmet
 def test_quantized_conv_equals_float_conv_on_the_same_grid(rng):
     conv = nn.Conv2d(3, 6, 3, padding=1, stride=2).double()
     x = rng.random((2, 3, 9, 9)) - 0.3  # zero padding must be the exact zero point
-    q = Q.QuantizedConv2d(conv, (x.min(), x.max()))
+    q = Q.QuantizedConv2d.from_float(conv, (x.min(), x.max()))
     out = q(striate.tensor(x)).array
     xq = Q.dequantize(q.quantize_input(x), q.x_scale, q.x_zp).astype(np.float64)
     wq = q.w_scale * q.qw.astype(np.float64)

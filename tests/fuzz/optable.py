@@ -945,6 +945,54 @@ add("Tensor.retains_grad", lambda x: x.retains_grad, lambda x: x.retains_grad, u
     diff=False)
 
 
+# ---- remainders, floor division, the error function, augmented assignment ---------------------
+
+for _n in ("remainder", "fmod", "floor_divide"):
+    # floor_divide has no derivative in PyTorch (backward raises); striate's is 0
+    add(f"F.{_n}", getattr(F, _n), getattr(torch, _n), binary(scalar=True),
+        diff=_n != "floor_divide")
+    add(f"Tensor.{_n}", method(_n), method(_n), binary(scalar=True), diff=_n != "floor_divide")
+    add(f"Tensor.{_n}_", lambda x, y, n=_n: getattr(x.clone(), n + "_")(y),
+        lambda x, y, n=_n: getattr(x.clone(), n + "_")(y), binary(scalar=True),
+        diff=_n != "floor_divide", names=(_n + "_", _n))
+for _n in ("erf", "erfc", "erfinv"):
+    add(f"F.{_n}", getattr(F, _n), getattr(torch, _n), unary())
+    add(f"Tensor.{_n}", method(_n), method(_n), unary())
+    add(f"Tensor.{_n}_", lambda x, n=_n: getattr(x.clone(), n + "_")(),
+        lambda x, n=_n: getattr(x.clone(), n + "_")(), unary(), names=(_n + "_", _n))
+add("Tensor.pow_", lambda x, y: x.clone().pow_(y), lambda x, y: x.clone().pow_(y),
+    binary(dtypes=NUM), names=("pow_", "pow"))
+for _n in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+    add(f"Tensor.{_n}_", lambda x, y, n=_n: getattr(x.clone(), n + "_")(y),
+        lambda x, y, n=_n: getattr(x.clone(), n + "_")(y), binary(scalar=True), diff=False,
+        names=(_n + "_", _n))
+# a number % tensor has no derivative in PyTorch (backward raises); striate's is -floor(a / b)
+for _d, _short in (("__mod__", "remainder"), ("__rmod__", "remainder"),
+                   ("__floordiv__", "floor_divide"), ("__rfloordiv__", "floor_divide")):
+    add(f"Tensor.{_d}", method(_d), method(_d), binary(scalar=True), diff=_d == "__mod__",
+        names=(_short, _d))
+
+
+def _augmented(op):
+    """``y = x.clone(); y op= other``: in place on a non-leaf of the graph, as PyTorch."""
+    def f(x, o):
+        y = x.clone()
+        y2 = getattr(y, op)(o)
+        assert y2 is y  # the same tensor, changed in place
+        return y
+    return f
+
+
+_INPLACE = {"__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
+            "__imod__": "remainder_", "__ifloordiv__": "floor_divide_", "__ipow__": "pow_",
+            "__iand__": "bitwise_and_", "__ior__": "bitwise_or_", "__ixor__": "bitwise_xor_"}
+for _d, _m in _INPLACE.items():
+    add(f"Tensor.{_d}", _augmented(_d), _augmented(_d),
+        binary(dtypes=NUM) if _d == "__ipow__" else binary(scalar=True),
+        diff=_m in ("add_", "sub_", "mul_", "div_", "remainder_", "pow_"),
+        names=(_m, _m[:-1], _d))
+
+
 # ---- what is not compared here, and why ---------------------------------------------------------
 
 EXCLUDED = {

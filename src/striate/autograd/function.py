@@ -152,13 +152,16 @@ class Function:
             out = forward_wrapper(cls, ctx, arrays, params)
         multi = type(out) is tuple
         results = tuple(Tensor(o) for o in out) if multi else (Tensor(out),)
-        for r in results:
+        for i, r in enumerate(results):
             if r.array.base is not None:  # a view of an input shares its version counter
                 root = _root(r.array)
                 for x in tensors:
                     if _root(x.array) is root:
                         r._version = x._version
                         r._is_view = True
+                        # how to make this view again, for a recorded in-place write through it
+                        # (Tensor._record_view_inplace, PyTorch's CopySlices)
+                        r._view_of = (x, cls, inputs, params, i if multi else None)
                         break
         if any_grad:
             ctx._fn = cls

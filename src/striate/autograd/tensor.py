@@ -15,7 +15,8 @@ import weakref
 import numpy as np
 
 from .. import backend
-from .function import Function
+from . import function as _function
+from .function import Context, Function
 from .function import backward as _run_backward
 from .scalars import scalar_as
 
@@ -95,6 +96,7 @@ class Tensor:
         "_out_index",
         "_acc",
         "_is_view",
+        "_view_of",
         "_hooks",
         "_post_acc_hooks",
         "_retains_grad",
@@ -120,6 +122,7 @@ class Tensor:
         self._out_index = 0  # which output of that node this tensor is
         self._acc = None  # a weak reference to the leaf's AccumulateGrad node
         self._is_view = False  # made by an op as a view of another tensor's memory
+        self._view_of = None  # for a view: (base, Function, inputs, params, output index)
         self._hooks = ()
         self._post_acc_hooks = ()  # a leaf's hook(tensor) calls after .grad was accumulated
         self._retains_grad = False
@@ -372,20 +375,32 @@ class Tensor:
     def _records_inplace(self, *others) -> bool:
         """Whether an in-place op on self with these operands must be recorded in the graph."""
         if not _grad_enabled():
-            return False
+            # while striate.jit traces (under no_grad) the write is recorded too, so that the
+            # traced graph has the op; a leaf that requires grad is written directly
+            return _function._trace_hook is not None and not (self.requires_grad and
+                                                              self._node is None)
         return self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
                                          for o in others)
 
     def _record_inplace(self, name, compute) -> Tensor:
         """Write ``compute(old)`` (an out-of-place, recorded op on a tensor holding self's old
         values and history) into self's array, and make its node self's grad_fn."""
-        if self.requires_grad and self._node is None:
+        grad = _grad_enabled()  # off while striate.jit traces (see _records_inplace)
+        if self.requires_grad and self._node is None and grad:
             raise RuntimeError(
                 f"{name}: a leaf Variable that requires grad is being used in an in-place "
                 "operation (change a leaf tensor that requires grad under striate.no_grad())"
             )
         if self._is_view:
             note = getattr(getattr(self._node, "_fn", None), "inplace_error", None)
+            view_of = _view_maker(self) if self._view_of is not None and not note else None
+            if view_of is not None:
+                return self._record_view_inplace(name, compute, view_of)
+            if not grad:  # tracing: written as outside a trace (the graph misses it)
+                r = compute(Tensor(self.array.copy()))
+                self.array[...] = r.array
+                self._version[0] += 1
+                return self
             if note:  # a Function whose outputs must not change in place says why
                 raise RuntimeError(f"{name}: {note}")
             raise RuntimeError(
@@ -398,6 +413,7 @@ class Tensor:
         old = Tensor(self.array.copy())
         old.requires_grad = self.requires_grad
         old._node, old._out_index = self._node, self._out_index
+        _trace_alias(old, self)
         r = compute(old)
         if r.shape != self.shape:
             raise RuntimeError(
@@ -406,8 +422,36 @@ class Tensor:
             )
         self.array[...] = r.array
         self._version[0] += 1
-        self._node, self._out_index = r._node, r._out_index
-        self.requires_grad = r.requires_grad
+        if grad:
+            self._node, self._out_index = r._node, r._out_index
+            self.requires_grad = r.requires_grad
+        _trace_alias(self, r)
+        return self
+
+    def _record_view_inplace(self, name, compute, view_of) -> Tensor:
+        """A recorded in-place write through a view, as PyTorch's CopySlices records it: the new
+        values ``compute(old view)`` are written into the base tensor's region (a recorded
+        write on the base, which may itself be a view), then the view's history becomes the view
+        op replayed on the base's new history."""
+        base, fn, inputs, params, index = self._view_of
+        old = Tensor(self.array.copy())
+        old.requires_grad = self.requires_grad
+        old._node, old._out_index = self._node, self._out_index
+        _trace_alias(old, self)
+        r = compute(old)
+        if r.shape != self.shape:
+            raise RuntimeError(
+                f"{name}: the result has shape {tuple(r.shape)} but the tensor written in place "
+                f"has shape {tuple(self.shape)}"
+            )
+        base._record_inplace(name, lambda base_old: CopySlices.apply(base_old, r,
+                                                                      view_of=view_of))
+        again = fn.apply(*[base if t is base else t for t in inputs], **params)
+        again = again if index is None else again[index]
+        if _grad_enabled():
+            self._node, self._out_index = again._node, again._out_index
+            self.requires_grad = again.requires_grad
+        _trace_alias(self, again)
         return self
 
     def zero_(self) -> Tensor:
@@ -486,6 +530,55 @@ class _Copy(Function):
     def backward(ctx, g):
         return (np.zeros_like(g) if ctx.needs_input_grad[0] else None,
                 g if ctx.needs_input_grad[1] else None)
+
+
+def _view_maker(view: Tensor):
+    """``f(array) -> the same view of array`` for a view made by an op (the op's forward replayed
+    on raw arrays), or None when that is no writable view of its base (a broadcast)."""
+    base, fn, inputs, params, index = view._view_of
+
+    def view_of(a):
+        arrays = [a if t is base else (t.array if isinstance(t, Tensor) else t) for t in inputs]
+        out = fn.forward(Context(), *arrays, **params)
+        return out if index is None else out[index]
+
+    probe = np.empty_like(base.array, order="C")
+    v = view_of(probe)
+    if not (isinstance(v, np.ndarray) and v.flags.writeable and np.shares_memory(v, probe)):
+        return None
+    if v.size > 1 and 0 in v.strides:  # one element seen twice (expand): no in-place write
+        return None
+    return view_of
+
+
+class CopySlices(Function):
+    """``base`` with the region a view covers replaced by ``values`` (PyTorch's CopySlices)."""
+
+    @staticmethod
+    def forward(ctx, base, values, view_of):
+        out = np.array(base, copy=True, order="C")
+        view_of(out)[...] = values
+        ctx.view_of = view_of
+        return out
+
+    # the overwritten region of base gets no gradient; the new values get the gradient there
+    @staticmethod
+    def backward(ctx, g):
+        g_base = g_values = None
+        if ctx.needs_input_grad[0]:
+            g_base = np.array(g, copy=True, order="C")
+            ctx.view_of(g_base)[...] = 0
+        if ctx.needs_input_grad[1]:
+            g_values = np.array(ctx.view_of(np.ascontiguousarray(g)))
+        return g_base, g_values
+
+
+def _trace_alias(t: Tensor, same_as: Tensor) -> None:
+    """Tell a running ``striate.jit`` trace that ``t`` now holds ``same_as``'s value (after an
+    in-place write, or for the copy of the old values an in-place op computes from)."""
+    hook = _function._trace_hook
+    if hook is not None and hasattr(hook, "alias"):
+        hook.alias(t, same_as)
 
 
 def _grad_enabled() -> bool:

@@ -60,16 +60,14 @@ def _prepare(config):
     """Dataset, fitted normalisation and model described by a run's config."""
     from ..data import load_dataset
     from ..data.transforms import Normalize, transform_from_dict
-    from ..models import create_model
+    from ..train.architecture import build_model
 
     data = load_dataset(config["data"])
     if "normalize" in config:
         norm = transform_from_dict(config["normalize"])
     else:
         norm = Normalize.fit(data.train.X, per_channel=True)
-    model = create_model(config["model"], num_classes=data.num_classes,
-                         input_shape=data.input_shape)
-    return data, norm, model
+    return data, norm, build_model(config, data.num_classes, data.input_shape)
 
 
 def _loader(split, norm, batch_size, shuffle=False):
@@ -291,22 +289,16 @@ checkpoint_path = _checkpoint_path
 
 
 def _load_trained(run_or_checkpoint):
-    from ..train import load
+    """``train.runs.load_run`` (every run ``train`` and ``compress`` write; the model in eval
+    mode) with its errors as one-line ``CommandError``s."""
+    from ..train.runs import load_run
 
     path = _checkpoint_path(run_or_checkpoint)
-    ckpt = load(path)
-    if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
-        raise CommandError(f"{path} is not a striate training checkpoint (no config or model)")
-    config = ckpt["config"]
-    data, norm, model = _prepare(config)
     try:
-        model.load_state_dict(_trained_state(ckpt))
-    except (KeyError, ValueError, RuntimeError) as e:
-        detail = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
-        raise CommandError(
-            f"{path} does not fit model {config['model']!r} on {config['data']!r}: {detail}"
-        ) from None
-    return path, config, data, norm, model
+        run = load_run(path)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    return run.path, run.config, run.data, run.norm, run.model
 
 
 def load_trained(run_or_checkpoint):

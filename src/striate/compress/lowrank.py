@@ -81,6 +81,10 @@ def low_rank(model, rank=0.5, kinds=(nn.Linear, nn.Conv2d), skip_last: bool = Tr
             if isinstance(child, kinds) and not (isinstance(child, nn.Conv2d)
                                                  and child.kernel_size == (1, 1)):
                 targets.append((parent, name, child))
+    # in depth-first order (model.modules()), not parent by parent: a ConvNet's head, a child
+    # of the model itself, comes after the convs of its `features`, so skip_last keeps it
+    order = {id(m): i for i, m in enumerate(model.modules())}
+    targets.sort(key=lambda t: order[id(t[2])])
     if skip_last and targets and isinstance(targets[-1][2], nn.Linear):
         targets = targets[:-1]
     if not targets:

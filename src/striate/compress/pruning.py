@@ -1,5 +1,6 @@
 """Pruning whole models: magnitude pruning (per layer or one global threshold), iterative
-prune -> retrain schedules, structured (filter) pruning and DSD training.
+prune -> retrain schedules and DSD training (structured pruning, which removes whole channels,
+is in ``channels.py``).
 
 Everything here is built on ``striate.nn.utils.prune``: a pruned layer holds ``weight_orig``, the
 buffer ``weight_mask`` and the hook that multiplies them, so retraining a pruned model with any
@@ -14,8 +15,7 @@ from collections.abc import Callable
 from .. import nn
 from ..nn.utils import prune
 
-__all__ = ["prunable", "sparsity", "magnitude_prune", "channel_prune", "finalize",
-           "iterative_prune", "dsd"]
+__all__ = ["prunable", "sparsity", "magnitude_prune", "finalize", "iterative_prune", "dsd"]
 
 
 def prunable(model, kinds=(nn.Linear, nn.Conv2d)) -> list:
@@ -83,31 +83,6 @@ def magnitude_prune(model, target, scope: str = "layer", kinds=(nn.Linear, nn.Co
         prune.global_unstructured(pairs, pruning_method=prune.L1Unstructured, amount=int(more))
     else:
         raise ValueError(f"magnitude_prune: scope must be 'layer' or 'global', got {scope!r}")
-    return model
-
-
-def channel_prune(model, amount: float, n=2, skip_last: bool = True):
-    """Structured pruning: zero the fraction ``amount`` of each conv layer's filters (and each
-    hidden linear layer's output units) with the smallest L``n`` norm.
-
-    A whole filter going means its output channel can be dropped from the layer and the next
-    layer's input, which dense hardware turns into speed (unstructured zeros need sparse
-    kernels). The last linear layer (the class scores) is left whole when ``skip_last``.
-    """
-    amount = _check_fraction(amount, "channel_prune", "amount")
-    pairs = prunable(model)
-    if skip_last and pairs and isinstance(pairs[-1][0], nn.Linear):
-        pairs = pairs[:-1]
-    if not pairs:
-        raise ValueError("channel_prune: the model has no conv or hidden linear layer to prune")
-    for m, name in pairs:
-        channels = getattr(m, name).shape[0]
-        pruned = 0
-        mask = m._buffers.get(name + "_mask")
-        if mask is not None:
-            pruned = int((mask.array.reshape(channels, -1).sum(axis=1) == 0).sum())
-        more = max(round(amount * channels) - pruned, 0)
-        prune.ln_structured(m, name, amount=int(more), n=n, dim=0)
     return model
 
 

@@ -1,5 +1,8 @@
 """Post-training int8 quantization with integer kernels, and quantization-aware training.
 
+The integer layers themselves live in ``striate.nn.quantized`` (below the run loader, which
+rebuilds them from a checkpoint); this module calibrates a model and swaps them in.
+
 A real number ``r`` is stored as an integer ``q`` with ``r = scale * (q - zero_point)``:
 
 - weights: int8, symmetric (``zero_point = 0``, ``scale = max|w| / 127``), per output channel
@@ -26,149 +29,21 @@ import numpy as np
 from .. import nn
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..kernels.im2col import pad_nhwc, window_view
+from ..nn.quantized import (
+    QuantizedConv2d,
+    QuantizedLayer,
+    QuantizedLinear,
+    activation_qparams,
+    dequantize,
+    integer_linear,
+    quantize_tensor,
+    weight_qparams,
+)
 
 __all__ = ["QuantizedLayer", "quantize_tensor", "dequantize", "weight_qparams",
            "activation_qparams",
            "QuantizedLinear", "QuantizedConv2d", "fold_batchnorm", "quantize_model",
            "fake_quantize", "prepare_qat", "convert_qat", "model_bytes_int8", "integer_linear"]
-
-
-def weight_qparams(w: np.ndarray, per_channel: bool = True, symmetric: bool = True,
-                   bits: int = 8):
-    """``(scale, zero_point)`` for a weight, one per output channel (axis 0) or one in all.
-
-    Symmetric: int8 in [-127, 127] around 0. Asymmetric: uint-style range [-128, 127] over
-    [min, max] (with 0.0 inside the range so it is exact).
-    """
-    axes = tuple(range(1, w.ndim)) if per_channel else None
-    if symmetric:
-        qmax = 2 ** (bits - 1) - 1
-        amax = np.abs(w).max(axis=axes, keepdims=per_channel) if per_channel else np.abs(w).max()
-        scale = np.maximum(amax, 1e-12) / qmax
-        return np.asarray(scale, np.float64), np.zeros_like(np.asarray(scale), dtype=np.int64)
-    lo = np.minimum(w.min(axis=axes, keepdims=per_channel) if per_channel else w.min(), 0.0)
-    hi = np.maximum(w.max(axis=axes, keepdims=per_channel) if per_channel else w.max(), 0.0)
-    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-    scale = np.maximum(hi - lo, 1e-12) / (qmax - qmin)
-    zp = np.clip(np.round(qmin - lo / scale), qmin, qmax).astype(np.int64)
-    return np.asarray(scale, np.float64), zp
-
-
-def activation_qparams(lo: float, hi: float, bits: int = 8):
-    """``(scale, zero_point)`` of an unsigned ``bits`` range covering [lo, hi] and 0.0."""
-    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-    qmax = 2 ** bits - 1
-    scale = max(hi - lo, 1e-12) / qmax
-    zp = int(np.clip(np.round(-lo / scale), 0, qmax))
-    return scale, zp
-
-
-def quantize_tensor(r: np.ndarray, scale, zero_point, qmin: int, qmax: int,
-                    dtype=np.int32) -> np.ndarray:
-    """``clip(round(r / scale) + zero_point, qmin, qmax)`` (round half to even, as NumPy)."""
-    return np.clip(np.round(r / scale) + zero_point, qmin, qmax).astype(dtype)
-
-
-def dequantize(q: np.ndarray, scale, zero_point) -> np.ndarray:
-    """``scale * (q - zero_point)`` as float32."""
-    return (scale * (q.astype(np.float64) - zero_point)).astype(np.float32)
-
-
-class QuantizedLayer(nn.Module):
-    """What the integer layers share: their weight's int8 values and scales, the input's uint8
-    grid, and the int32 bias."""
-
-    def _setup(self, w: np.ndarray, b, in_range, per_channel: bool, symmetric: bool):
-        self.w_scale, self.w_zp = weight_qparams(w, per_channel, symmetric)
-        qmin, qmax = (-127, 127) if symmetric else (-128, 127)
-        self.qw = quantize_tensor(w, self.w_scale, self.w_zp, qmin, qmax, np.int8)
-        self.x_scale, self.x_zp = activation_qparams(*in_range)
-        # per output channel: the scale of one int32 unit of the accumulator
-        self.acc_scale = (self.x_scale * np.asarray(self.w_scale).reshape(-1)).astype(np.float64)
-        self.qb = None if b is None else np.round(b / self.acc_scale).astype(np.int32)
-
-    def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        return quantize_tensor(x, self.x_scale, self.x_zp, 0, 255, np.uint8)
-
-    def _finish(self, acc: np.ndarray) -> np.ndarray:
-        """int32 accumulator (rows, F) -> float32 output."""
-        if self.qb is not None:
-            acc = acc + self.qb
-        return (acc * self.acc_scale).astype(np.float32)
-
-    def weight_bytes(self) -> int:
-        """int8 weights, float32 scales, int32 bias."""
-        return (self.qw.size + 4 * np.asarray(self.w_scale).size
-                + (0 if self.qb is None else 4 * self.qb.size))
-
-
-class QuantizedLinear(QuantizedLayer):
-    """An int8 ``Linear``: uint8 input x int8 weight, int32 accumulation (no autograd)."""
-
-    def __init__(self, linear: nn.Linear, in_range, per_channel: bool = True,
-                 symmetric: bool = True):
-        super().__init__()
-        b = None if linear.bias is None else linear.bias.array.astype(np.float64)
-        self._setup(linear.weight.array.astype(np.float64), b, in_range, per_channel, symmetric)
-        self.in_features, self.out_features = linear.in_features, linear.out_features
-
-    def forward(self, x):
-        a = x.array if isinstance(x, Tensor) else np.asarray(x)
-        lead = a.shape[:-1]
-        qx = self.quantize_input(a.reshape(-1, a.shape[-1]))
-        acc = integer_linear(qx, self.x_zp, self.qw, self.w_zp)
-        return Tensor(self._finish(acc).reshape(*lead, self.out_features))
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8"
-
-
-def integer_linear(qx: np.ndarray, x_zp: int, qw: np.ndarray, w_zp) -> np.ndarray:
-    """``(q_x - z_x) @ (q_w - z_w)^T`` in int32: (rows, K) uint8, (F, K) int8 -> (rows, F).
-
-    The products of 8-bit integers are at most 2**15 in size, so a sum over K < 2**16 terms
-    fits in int32.
-    """
-    xs = qx.astype(np.int32) - np.int32(x_zp)
-    ws = qw.astype(np.int32) - np.asarray(w_zp, dtype=np.int32).reshape(-1, 1)
-    return xs @ ws.T
-
-
-class QuantizedConv2d(QuantizedLayer):
-    """An int8 ``Conv2d`` (groups 1): im2col of the uint8 input padded with its zero point, an
-    int32 GEMM with the int8 filters, then rescaling."""
-
-    def __init__(self, conv: nn.Conv2d, in_range, per_channel: bool = True,
-                 symmetric: bool = True, bias=None, weight=None):
-        super().__init__()
-        if conv.groups != 1 or isinstance(conv.padding, str) or conv.dilation != (1, 1):
-            raise ValueError("QuantizedConv2d: only groups=1, dilation 1 and numeric padding")
-        w = conv.weight.array.astype(np.float64) if weight is None else weight
-        if bias is None and conv.bias is not None:
-            bias = conv.bias.array.astype(np.float64)
-        self._setup(w, bias, in_range, per_channel, symmetric)
-        self.stride, self.padding = conv.stride, conv.padding
-        self.kernel = conv.kernel_size
-        self.out_channels = conv.out_channels
-
-    def forward(self, x):
-        a = x.array if isinstance(x, Tensor) else np.asarray(x)
-        N = a.shape[0]
-        qx = self.quantize_input(a)
-        # pad with the zero point: the integer that stands for 0.0
-        xp = pad_nhwc(qx, self.padding, value=self.x_zp)
-        win = window_view(xp, self.kernel, self.stride)
-        _, Ho, Wo, kh, kw, C = win.shape
-        cols = win.reshape(N * Ho * Wo, kh * kw * C)
-        F = self.out_channels
-        qw = self.qw.transpose(0, 2, 3, 1).reshape(F, kh * kw * C)
-        acc = integer_linear(cols, self.x_zp, qw, np.asarray(self.w_zp).reshape(-1))
-        out = self._finish(acc).reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)
-        return Tensor(np.ascontiguousarray(out))
-
-    def extra_repr(self) -> str:
-        return f"out_channels={self.out_channels}, kernel_size={self.kernel}, int8"
 
 
 def _parents(model):
@@ -234,7 +109,7 @@ def quantize_model(model, calibration, per_channel: bool = True, symmetric: bool
         raise ValueError("quantize_model: calibration yielded no batches")
     for parent, name, layer in layers:
         cls = QuantizedLinear if isinstance(layer, nn.Linear) else QuantizedConv2d
-        setattr(parent, name, cls(layer, ranges[id(layer)], per_channel, symmetric))
+        setattr(parent, name, cls.from_float(layer, ranges[id(layer)], per_channel, symmetric))
     return model
 
 
@@ -243,10 +118,11 @@ def model_bytes_int8(model) -> int:
     total = 0
     for m in model.modules():
         if isinstance(m, QuantizedLayer):
-            total += m.weight_bytes()
-    for t in model.state_dict(keep_vars=True).values():
-        if t.array.dtype.kind == "f":
-            total += 4 * t.array.size
+            total += m.weight_bytes()  # its scales are float buffers, counted here once
+            continue
+        for t in list(m._parameters.values()) + list(m._buffers.values()):
+            if t is not None and t.array.dtype.kind == "f":
+                total += 4 * t.array.size
     return total
 
 

@@ -114,6 +114,16 @@ class _Recorder:
         self.keep.append(t)
         return name
 
+    def alias(self, t: Tensor, same_as: Tensor) -> None:
+        """``t`` holds ``same_as``'s value from now on: an in-place write (``x += y``) makes x
+        the op's result (the autograd layer calls this; see ``Tensor._record_inplace``)."""
+        if threading.get_ident() != self.thread:
+            return
+        name = self.value_of(same_as)
+        self.names[id(t)] = name
+        self.arrays[id(t.array)] = name
+        self.keep.append(t)
+
     # ---- the hook -----------------------------------------------------------------------------
 
     def __call__(self, cls, inputs, params, results):

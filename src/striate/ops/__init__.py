@@ -18,6 +18,8 @@ from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise
 from .embedding import *  # noqa: F403
 from .embedding import __all__ as _embedding
+from .erf import *  # noqa: F403
+from .erf import __all__ as _erf
 from .gelu import *  # noqa: F403
 from .gelu import __all__ as _gelu
 from .indexing import *  # noqa: F403
@@ -28,6 +30,8 @@ from .local_response_norm import *  # noqa: F403
 from .local_response_norm import __all__ as _local_response_norm
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss
+from .modular import *  # noqa: F403
+from .modular import __all__ as _modular
 from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization
 from .onedim import *  # noqa: F403
@@ -61,6 +65,7 @@ __all__ = (
     + _local_response_norm + _pooling_extra + _regularization + _upsample
     + _attention + _gelu + _onedim + _pixel_shuffle
     + _random
+    + _modular + _erf
 )
 
 from .tensor_methods import setup_tensor as _setup_tensor  # noqa: E402

@@ -93,7 +93,9 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        y = a**b
+        # np.power, not `**`: NumPy turns `x ** 0.5` into sqrt, which differs from pow at -inf
+        # and -0 (PyTorch's float16 takes pow, float32/64 agree either way)
+        y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -372,8 +374,10 @@ def div(input, other, rounding_mode=None) -> Tensor:
     if dtype.kind == "b":
         raise TypeError("div: rounding division of bool operands is not supported (as in "
                         "PyTorch); cast them to an integer dtype first")
-    if dtype.kind in "iu" and not np.all(_arr(b) != 0):
-        raise ZeroDivisionError("div: integer division by zero")
+    if dtype.kind in "iu":  # operands cast as C casts (-1 into uint8 is 255), as in PyTorch
+        a, b = _in_common_dtype("div", a, b)
+        if not np.all(b != 0):
+            raise ZeroDivisionError("div: integer division by zero")
     return _binary(RoundedDiv, "div", a, b) if rounding_mode == "floor" else \
         _binary(TruncatedDiv, "div", a, b)
 

@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ._helpers import require_float
+from .erf import _special
 
 __all__ = ["gelu"]
 
@@ -17,9 +18,7 @@ _C = math.sqrt(2.0 / math.pi)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf  # SciPy comes with scikit-learn, a dependency
-
-    return erf(x)
+    return _special("erf", x)
 
 
 class GELU(Function):

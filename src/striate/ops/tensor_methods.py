@@ -80,6 +80,18 @@ class _TensorMethods:
     def __rpow__(self, o):
         return ops.pow(o, self)
 
+    def __mod__(self, o):
+        return ops.remainder(self, o)
+
+    def __rmod__(self, o):
+        return ops.remainder(o, self)
+
+    def __floordiv__(self, o):
+        return ops.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return ops.floor_divide(o, self)
+
     def __neg__(self):
         return ops.neg(self)
 
@@ -307,6 +319,23 @@ class _TensorMethods:
     def ge(self, other):
         return ops.ge(self, other)
 
+    def remainder(self, other):
+        return ops.remainder(self, other)
+
+    def fmod(self, other):
+        return ops.fmod(self, other)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
+    def erf(self):
+        return ops.erf(self)
+
+    def erfc(self):
+        return ops.erfc(self)
+
+    def erfinv(self):
+        return ops.erfinv(self)
 
 
     # ---- in-place arithmetic ------------------------------------------------------------------
@@ -340,6 +369,72 @@ class _TensorMethods:
             _inplace_dtype(self, "div_", other, floating=True)
             return self._record_inplace("div_", lambda old: ops.div(old, other))
         return _inplace(self, "div_", np.true_divide, other, floating=True)
+
+    def pow_(self, exponent) -> Tensor:
+        return _inplace_op(self, "pow_", ops.pow, exponent)
+
+    def remainder_(self, other) -> Tensor:
+        return _inplace_op(self, "remainder_", ops.remainder, other)
+
+    def fmod_(self, other) -> Tensor:
+        return _inplace_op(self, "fmod_", ops.fmod, other)
+
+    def floor_divide_(self, other) -> Tensor:
+        return _inplace_op(self, "floor_divide_", ops.floor_divide, other)
+
+    def bitwise_and_(self, other) -> Tensor:
+        return _inplace_op(self, "bitwise_and_", ops.bitwise_and, other)
+
+    def bitwise_or_(self, other) -> Tensor:
+        return _inplace_op(self, "bitwise_or_", ops.bitwise_or, other)
+
+    def bitwise_xor_(self, other) -> Tensor:
+        return _inplace_op(self, "bitwise_xor_", ops.bitwise_xor, other)
+
+    def erf_(self) -> Tensor:
+        return _inplace_op(self, "erf_", ops.erf, floating=True)
+
+    def erfc_(self) -> Tensor:
+        return _inplace_op(self, "erfc_", ops.erfc, floating=True)
+
+    def erfinv_(self) -> Tensor:
+        return _inplace_op(self, "erfinv_", ops.erfinv, floating=True)
+
+    # ---- augmented assignment: in place, as in PyTorch ----------------------------------------
+    # ``x += y`` changes x's memory (views and other references see it, the version counter
+    # moves, autograd records it) instead of binding x to a new tensor; x keeps its dtype, and a
+    # leaf that requires grad refuses it outside no_grad(). ``@=`` has no in-place form in
+    # PyTorch either: it rebinds.
+
+    def __iadd__(self, o):
+        return self.add_(o)
+
+    def __isub__(self, o):
+        return self.sub_(o)
+
+    def __imul__(self, o):
+        return self.mul_(o)
+
+    def __itruediv__(self, o):
+        return self.div_(o)
+
+    def __imod__(self, o):
+        return self.remainder_(o)
+
+    def __ifloordiv__(self, o):
+        return self.floor_divide_(o)
+
+    def __ipow__(self, o):
+        return self.pow_(o)
+
+    def __iand__(self, o):
+        return self.bitwise_and_(o)
+
+    def __ior__(self, o):
+        return self.bitwise_or_(o)
+
+    def __ixor__(self, o):
+        return self.bitwise_xor_(o)
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
         if self._records_inplace():
@@ -423,6 +518,35 @@ def _inplace(self: Tensor, name: str, ufunc, other, alpha=1, floating=False) -> 
     else:
         a[...] = ufunc(a.astype(dtype), cast_wrapping(o, dtype))
     return self
+
+
+_NONE = object()
+
+
+def _inplace_op(self: Tensor, name: str, op, other=_NONE, floating: bool = False) -> Tensor:
+    """``self = op(self[, other])`` in self's memory, for ops without a NumPy ``out=`` form:
+    computed out of place, checked to keep self's shape and dtype (PyTorch refuses a float result
+    in an integer tensor), then written back; recorded in the graph like ``add_``."""
+    others = () if other is _NONE else (other,)
+    if others:
+        _inplace_dtype(self, name, other, floating)
+    elif floating and self.array.dtype.kind not in "fc":
+        raise TypeError(f"{name}: the result type {float_result(self.array.dtype)} can't be "
+                        f"cast to the tensor's dtype {self.array.dtype}")
+    if self._records_inplace(*others):
+        return self._record_inplace(name, lambda old: op(old, *others))
+    r = op(Tensor(self.array), *others)  # nothing requires grad here: nothing is recorded
+    if r.shape != self.shape:
+        raise ValueError(f"{name}: an operand of shape {np.shape(_arr_of(other))} "
+                         f"can't be broadcast to the shape {self.shape} of the tensor written "
+                         "in place")
+    self._check_inplace(name)
+    self.array[...] = r.array
+    return self
+
+
+def _arr_of(x):
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _truth(result, dtype) -> Tensor:

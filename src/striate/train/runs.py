@@ -3,7 +3,8 @@
 The checkpoint's config names the model, the dataset and the input normalisation fitted on the
 training split, so the model and its preprocessing come back exactly as trained (the weights of a
 run with ``--ema`` are its averages). Tools that work on trained models (``striate.vis``, ...)
-start here.
+start here, and so does every run ``striate compress`` writes (pruned, factorised, int8,
+distilled: see ``train.architecture``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def trained_state(ckpt) -> dict:
 def load_run(run_or_checkpoint) -> TrainedRun:
     """Rebuild the model, dataset and normalisation of a run folder or checkpoint.
 
+    A compressed run (``striate compress ...``) comes back as compressed: its config records
+    the layers that differ from the zoo's architecture (``train.architecture``).
+
     Raises:
         FileNotFoundError: no such run folder or checkpoint.
         ValueError: the file is not a striate training checkpoint, or its weights do not fit
@@ -68,7 +72,7 @@ def load_run(run_or_checkpoint) -> TrainedRun:
     """
     from ..data import load_dataset
     from ..data.transforms import Normalize, transform_from_dict
-    from ..models import create_model
+    from .architecture import build_model
 
     path = checkpoint_path(run_or_checkpoint)
     ckpt = load(path)
@@ -78,8 +82,10 @@ def load_run(run_or_checkpoint) -> TrainedRun:
     data = load_dataset(config["data"])
     norm = (transform_from_dict(config["normalize"]) if "normalize" in config
             else Normalize.fit(data.train.X, per_channel=True))
-    model = create_model(config["model"], num_classes=data.num_classes,
-                         input_shape=data.input_shape)
+    try:
+        model = build_model(config, data.num_classes, data.input_shape)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: cannot rebuild model {config['model']!r}: {e}") from None
     try:
         model.load_state_dict(trained_state(ckpt))
     except (KeyError, ValueError, RuntimeError) as e:
