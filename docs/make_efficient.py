@@ -34,6 +34,11 @@ def data():
     return d, norm, train, test
 
 
+def val_loader(d, norm):
+    """The validation split (180 images): what every choice on this page is allowed to see."""
+    return DataLoader(TensorDataset(norm(d.val.X), d.val.y), batch_size=512)
+
+
 def trained(name, seed, train, epochs=20, lr=1e-3):
     striate.manual_seed(seed)
     model = create_model(name, 10, (1, 8, 8))
@@ -41,19 +46,71 @@ def trained(name, seed, train, epochs=20, lr=1e-3):
     return model
 
 
-def deep_compression_table(train, test):
+DC_SEEDS = tuple(range(10))
+# the pipeline of docs/efficient.md: per-layer targets from the sensitivity scan, geometric
+# steps, each retraining phase annealed from 3e-3 to 3e-4 with a little L2
+DC_SETTINGS = dict(sparsity=[0.8, 0.95, 0.7], steps=5, bits=5, retrain_epochs=15,
+                   centroid_epochs=5, anneal_epochs=5, lr=3e-3, lr_decay=0.1, weight_decay=1e-4,
+                   schedule="geometric")
+# the way to it, one change at a time from last session's pipeline (seeds 0-4)
+DC_ABLATION = (
+    ("last session: 90/90/70%, linear steps, constant 1e-3",
+     dict(sparsity=[0.9, 0.9, 0.7], schedule="linear", lr=1e-3, lr_decay=1, weight_decay=0)),
+    ("geometric steps", dict(sparsity=[0.9, 0.9, 0.7], lr=1e-3, lr_decay=1, weight_decay=0)),
+    ("+ cosine 1e-3 -> 1e-4", dict(sparsity=[0.9, 0.9, 0.7], lr=1e-3, weight_decay=0)),
+    ("+ 80/95/70% (sensitivity)", dict(lr=1e-3, weight_decay=0)),
+    ("+ rate 3e-3 -> 3e-4", dict(weight_decay=0)),
+    ("+ L2 1e-4 (the pipeline)", {}),
+    ("+ best epoch on validation", dict(select_on_val=True)),
+)
+
+
+def deep_compression_table(train, val, test, seeds=DC_SEEDS, **changes):
+    """Deep Compression of LeNet-300-100 (20 epochs at 1e-3, the last epoch's weights: the
+    dense baseline) for each seed; ``changes`` override ``DC_SETTINGS``."""
+    settings = dict(DC_SETTINGS, **changes)
+    on_val = settings.pop("select_on_val", False)
     rows = {}
-    for seed in SEEDS:
+    for seed in seeds:
         model = trained("lenet300_100", seed, train)
         striate.manual_seed(seed)
-        _, report, _ = compress.deep_compression(model, train, test, sparsity=[0.9, 0.9, 0.7],
-                                                 steps=5, bits=5, retrain_epochs=15,
-                                                 centroid_epochs=5)
+        _, report, _ = compress.deep_compression(model, train, test,
+                                                 val_loader=val if on_val else None, **settings)
         rows[seed] = report
         print(f"  deep compression seed {seed}:",
               [(r["stage"], r["bytes"], round(100 * r["accuracy"], 2)) for r in report],
               flush=True)
     return rows
+
+
+def dc_ablation(train, val, test):
+    """Mean and worst accuracy loss (points, dense -> Huffman) over seeds 0-4 of each step of
+    ``DC_ABLATION``."""
+    out = []
+    for label, changes in DC_ABLATION:
+        rows = deep_compression_table(train, val, test, seeds=range(5), **changes)
+        loss = [100 * (r[0]["accuracy"] - r[-1]["accuracy"]) for r in rows.values()]
+        out.append({"change": label, "loss": loss, "ratio": min(r[-1]["ratio"]
+                                                                for r in rows.values())})
+    return out
+
+
+def sensitivity(train, val, seeds=(0, 1), fractions=(0.5, 0.7, 0.8, 0.9, 0.95)):
+    """Han et al.'s sensitivity scan: validation accuracy with one layer pruned alone (no
+    retraining) of the dense LeNet-300-100; it sets the per-layer targets."""
+    out = {}
+    for seed in seeds:
+        state = trained("lenet300_100", seed, train).state_dict()
+        for layer in range(3):
+            for f in fractions:
+                m = create_model("lenet300_100", 10, (1, 8, 8))
+                m.load_state_dict(state)
+                target = [0.0, 0.0, 0.0]
+                target[layer] = f
+                compress.magnitude_prune(m, target)
+                out.setdefault(str(layer), {}).setdefault(str(f), []).append(
+                    compress.evaluate(m, val))
+    return out
 
 
 def pruning_curve(train, test, sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98)):
@@ -213,21 +270,59 @@ def adversarial(d, norm, train, eps=0.2, eps_grid=(0.0, 0.05, 0.1, 0.15, 0.2, 0.
     return fgsm_curves, pgd_curves, transfer, times
 
 
-def distillation(train, test, channels=(16, 32, 64), settings=((2.0, 0.5), (4.0, 0.9))):
-    """A ConvNet of half the teacher's width (a quarter of its weights) trained on the labels
-    alone and by distillation from the default ConvNet, 10 epochs each, 3 seeds."""
-    teacher = trained("convnet", 0, train, epochs=10, lr=3e-3)
-    out = {"teacher": compress.evaluate(teacher, test), "labels": []}
-    for seed in SEEDS:
-        striate.manual_seed(seed)
-        s = create_model("convnet", 10, (1, 8, 8), channels=channels)
-        compress.finetune(s, train, 10, lr=3e-3)
-        out["labels"].append(compress.evaluate(s, test))
-        for t, a in settings:
+DISTILL_SEEDS = (0, 1, 2, 3, 4)
+
+
+def distillation(d, norm, train, val, test, labelled=0.1, epochs=30):
+    """A teacher ConvNet (94,410 weights; 30 epochs, label smoothing 0.1, rate 3e-3 -> 3e-4) and
+    a student MLP 64-280-100-10 with half its weights (47,310), every student arm trained the
+    same way (30 epochs of Adam, 3e-3 -> 3e-4 along a cosine), 5 seeds of the student. With all
+    the labels, and with a transfer set: labels for a stratified ``labelled`` fraction of the
+    training images, the teacher labelling the rest."""
+    import striate.functional as F
+
+    def smooth(ls):
+        return lambda out, y: F.cross_entropy(out, y, label_smoothing=ls)
+
+    striate.manual_seed(0)
+    teacher = create_model("convnet", 10, (1, 8, 8))
+    compress.finetune(teacher, train, epochs, lr=3e-3, min_lr=3e-4, loss_fn=smooth(0.1))
+    teacher.eval()
+    # one fixed labelled subset, the same for every seed
+    has_label = compress.transfer_set(d.train.y, labelled, seed=123) != -100
+    X = norm(d.train.X)
+    with striate.no_grad():
+        guess = teacher(striate.Tensor(X)).array.argmax(1)
+
+    def loader(x, y):
+        return DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
+
+    arms = {  # name: (kind, training inputs and targets, label smoothing)
+        "labels": ("labels", loader(X, d.train.y), 0.0),
+        "labels + smoothing 0.1": ("labels", loader(X, d.train.y), 0.1),
+        "distillation T=4, alpha=0.9": ("distill", loader(X, d.train.y), 0.0),
+        "subset: labels + smoothing 0.1": ("labels", loader(X[has_label], d.train.y[has_label]),
+                                           0.1),
+        "subset: + teacher's hard labels for the rest": (
+            "labels", loader(X, np.where(has_label, d.train.y, guess)), 0.1),
+        "subset: distillation T=4, alpha=0.9": (
+            "distill", loader(X, np.where(has_label, d.train.y, -100)), 0.0),
+    }
+    out = {"teacher": compress.evaluate(teacher, test), "teacher_val": compress.evaluate(
+        teacher, val), "labelled": int(has_label.sum()), "arms": {}}
+    for name, (kind, data_, ls) in arms.items():
+        accs = []
+        for seed in DISTILL_SEEDS:
             striate.manual_seed(seed)
-            s = create_model("convnet", 10, (1, 8, 8), channels=channels)
-            compress.distill(s, teacher, train, epochs=10, lr=3e-3, temperature=t, alpha=a)
-            out.setdefault(f"T={t:g}, alpha={a:g}", []).append(compress.evaluate(s, test))
+            s = create_model("mlp", 10, (1, 8, 8), hidden=(280, 100), batch_norm=False)
+            if kind == "distill":
+                compress.distill(s, teacher, data_, epochs=epochs, lr=3e-3, min_lr=3e-4,
+                                 temperature=4.0, alpha=0.9)
+            else:
+                compress.finetune(s, data_, epochs, lr=3e-3, min_lr=3e-4, loss_fn=smooth(ls))
+            accs.append(compress.evaluate(s, test))
+        out["arms"][name] = accs
+        print(f"  {name}: {[round(100 * a, 2) for a in accs]}", flush=True)
     out["params"] = {"teacher": teacher.num_parameters(), "student": s.num_parameters()}
     return out
 
@@ -323,16 +418,23 @@ def plot_pruning(curve, path):
 
 
 def main(argv) -> int:
-    """All sections, or only those named on the command line (``distill``, ``lowrank``,
-    ``lowbit``, ``winograd``, ``filters``),
-    merged into an existing results.json."""
+    """All sections, or only those named on the command line (``deep``, ``deep-ablation``,
+    ``distill``, ``lowrank``, ``lowbit``, ``winograd``, ``filters``), merged into an existing
+    results.json. ``deep-ablation`` (about 6 minutes) is not part of the full run."""
     OUT.mkdir(parents=True, exist_ok=True)
     d, norm, train, test = data()
+    val = val_loader(d, norm)
     if argv:
         path = OUT / "results.json"
         results = json.loads(path.read_text()) if path.exists() else {}
+        if "deep" in argv:
+            results["deep_compression"] = {str(k): v for k, v in
+                                           deep_compression_table(train, val, test).items()}
+            results["sensitivity"] = sensitivity(train, val)
+        if "deep-ablation" in argv:
+            results["deep_compression_ablation"] = dc_ablation(train, val, test)
         if "distill" in argv:
-            results["distillation"] = distillation(train, test)
+            results["distillation"] = distillation(d, norm, train, val, test)
         if "lowrank" in argv:
             results["lowrank"] = lowrank(train, test)
         if "lowbit" in argv:
@@ -349,8 +451,9 @@ def main(argv) -> int:
     results = {}
     t0 = time.perf_counter()
     print("deep compression", flush=True)
-    dc = deep_compression_table(train, test)
+    dc = deep_compression_table(train, val, test)
     results["deep_compression"] = {str(k): v for k, v in dc.items()}
+    results["sensitivity"] = sensitivity(train, val)
     print("pruning curve", flush=True)
     curve = pruning_curve(train, test)
     results["pruning_curve"] = dict(zip(("sparsity", "no_retraining", "retraining"), curve))
@@ -371,7 +474,7 @@ def main(argv) -> int:
     A.plot_robustness(fgsm_curves, OUT / "robustness_fgsm.png", "ConvNet under FGSM")
     A.plot_robustness(pgd_curves, OUT / "robustness_pgd.png", "ConvNet under PGD (20 steps)")
     print("distillation", flush=True)
-    results["distillation"] = distillation(train, test)
+    results["distillation"] = distillation(d, norm, train, val, test)
     print("low rank", flush=True)
     results["lowrank"] = lowrank(train, test)
     print("binary and ternary", flush=True)
@@ -384,15 +487,33 @@ def main(argv) -> int:
     return 0
 
 
-def print_tables(r) -> None:
+def print_deep_compression(r) -> None:
     print("\n## Deep Compression (seed 0)\n")
     print("| stage | bytes | smaller | test accuracy |\n|---|---|---|---|")
     for s in r["deep_compression"]["0"]:
         print(f"| {s['stage']} | {s['bytes']:,} | {s['ratio']:.1f}x | {100 * s['accuracy']:.2f}% |")
-    print("\nper seed (dense -> huffman):")
+    print("\n| seed | dense | pruned | quantized | Huffman | loss (points) | smaller |")
+    print("|---|---|---|---|---|---|---|")
+    losses = []
     for seed, rep in r["deep_compression"].items():
-        print(f"- seed {seed}: {100 * rep[0]['accuracy']:.2f}% -> {100 * rep[-1]['accuracy']:.2f}%"
-              f", {rep[-1]['ratio']:.1f}x")
+        losses.append(100 * (rep[0]["accuracy"] - rep[-1]["accuracy"]))
+        print(f"| {seed} | " + " | ".join(f"{100 * s['accuracy']:.2f}%" for s in rep)
+              + f" | {losses[-1]:.2f} | {rep[-1]['ratio']:.1f}x |")
+    print(f"\nloss: mean {np.mean(losses):.2f}, worst {max(losses):.2f} points")
+    if r.get("sensitivity"):
+        print("\n## Sensitivity (validation accuracy, one layer pruned alone, mean of seeds)\n")
+        for layer, row in r["sensitivity"].items():
+            print(f"- layer {layer}: " + ", ".join(f"{100 * float(f):.0f}%: {100 * np.mean(v):.1f}"
+                                                   for f, v in row.items()))
+    if r.get("deep_compression_ablation"):
+        print("\n| change | mean loss | worst loss | smallest ratio |\n|---|---|---|---|")
+        for a in r["deep_compression_ablation"]:
+            print(f"| {a['change']} | {np.mean(a['loss']):.2f} | {max(a['loss']):.2f} | "
+                  f"{a['ratio']:.1f}x |")
+
+
+def print_tables(r) -> None:
+    print_deep_compression(r)
     print("\n## Pruning curve\n\n| pruned | no retraining | retraining |\n|---|---|---|")
     c = r["pruning_curve"]
     for s, a, b in zip(c["sparsity"], c["no_retraining"], c["retraining"]):
@@ -449,11 +570,22 @@ def print_tables(r) -> None:
             print(f"- {k}: {1000 * v['step_seconds']:.0f} ms, {v['winograd_layers']} of "
                   f"{v['layers']} eligible convs by Winograd")
     dist = r.get("distillation")
-    if dist:
-        print(f"\n## Distillation (teacher {100 * dist['teacher']:.2f}%, {dist['params']})\n")
-        for k, v in dist.items():
-            if isinstance(v, list):
-                print(f"- {k}: {[round(100 * a, 2) for a in v]}, mean {100 * np.mean(v):.2f}%")
+    if dist and "arms" in dist:
+        print(f"\n## Distillation (teacher {100 * dist['teacher']:.2f}%, {dist['params']}, "
+              f"{dist['labelled']} labelled images in the subset)\n")
+        print("| student training | " + " | ".join(f"seed {k}" for k in DISTILL_SEEDS)
+              + " | mean +- std |")
+        print("|---|" + "---|" * (len(DISTILL_SEEDS) + 1))
+        for k, v in dist["arms"].items():
+            print(f"| {k} | " + " | ".join(f"{100 * a:.2f}%" for a in v)
+                  + f" | {100 * np.mean(v):.2f} +- {100 * np.std(v, ddof=1):.2f}% |")
+        a = dist["arms"]
+        for x, y in (("distillation T=4, alpha=0.9", "labels"),
+                     ("distillation T=4, alpha=0.9", "labels + smoothing 0.1"),
+                     ("subset: distillation T=4, alpha=0.9", "subset: labels + smoothing 0.1")):
+            diff = 100 * (np.array(a[x]) - np.array(a[y]))
+            print(f"- {x} - {y}: {np.round(diff, 2).tolist()}, mean {diff.mean():.2f} +- "
+                  f"{diff.std(ddof=1):.2f} points (paired by seed)")
 
 
 if __name__ == "__main__":

@@ -254,18 +254,22 @@ def deep_compression_cmd(args) -> int:
     path, config, data, norm, model, test, x, before = _setup(args)
     _, loader = _fit_fn(args, config, data, norm)
     sparsity = args.sparsity if len(args.sparsity) > 1 else args.sparsity[0]
+    val = split_loader(data.val, norm, 512) if args.select_on_val else None
     try:
         model, stages, blobs = deep_compression(
             model, loader, test, sparsity=sparsity, steps=args.steps, bits=args.bits,
             index_bits=args.index_bits, retrain_epochs=args.epochs,
-            centroid_epochs=args.centroid_epochs, lr=args.lr, progress=not args.no_progress)
+            centroid_epochs=args.centroid_epochs, lr=args.lr, progress=not args.no_progress,
+            anneal_epochs=args.anneal_epochs, schedule=args.schedule, lr_decay=args.lr_decay,
+            weight_decay=args.weight_decay, val_loader=val)
     except ValueError as e:
         raise CommandError(str(e)) from None
     for s in stages:
         print(f"  {s['stage']:<10} {s['bytes']:>9,} bytes  {s['ratio']:5.1f}x  "
               f"accuracy {100 * s['accuracy']:.2f}%")
     settings = {"sparsity": args.sparsity, "bits": args.bits, "index_bits": args.index_bits,
-                "steps": args.steps, "epochs": args.epochs}
+                "steps": args.steps, "epochs": args.epochs, "schedule": args.schedule,
+                "lr": args.lr, "lr_decay": args.lr_decay, "weight_decay": args.weight_decay}
     _finish(args, path, config, model, test, x, before, stages[-1]["bytes"],
             {"settings": settings, "stages": stages}, blobs)
     return 0
@@ -358,7 +362,8 @@ _HALF_WIDTH = {"convnet": ("convnet", {"channels": (16, 32, 64)}),
 def distill_cmd(args) -> int:
     import striate
 
-    from ..compress import dense_bytes, distill
+    from ..compress import dense_bytes, distill, transfer_set
+    from ..data.datasets import Split
     from ..models import create_model
 
     path, config, data, norm, teacher, test, x, before = _setup(args)
@@ -369,14 +374,30 @@ def distill_cmd(args) -> int:
     striate.manual_seed(args.seed)
     student = create_model(name, num_classes=data.num_classes, input_shape=data.input_shape,
                            **kwargs)
-    _, loader = _fit_fn(args, config, data, norm)
+    split = data.train
+    if args.labelled < 1:  # a transfer set: the teacher alone teaches the unlabelled images
+        split = Split(split.X, transfer_set(split.y, args.labelled, seed=args.seed))
+    loader = train_loader(split, norm, config)
     distill(student, teacher, loader, epochs=args.epochs, temperature=args.temperature,
-            alpha=args.alpha, lr=args.lr)
+            alpha=args.alpha, lr=args.lr, min_lr=args.lr * args.lr_decay)
     settings = {"student": name, **kwargs, "temperature": args.temperature,
-                "alpha": args.alpha, "epochs": args.epochs}
+                "alpha": args.alpha, "epochs": args.epochs, "labelled": args.labelled,
+                "lr_decay": args.lr_decay}
     _finish(args, path, config, student, test, x, before, dense_bytes(student),
             {"settings": settings}, model_config={"model": name, "model_kwargs": kwargs})
     return 0
+
+
+def _labelled(text: str) -> float:
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}") from None
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {v}")
+    return v
 
 
 def _rank(text: str):
@@ -453,10 +474,11 @@ def add_parsers(sub) -> None:
                         description="Deep Compression (Han et al. 2016): iterative pruning, "
                         "k-means weight sharing with centroid fine-tuning, Huffman coding; "
                         "reports the size after every stage.")
-    common(p, 15, 1e-3)
-    p.add_argument("--sparsity", type=_fraction, nargs="+", default=[0.9, 0.9, 0.7],
-                   help="final sparsity, one number or one per prunable layer "
-                   "(default: 0.9 0.9 0.7, for LeNet-300-100)")
+    common(p, 15, 3e-3)
+    p.add_argument("--sparsity", type=_fraction, nargs="+", default=[0.8, 0.95, 0.7],
+                   help="final sparsity, one number or one per prunable layer (default: 0.8 "
+                   "0.95 0.7, for LeNet-300-100 on the digits: its 64-input first layer is the "
+                   "most sensitive, docs/efficient.md)")
     p.add_argument("--steps", type=positive_int, default=5, help="default: %(default)s")
     p.add_argument("--bits", type=positive_int, default=5,
                    help="bits per shared-weight index (default: %(default)s)")
@@ -466,6 +488,16 @@ def add_parsers(sub) -> None:
                    help="epochs of centroid fine-tuning (default: %(default)s)")
     p.add_argument("--anneal-epochs", type=non_negative_int, default=5,
                    help="epochs at lr/10 after the last pruning step (default: %(default)s)")
+    p.add_argument("--schedule", choices=("geometric", "linear"), default="geometric",
+                   help="steps that remove the same fraction of the surviving weights, or the "
+                   "same points of sparsity (default: %(default)s)")
+    p.add_argument("--lr-decay", type=non_negative_float, default=0.1,
+                   help="each retraining phase anneals its rate to lr x this along a cosine "
+                   "(default: %(default)s)")
+    p.add_argument("--weight-decay", type=non_negative_float, default=1e-4,
+                   help="L2 penalty while retraining (default: %(default)s)")
+    p.add_argument("--select-on-val", action="store_true",
+                   help="end every retraining phase on its best epoch on the validation split")
     p.set_defaults(handler=deep_compression_cmd)
 
     def qoptions(p):
@@ -499,11 +531,16 @@ def add_parsers(sub) -> None:
     p = csub.add_parser("distill", help="knowledge distillation into a half-width student",
                         description="Train a student of half the teacher's width on the "
                         "teacher's temperature-softened outputs plus the labels.")
-    common(p, 10, 3e-3)
-    p.add_argument("--temperature", type=non_negative_float, default=2.0,
+    common(p, 30, 3e-3)
+    p.add_argument("--temperature", type=non_negative_float, default=4.0,
                    help="default: %(default)s")
-    p.add_argument("--alpha", type=non_negative_float, default=0.5,
+    p.add_argument("--alpha", type=non_negative_float, default=0.9,
                    help="weight of the soft loss (default: %(default)s)")
+    p.add_argument("--lr-decay", type=non_negative_float, default=0.1,
+                   help="anneal the rate to lr x this along a cosine (default: %(default)s)")
+    p.add_argument("--labelled", type=_labelled, default=1.0,
+                   help="keep the labels of this stratified fraction of the training images; "
+                   "the teacher alone teaches the rest, a transfer set (default: all)")
     p.set_defaults(handler=distill_cmd)
 
     p = csub.add_parser("quantize", help="post-training int8 quantization",

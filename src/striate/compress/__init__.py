@@ -12,8 +12,8 @@ trains a small student on a teacher's softened outputs.
 
 from ..nn.winograd import use_winograd, winograd_eligible
 from .channels import ChannelGroup, channel_groups, channel_prune, remove_channels
-from .deep import deep_compression, dense_bytes, shared_bytes, sparse_bytes
-from .distill import distill, distillation_loss
+from .deep import deep_compression, dense_bytes, prune_schedule, shared_bytes, sparse_bytes
+from .distill import distill, distillation_loss, transfer_set
 from .fit import evaluate, finetune, inference_time
 from .huffman import decode_layer, encode_layer, huffman_decode, huffman_encode
 from .lowbit import binarize, freeze_low_bit, ternarize
@@ -46,6 +46,7 @@ __all__ = [
     "ChannelGroup", "channel_groups", "remove_channels",
     "channel_prune", "decode_layer", "deep_compression", "dense_bytes", "dsd", "encode_layer",
     "evaluate", "finalize", "finetune", "huffman_decode", "huffman_encode", "inference_time",
-    "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "share_weights",
-    "shared_bytes", "sparse_bytes", "sparsity", "unshare_weights",
+    "is_shared", "iterative_prune", "kmeans_1d", "magnitude_prune", "prunable", "prune_schedule",
+    "share_weights", "shared_bytes", "sparse_bytes", "sparsity", "transfer_set",
+    "unshare_weights",
 ]

@@ -11,17 +11,38 @@ __all__ = ["finetune", "evaluate", "inference_time"]
 
 
 def finetune(model, loader, epochs: int = 1, lr: float = 1e-3, optimizer: str = "adam",
-             weight_decay: float = 0.0, loss_fn=None, progress: bool = False) -> list[dict]:
+             weight_decay: float = 0.0, loss_fn=None, progress: bool = False,
+             val_loader=None, min_lr: float | None = None) -> list[dict]:
     """Train ``model`` for ``epochs`` on ``loader`` with a fresh optimizer over its current
-    parameters (after weight sharing those are the centroids); returns the Trainer's history."""
+    parameters (after weight sharing those are the centroids); returns the Trainer's history.
+
+    Args:
+        val_loader: when given, the model ends with the weights of its best epoch on this
+            split (highest accuracy, lowest loss among equals; the later epoch among exact
+            ties), so a phase of retraining never ends on an unlucky last epoch. Never pass
+            the test split: choosing on it is fitting the test set.
+        min_lr: when given, the rate falls from ``lr`` to ``min_lr`` along a cosine over the
+            epochs (``CosineAnnealingLR``): large steps to recover, small ones to settle.
+    """
+    from ..optim.lr_scheduler import CosineAnnealingLR
     from ..train import Trainer
 
     if epochs <= 0:
         return []
     opt = create_optimizer(optimizer, list(model.parameters()), lr=lr, weight_decay=weight_decay)
-    trainer = Trainer(model, opt, loss_fn=loss_fn, progress=progress, checks=False, log=False,
-                      monitor="train_loss")
-    return trainer.fit(loader, None, epochs=epochs)
+    sched = None if min_lr is None else CosineAnnealingLR(opt, T_max=epochs, eta_min=min_lr)
+    trainer = Trainer(model, opt, loss_fn=loss_fn, scheduler=sched, progress=progress,
+                      checks=False, log=False, monitor="train_loss")
+    if val_loader is None:
+        return trainer.fit(loader, None, epochs=epochs)
+    best_key, best_state = None, None
+    for epoch in range(1, epochs + 1):
+        record = trainer.fit(loader, val_loader, epochs=epoch)[-1]
+        key = (record["val_acc"], -record["val_loss"])
+        if best_key is None or key >= best_key:
+            best_key, best_state = key, model.state_dict()
+    model.load_state_dict(best_state)
+    return trainer.history
 
 
 def evaluate(model, loader) -> float:

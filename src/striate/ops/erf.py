@@ -23,7 +23,8 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
-def _special(name: str, x: np.ndarray) -> np.ndarray:
+def scipy_special(name: str, x: np.ndarray) -> np.ndarray:
+    """``scipy.special.<name>(x)`` in x's dtype (GELU shares it)."""
     import scipy.special  # a core dependency; imported here so `import striate` stays light
 
     # SciPy computes float16 in float32: hand back the input's dtype
@@ -34,7 +35,7 @@ class Erf(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _special("erf", x)
+        return scipy_special("erf", x)
 
     # d erf(x)/dx = 2/sqrt(pi) exp(-x^2)
     @staticmethod
@@ -47,7 +48,7 @@ class Erfc(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _special("erfc", x)
+        return scipy_special("erfc", x)
 
     # erfc = 1 - erf: d erfc(x)/dx = -2/sqrt(pi) exp(-x^2)
     @staticmethod
@@ -59,7 +60,7 @@ class Erfc(Function):
 class Erfinv(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _special("erfinv", x)
+        y = scipy_special("erfinv", x)
         ctx.save_for_backward(y)
         return y
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ._helpers import require_float
-from .erf import _special
+from .erf import scipy_special
 
 __all__ = ["gelu"]
 
@@ -18,7 +18,7 @@ _C = math.sqrt(2.0 / math.pi)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    return _special("erf", x)
+    return scipy_special("erf", x)
 
 
 class GELU(Function):
