@@ -9,7 +9,7 @@ import pytest
 import striate
 from striate.data import digits
 from striate.generative import VAE, Autoencoder, ConvAutoencoder, few_labels
-from striate.generative.features import feature_experiment
+from striate.generative.features import ARMS, feature_experiment, probe_networks
 
 
 def _binary(rng, n=4):
@@ -103,14 +103,101 @@ def test_few_labels_takes_each_class_equally():
     assert len(idx) == 100 and np.all(np.bincount(y[idx]) == 10)
 
 
-def test_feature_experiment_reports_both_accuracies():
+def test_probe_networks_differ_only_in_the_encoders_start_and_what_trains():
+    ae = ConvAutoencoder(code_dim=4, width=4)
+    nets = probe_networks(ae, 10, seed=3)
+    pre = {k: v.array for k, v in ae.encoder.state_dict().items()}
+    for arm in ("frozen", "finetuned"):  # the pretrained weights, copied
+        enc = nets[arm][0]
+        assert enc is not ae.encoder
+        for k, v in enc.state_dict().items():
+            np.testing.assert_array_equal(v.array, pre[k])
+    # from scratch: the same architecture, every weight drawn afresh
+    for k, v in nets["scratch"][0].state_dict().items():
+        assert v.shape == pre[k].shape and not np.array_equal(v.array, pre[k]), k
+    # the frozen encoder does not train; the two others do, whole
+    assert not any(p.requires_grad for p in nets["frozen"][0].parameters())
+    assert all(p.requires_grad for p in nets["finetuned"].parameters())
+    assert all(p.requires_grad for p in nets["scratch"].parameters())
+    # one classifier head, the same initial weights in every arm
+    heads = [{k: v.array for k, v in nets[a][1].state_dict().items()} for a in ARMS]
+    for h in heads[1:]:
+        for k in h:
+            np.testing.assert_array_equal(h[k], heads[0][k])
+
+
+def test_feature_experiment_trains_every_arm_on_each_draw_of_the_labels(monkeypatch):
+    from striate.generative import features
+
     data = digits()
     ae = Autoencoder(code_dim=8, hidden=32)
     before = {k: np.array(v.array) for k, v in ae.state_dict().items()}
-    out = feature_experiment(ae, data, labels=50, steps=40)
-    assert out["labels"] == 50  # 5 of each class
-    # the network trained end to end learns from 50 labels (chance is 10%) ...
-    assert out["scratch_acc"] > 0.3 and 0 <= out["pretrained_acc"] <= 1
+    seen = []
+    fit = features._fit
+
+    def spy(model, X, y, steps, lr):
+        seen.append((np.bincount(y, minlength=10).tolist(), X.sum(), steps, lr))
+        fit(model, X, y, steps, lr)
+
+    monkeypatch.setattr(features, "_fit", spy)
+    out = feature_experiment(ae, data, labels=50, steps=30, lr=1e-2, draws=2)
+    # two draws, three arms each; an arm's three fits share the draw's 50 labels (5 a class),
+    # the steps and the learning rate; the two draws differ
+    assert len(seen) == 6 and all(s[0] == [5] * 10 and s[2:] == (30, 1e-2) for s in seen)
+    assert seen[0][1] == seen[1][1] == seen[2][1] != seen[3][1] == seen[4][1] == seen[5][1]
+    assert out["labels"] == 50 and out["draws"] == 2
+    for arm in ARMS:  # the reported accuracy is the mean over the draws
+        assert len(out[f"{arm}_accs"]) == 2
+        np.testing.assert_allclose(out[f"{arm}_acc"], np.mean(out[f"{arm}_accs"]))
+    # the networks that trained end to end learn from 50 labels (chance is 10%) ...
+    assert min(out["scratch_accs"] + out["finetuned_accs"]) > 0.3
     # ... and the experiment trains copies: the autoencoder itself is untouched
     for k, v in ae.state_dict().items():
         np.testing.assert_array_equal(v.array, before[k])
+    with pytest.raises(ValueError, match="feature_experiment: draws must be at least 1"):
+        feature_experiment(ae, data, draws=0)
+
+
+def test_discretized_gaussian_is_a_distribution_over_the_levels(rng):
+    from scipy.special import ndtr
+
+    from striate.generative import discretized_gaussian_log_prob
+
+    levels = 17
+    grid = np.arange(levels) / (levels - 1)
+    # means inside and outside [0, 1], scales below and above a bin's width (1/16)
+    mean = rng.uniform(-0.3, 1.3, 40)
+    scale = np.exp(rng.uniform(np.log(0.01), np.log(2.0), 40))
+    # every level of one pixel, one row each: the probabilities of the 17 levels sum to one
+    logp = np.stack([discretized_gaussian_log_prob(np.full((40, 1), g), mean[:, None],
+                                                   scale[:, None], levels) for g in grid], 1)
+    np.testing.assert_allclose(np.exp(logp).sum(1), 1.0, rtol=1e-10, atol=1e-12)
+    # each a difference of two normal CDFs (the end bins open to -inf and +inf)
+    h = 0.5 / (levels - 1)
+    lo = np.where(grid == 0, -np.inf, grid - h)
+    hi = np.where(grid == 1, np.inf, grid + h)
+    with np.errstate(divide="ignore"):  # far tails: the plain difference is 0
+        want = np.log(ndtr((hi - mean[:, None]) / scale[:, None])
+                      - ndtr((lo - mean[:, None]) / scale[:, None]))
+    ok = want > -15  # where the plain difference of CDFs near 1 still has digits to compare
+    np.testing.assert_allclose(logp[ok], want[ok], rtol=1e-7, atol=1e-9)
+    assert np.all(np.isfinite(logp))  # the far tails too
+
+
+def test_gaussian_vae_discretized_elbo_is_the_binned_likelihood_minus_kl(rng):
+    from striate.distributions import kl_divergence
+    from striate.generative import discretized_gaussian_log_prob
+
+    vae = VAE(latent_dim=2, hidden=8, likelihood="gaussian")
+    x = striate.tensor((rng.integers(0, 17, (3, 1, 8, 8)) / 16).astype(np.float32))
+    striate.manual_seed(3)
+    got = vae.discretized_elbo(x, 17)
+    striate.manual_seed(3)
+    q = vae.encode(x)
+    p = vae.decode(q.rsample()).base_dist
+    rec = discretized_gaussian_log_prob(x.array.reshape(3, -1), p.loc.array, p.scale.array, 17)
+    np.testing.assert_allclose(got, rec - kl_divergence(q, vae.prior(3)).array, rtol=1e-6)
+    # a probability of 64 pixels: below zero, unlike the density's ELBO
+    assert np.all(got < 0)
+    with pytest.raises(ValueError, match="discretized_elbo: needs the Gaussian decoder"):
+        VAE(latent_dim=2, hidden=8).discretized_elbo(x, 17)

@@ -13,7 +13,8 @@ from striate.generative import KINDS, load_run, make_grid, train_run
 from striate.train import load
 
 # the smallest settings of each kind (the GANs' networks are the notebook's, fixed)
-TINY = {"ae": {"code_dim": 4, "probe_steps": 5}, "vae": {"hidden": 16, "latent_dim": 2},
+TINY = {"ae": {"code_dim": 4, "probe_steps": 5, "probe_draws": 1},
+        "vae": {"hidden": 16, "latent_dim": 2},
         "gan": {"noise_dim": 8}, "lsgan": {"noise_dim": 8}, "dcgan": {"noise_dim": 8},
         "pixelcnn": {"channels": 8, "blocks": 1}, "pixelrnn": {"hidden": 8},
         "ddpm": {"T": 20, "width": 8, "ddim_steps": 4, "grid_steps": 3}}
@@ -48,7 +49,7 @@ def test_every_kind_trains_into_a_run_folder(kind, small, tmp_path):
         x = task.interpolate(2, 3, small.test.X, np.random.default_rng(0))
         assert x.shape == (6, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
     if kind == "ae":
-        assert {"pretrained_acc", "scratch_acc"} <= set(summary)
+        assert {"frozen_acc", "finetuned_acc", "scratch_acc"} <= set(summary)
         with pytest.raises(ValueError, match="an autoencoder has no prior"):
             task.sample(4, np.random.default_rng(0))
     else:
