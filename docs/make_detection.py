@@ -138,6 +138,7 @@ def scaling() -> str:
     from striate.detect.rcnn import RCNN, FastRCNN
 
     images = make_scenes(16, SIZE, 21).images
+    selective_search(images[0])  # imports scikit-image's segmentation
     start = time.perf_counter()
     props = [selective_search(img) for img in images]
     search_ms = (time.perf_counter() - start) / len(images) * 1000
