@@ -24,7 +24,7 @@ import numpy as np
 
 import striate
 from striate.cli.detect import model_defaults
-from striate.detect.draw import save_grid
+from striate.detect.draw import save_grid, save_keypoints
 from striate.detect.metrics import coco_map, mean_average_precision
 from striate.detect.scenes import CLASSES, make_scenes, make_splits
 from striate.detect.training import fit
@@ -50,12 +50,19 @@ NAMES = {"fcn": "FCN (transpose-conv upsampling, skips)", "sliding-window":
 
 def run_single(name: str) -> dict:
     """The one-object tasks: classification + localization on scenes of one object, and joint
-    regression on stick figures (10 epochs, 1000 training images)."""
-    from striate.detect.localize import ClassifyLocalize, KeypointNet, make_stick_figures, pck
+    regression on stick figures (the defaults of ``striate detect train --model NAME``: 10
+    epochs; 1000 training images)."""
+    from striate.detect.localize import (
+        BONES,
+        ClassifyLocalize,
+        KeypointNet,
+        make_stick_figures,
+        pck,
+    )
     from striate.detect.zoo import targets_of
 
     striate.manual_seed(0)
-    config = {"epochs": 10, "batch_size": 32, "lr": 2e-3}
+    config = dict(model_defaults("detect", name))
     start = time.perf_counter()
     if name == "classify-localize":
         train, test = (make_scenes(n, SIZE, seed, max_objects=1) for n, seed in
@@ -73,35 +80,17 @@ def run_single(name: str) -> dict:
     else:
         train, test = make_stick_figures(N_TRAIN, SIZE, 11), make_stick_figures(N_TEST, SIZE, 12)
         model = KeypointNet()
-        fit(model, train, {**config, "flip": False}, progress=False,
+        fit(model, train, config, progress=False,
             log=lambda line: print(name, line, flush=True))
         seconds = time.perf_counter() - start
         t0 = time.perf_counter()
         joints = model.predict(test.images)
         result = {"map50": pck(joints, test.joints, 0.2), "pck_0.1": pck(joints, test.joints, 0.1)}
-        _draw_joints(IMG / f"{name}.png", test.images[:4], joints[:4])
+        save_keypoints(IMG / f"{name}.png", test.images[:4], joints[:4], BONES, ncols=4,
+                       scale=1.5)
     result.update(seconds_per_image=(time.perf_counter() - t0) / N_TEST, train_seconds=seconds,
                   epochs=config["epochs"], n_train=N_TRAIN, kind="single")
     return result
-
-
-def _draw_joints(path, images, joints):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from striate.detect.localize import BONES
-
-    fig = Figure(figsize=(1.5 * len(images), 1.5))
-    FigureCanvasAgg(fig)
-    for i, (img, j) in enumerate(zip(images, joints)):
-        ax = fig.add_subplot(1, len(images), i + 1)
-        ax.imshow(img.transpose(1, 2, 0))
-        for a, b in BONES:
-            ax.plot(j[[a, b], 0] - 0.5, j[[a, b], 1] - 0.5, "r-", lw=1)
-        ax.plot(j[:, 0] - 0.5, j[:, 1] - 0.5, "y.", ms=3)
-        ax.axis("off")
-    fig.tight_layout(pad=0.3)
-    fig.savefig(path, dpi=80)
 
 
 def run(name: str, data: dict) -> dict:
@@ -149,6 +138,7 @@ def scaling() -> str:
     from striate.detect.rcnn import RCNN, FastRCNN
 
     images = make_scenes(16, SIZE, 21).images
+    selective_search(images[0])  # imports scikit-image's segmentation
     start = time.perf_counter()
     props = [selective_search(img) for img in images]
     search_ms = (time.perf_counter() - start) / len(images) * 1000

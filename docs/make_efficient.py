@@ -230,7 +230,7 @@ def quantization(d, norm, train, test):
     rng = np.random.default_rng(0)
     lin = striate.nn.Linear(512, 512)
     xs = rng.standard_normal((256, 512)).astype(np.float32)
-    ql = Q.QuantizedLinear(lin, (xs.min(), xs.max()))
+    ql = Q.QuantizedLinear.from_float(lin, (xs.min(), xs.max()))
     layer = {"float32": compress.inference_time(lin, striate.Tensor(xs)),
              "int8": compress.inference_time(ql, striate.Tensor(xs))}
     return rows, layer
@@ -419,8 +419,9 @@ def plot_pruning(curve, path):
 
 def main(argv) -> int:
     """All sections, or only those named on the command line (``deep``, ``deep-ablation``,
-    ``distill``, ``lowrank``, ``lowbit``, ``winograd``, ``filters``), merged into an existing
-    results.json. ``deep-ablation`` (about 6 minutes) is not part of the full run."""
+    ``distill``, ``lowrank``, ``lowbit``, ``winograd``, ``quantization``, ``filters``), merged
+    into an existing results.json. ``deep-ablation`` (about 6 minutes) is not part of the full
+    run."""
     OUT.mkdir(parents=True, exist_ok=True)
     d, norm, train, test = data()
     val = val_loader(d, norm)
@@ -441,6 +442,9 @@ def main(argv) -> int:
             results["lowbit"] = lowbit(train, test)
         if "winograd" in argv:
             results["winograd"] = winograd()
+        if "quantization" in argv:
+            rows, layer = quantization(d, norm, train, test)
+            results["quantization"] = {"models": rows, "linear_512x512_batch256_seconds": layer}
         if "filters" in argv:
             results["filter_pruning"] = filter_pruning(d, norm, train, test)
             results["filter_pruning_resnet20"] = filter_pruning(d, norm, train, test, "resnet20",

@@ -66,8 +66,8 @@ def test_rpn_anchor_labels_and_paste_mask():
     assert img[4:8, 4:12].all() and not img[8:12].any() and not img[:4].any()
 
 
-@pytest.mark.parametrize("name", sorted(DETECTORS))
-def test_detectors_lower_their_loss(name):
+@pytest.mark.parametrize("name", sorted(set(DETECTORS) - {"classify-localize", "keypoints"}))
+def test_detectors_lower_their_loss(name):  # the one-object models: see the test below
     striate.manual_seed(0)
     s = make_scenes(4, size=32, seed=1)
     m = build_detector({"model": name, "image_size": 32})

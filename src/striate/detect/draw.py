@@ -1,6 +1,7 @@
 """Drawing boxes, labels and masks over images: :func:`overlay` paints masks and box outlines
 into an RGB array (NumPy only); :func:`save_grid` lays images out in a PNG with matplotlib and
-writes the class names and scores beside the boxes."""
+writes the class names and scores beside the boxes; :func:`save_keypoints` draws joints and
+the bones between them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PALETTE", "overlay", "save_grid", "to_hwc"]
+__all__ = ["PALETTE", "overlay", "save_grid", "save_keypoints", "to_hwc"]
 
 #: one colour per label (0, the background, is never drawn)
 PALETTE = np.array([[0, 0, 0], [1.0, 0.2, 0.2], [0.2, 0.9, 0.2], [0.3, 0.5, 1.0],
@@ -111,6 +112,46 @@ def save_grid(path, images, predictions=None, classes=None, titles=None, ncols: 
                 ax.text(b[0], b[1] - 0.5, text, fontsize=6, color="white", va="bottom",
                         bbox={"facecolor": _colour(lab), "alpha": 0.7, "pad": 0.5,
                               "linewidth": 0})
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+        ax.axis("off")
+    fig.tight_layout(pad=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    return path
+
+
+def save_keypoints(path, images, joints, bones=(), ncols: int = 6, scale: float = 2.0,
+                   titles=None) -> Path:
+    """Write a PNG grid of images with their joints (yellow dots) and bones (red lines).
+
+    Args:
+        path: the PNG file.
+        images: a sequence of (3, H, W) / (H, W, 3) images.
+        joints: one (J, 2) array of (x, y) pixel positions per image (pixel corners at integers,
+            as the boxes here).
+        bones: pairs of joint indices to join with a line.
+        titles: one line above each image.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = (n + ncols - 1) // ncols
+    fig = Figure(figsize=(scale * ncols, scale * nrows + (0.3 if titles else 0)))
+    FigureCanvasAgg(fig)
+    for i in range(n):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        img = to_hwc(images[i])
+        ax.imshow(img, interpolation="nearest")
+        j = np.asarray(joints[i], np.float64) - 0.5  # imshow puts pixel centres at integers
+        for a, b in bones:
+            ax.plot(j[[a, b], 0], j[[a, b], 1], "r-", lw=1)
+        ax.plot(j[:, 0], j[:, 1], "y.", ms=3)
+        ax.set_xlim(-0.5, img.shape[1] - 0.5)  # a joint off the image does not widen the plot
+        ax.set_ylim(img.shape[0] - 0.5, -0.5)
         if titles is not None:
             ax.set_title(titles[i], fontsize=7)
         ax.axis("off")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["AnnotationError", "read_coco", "read_voc", "polygon_to_mask", "rle_decode",
-           "rle_encode", "rle_from_string", "rle_to_string"]
+           "rle_encode", "rle_from_string", "rle_to_string", "voc_object_names", "VOC_CLASSES"]
 
 
 class AnnotationError(ValueError):
@@ -118,9 +118,16 @@ def _need(entry: dict, key: str, path: Path, what: str):
     return entry[key]
 
 
-def _coco_mask(seg, h: int, w: int, path: Path, where: str) -> np.ndarray:
+def _coco_mask(seg, h: int, w: int, path: Path, where: str, out=None) -> np.ndarray:
+    """The (h, w) mask of one annotation, or, with ``out = (rows, cols)``, that mask sampled at
+    the pixel centres of an image resized to ``out`` (polygons are scaled and drawn at that size,
+    so a large image's full mask never exists)."""
     if isinstance(seg, list):
-        return polygon_to_mask(seg, h, w)
+        if out is None:
+            return polygon_to_mask(seg, h, w)
+        sx, sy = out[1] / w, out[0] / h
+        return polygon_to_mask([np.asarray(q, np.float64).reshape(-1, 2) * [sx, sy]
+                                for q in seg], *out)
     if isinstance(seg, dict) and "counts" in seg:
         size = seg.get("size", [h, w])
         if list(size) != [h, w]:
@@ -130,22 +137,35 @@ def _coco_mask(seg, h: int, w: int, path: Path, where: str) -> np.ndarray:
         try:
             if isinstance(counts, str):
                 counts = rle_from_string(counts)
-            return rle_decode(counts, h, w)
+            mask = rle_decode(counts, h, w)
         except ValueError as e:
             raise AnnotationError(f"{path}: {where}: {e}") from None
+        if out is None:
+            return mask
+        rows = ((np.arange(out[0]) + 0.5) * h / out[0]).astype(np.int64)
+        cols = ((np.arange(out[1]) + 0.5) * w / out[1]).astype(np.int64)
+        return mask[rows[:, None], cols[None, :]]
     raise AnnotationError(f"{path}: {where}: segmentation must be polygons or an RLE dict")
 
 
-def read_coco(path, masks: bool = True) -> dict:
+def read_coco(path, masks: bool = True, mask_size: tuple | None = None,
+              max_images: int | None = None) -> dict:
     """Read a COCO detection/instances JSON file.
 
     Args:
         path: the annotations file (``instances_val2017.json`` and the like).
         masks: decode each annotation's ``segmentation`` (polygons, or RLE, compressed or not).
+        mask_size: ``(rows, cols)`` to give every mask at that size (sampled at the resized
+            image's pixel centres) instead of its image's: what a loader that resizes the
+            images wants, without holding full-size masks for a whole data set.
+        max_images: keep only the first this many entries of ``images`` (file order); the
+            annotations of the others are checked for their image id only, not decoded.
     Returns:
         ``{"categories": {id: name}, "images": [record, ...]}``; each record has ``id``,
         ``file_name``, ``width``, ``height``, ``boxes`` (k, 4) xyxy, ``labels`` (k,) category
-        ids, ``iscrowd`` (k,) and, with ``masks``, ``masks`` (k, H, W) bool.
+        ids, ``iscrowd`` (k,), ``annotation_ids`` (k,) and, with ``masks``, ``masks`` (k, H, W)
+        bool (``mask_size`` when given) where every annotation of the image has a
+        ``segmentation``.
     Raises:
         AnnotationError naming the file and the entry.
     """
@@ -164,15 +184,19 @@ def read_coco(path, masks: bool = True) -> dict:
         rec = {"id": iid, "file_name": _need(im, "file_name", path, f"image {iid}"),
                "width": int(_need(im, "width", path, f"image {iid}")),
                "height": int(_need(im, "height", path, f"image {iid}")),
-               "boxes": [], "labels": [], "iscrowd": [], "masks": []}
+               "boxes": [], "labels": [], "iscrowd": [], "annotation_ids": [], "masks": []}
         images[iid] = rec
         order.append(iid)
+    skipped = set(order[max_images:]) if max_images is not None else set()
+    order = [iid for iid in order if iid not in skipped]
     for k, ann in enumerate(_need(data, "annotations", path, "the file")):
         aid = ann.get("id", k) if isinstance(ann, dict) else k
         where = f"annotation {aid}"
         iid = _need(ann, "image_id", path, where)
         if iid not in images:
             raise AnnotationError(f"{path}: {where}: image_id {iid} is not in 'images'")
+        if iid in skipped:
+            continue
         rec = images[iid]
         cid = _need(ann, "category_id", path, where)
         if cid not in cats:
@@ -190,8 +214,9 @@ def read_coco(path, masks: bool = True) -> dict:
         rec["boxes"].append([x, y, x + bw, y + bh])
         rec["labels"].append(int(cid))
         rec["iscrowd"].append(int(ann.get("iscrowd", 0)))
+        rec["annotation_ids"].append(aid)
         if masks and "segmentation" in ann:
-            rec["masks"].append(_coco_mask(ann["segmentation"], H, W, path, where))
+            rec["masks"].append(_coco_mask(ann["segmentation"], H, W, path, where, mask_size))
     out = []
     for iid in order:
         rec = images[iid]
@@ -199,8 +224,8 @@ def read_coco(path, masks: bool = True) -> dict:
         rec["labels"] = np.asarray(rec["labels"], np.int64)
         rec["iscrowd"] = np.asarray(rec["iscrowd"], np.int64)
         if masks and len(rec["masks"]) == len(rec["labels"]):
-            rec["masks"] = np.asarray(rec["masks"], bool).reshape(-1, rec["height"],
-                                                                   rec["width"])
+            shape = mask_size or (rec["height"], rec["width"])
+            rec["masks"] = np.asarray(rec["masks"], bool).reshape(-1, *shape)
         else:
             del rec["masks"]
         out.append(rec)
@@ -225,13 +250,32 @@ def _number(node, tag, path, where) -> float:
         raise AnnotationError(f"{path}: {where}: <{tag}> is not a number: {text!r}") from None
 
 
+def _voc_root(path: Path):
+    """The ``<annotation>`` element of a VOC XML file."""
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        raise AnnotationError(f"{path}: malformed XML: {e}") from None
+    if root.tag != "annotation":
+        raise AnnotationError(f"{path}: root element is <{root.tag}>, expected <annotation>")
+    return root
+
+
+def voc_object_names(path) -> list[str]:
+    """The ``<name>`` of every ``<object>`` in one VOC XML file, in file order: what a data set
+    in VOC's layout but with its own classes declares (VOC has no category list)."""
+    path = Path(path)
+    return [_text(obj, "name", path, f"object {k}")
+            for k, obj in enumerate(_voc_root(path).findall("object"))]
+
+
 def read_voc(path, classes=None) -> dict:
     """Read one Pascal VOC annotation XML file.
 
     Args:
         path: the ``Annotations/*.xml`` file.
-        classes: the class names, in label order starting at 1 (VOC's 20 by default: an object
-            of another name is an error); None takes the names as they come.
+        classes: the class names, in label order starting at 1; None means VOC's 20
+            (:data:`VOC_CLASSES`). An object of another name is an error.
     Returns:
         ``{"file_name", "width", "height", "boxes" (k, 4) xyxy as written (VOC's 1-based
         pixel corners), "labels" (k,) 1..C, "names", "difficult" (k,) bool}``.
@@ -239,12 +283,7 @@ def read_voc(path, classes=None) -> dict:
         AnnotationError naming the file and the object.
     """
     path = Path(path)
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as e:
-        raise AnnotationError(f"{path}: malformed XML: {e}") from None
-    if root.tag != "annotation":
-        raise AnnotationError(f"{path}: root element is <{root.tag}>, expected <annotation>")
+    root = _voc_root(path)
     names = list(VOC_CLASSES if classes is None else classes)
     size = root.find("size")
     if size is None:
@@ -256,8 +295,9 @@ def read_voc(path, classes=None) -> dict:
         name = _text(obj, "name", path, where)
         where = f"object {k} ({name})"
         if name not in names:
+            shown = ", ".join(names) if len(names) <= 25 else f"{len(names)} names"
             raise AnnotationError(f"{path}: {where}: class {name!r} is not one of the "
-                                  f"{len(names)} declared classes")
+                                  f"{len(names)} declared classes ({shown})")
         bb = obj.find("bndbox")
         if bb is None:
             raise AnnotationError(f"{path}: {where} has no <bndbox>")

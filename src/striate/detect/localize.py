@@ -21,8 +21,8 @@ from ..nn import functional as F  # noqa: N812
 from ..nn import init
 from .yolo import Backbone
 
-__all__ = ["ClassifyLocalize", "KeypointNet", "StickFigures", "make_stick_figures", "pck",
-           "JOINTS"]
+__all__ = ["ClassifyLocalize", "KeypointNet", "StickFigures", "make_stick_figures",
+           "make_stick_figure_splits", "pck", "JOINTS", "BONES"]
 
 JOINTS = ("head", "neck", "hip", "left hand", "right hand", "left foot", "right foot")
 BONES = ((0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (2, 6))
@@ -97,6 +97,10 @@ class StickFigures:
     def subset(self, idx):
         return StickFigures(self.images[idx], self.joints[idx])
 
+    def __repr__(self) -> str:
+        return (f"StickFigures({len(self)} images {self.images.shape[2]}x{self.images.shape[3]}, "
+                f"{self.joints.shape[1]} joints each)")
+
 
 def _segment_distance(px, py, a, b):
     """Distance of every pixel centre to the segment a-b."""
@@ -140,6 +144,15 @@ def make_stick_figures(n: int, size: int = 64, seed: int = 0) -> StickFigures:
         images[i] = np.where(ink[None], colour[:, None, None], img)
         joints[i] = pts
     return StickFigures(images, joints)
+
+
+def make_stick_figure_splits(n_train: int = 1000, n_val: int = 200, n_test: int = 200,
+                             size: int = 64, seed: int = 0) -> dict:
+    """Train, val and test stick figures from independent streams of one seed (as
+    :func:`~striate.detect.scenes.make_splits` does for scenes)."""
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    return {name: make_stick_figures(n, size, int(s.generate_state(1)[0]))
+            for name, n, s in zip(("train", "val", "test"), (n_train, n_val, n_test), seeds)}
 
 
 class KeypointNet(_TwoHeads):
