@@ -125,3 +125,22 @@ def test_classify_localize_and_keypoints_commands(tmp_path, capsys):
     assert main(["detect", "train", "--model", "keypoints", "--data", f"voc:{tmp_path}",
                  *TINY]) == 2
     assert "trains on synthetic stick figures" in capsys.readouterr().err
+
+
+def test_synthetic_sizes_with_data_files_are_refused(tmp_path, capsys):
+    # --n-train / --n-val / --n-test size the synthetic scenes; with --data the files decide, so
+    # giving one is an error rather than silently ignored
+    from striate.cli import main
+
+    code = main(["detect", "train", "--model", "yolo", "--data", f"voc:{tmp_path}",
+                 "--n-train", "50", "--out", str(tmp_path / "runs")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--n-train" in err[0] and "--max-images" in err[0]
+    # on the synthetic scenes they are what they say
+    assert main(["detect", "train", "--model", "yolo", "--n-train", "8", "--n-val", "4",
+                 "--n-test", "4", "--epochs", "1", "--image-size", "32", "--no-progress",
+                 "--out", str(tmp_path / "runs")]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    config = json.loads((run / "config.json").read_text())
+    assert (config["n_train"], config["n_val"], config["n_test"]) == (8, 4, 4)

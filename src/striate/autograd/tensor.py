@@ -408,18 +408,7 @@ class Tensor:
                 "(the gradient of the tensor it views would be wrong); change a clone() of it, "
                 "or apply the operation out of place to the whole tensor"
             )
-        # the op's backward may read the old values, which the write below replaces: give it a
-        # copy of its own
-        old = Tensor(self.array.copy())
-        old.requires_grad = self.requires_grad
-        old._node, old._out_index = self._node, self._out_index
-        _trace_alias(old, self)
-        r = compute(old)
-        if r.shape != self.shape:
-            raise RuntimeError(
-                f"{name}: the result has shape {tuple(r.shape)} but the tensor written in place "
-                f"has shape {tuple(self.shape)}"
-            )
+        r = self._compute_on_copy(name, compute)
         self.array[...] = r.array
         self._version[0] += 1
         if grad:
@@ -428,12 +417,10 @@ class Tensor:
         _trace_alias(self, r)
         return self
 
-    def _record_view_inplace(self, name, compute, view_of) -> Tensor:
-        """A recorded in-place write through a view, as PyTorch's CopySlices records it: the new
-        values ``compute(old view)`` are written into the base tensor's region (a recorded
-        write on the base, which may itself be a view), then the view's history becomes the view
-        op replayed on the base's new history."""
-        base, fn, inputs, params, index = self._view_of
+    def _compute_on_copy(self, name, compute) -> Tensor:
+        """``compute`` applied to a copy of this tensor that carries its history (the op's
+        backward may read the old values, which the in-place write replaces), with the result's
+        shape checked against this tensor's."""
         old = Tensor(self.array.copy())
         old.requires_grad = self.requires_grad
         old._node, old._out_index = self._node, self._out_index
@@ -444,6 +431,15 @@ class Tensor:
                 f"{name}: the result has shape {tuple(r.shape)} but the tensor written in place "
                 f"has shape {tuple(self.shape)}"
             )
+        return r
+
+    def _record_view_inplace(self, name, compute, view_of) -> Tensor:
+        """A recorded in-place write through a view, as PyTorch's CopySlices records it: the new
+        values ``compute(old view)`` are written into the base tensor's region (a recorded
+        write on the base, which may itself be a view), then the view's history becomes the view
+        op replayed on the base's new history."""
+        base, fn, inputs, params, index = self._view_of
+        r = self._compute_on_copy(name, compute)
         base._record_inplace(name, lambda base_old: CopySlices.apply(base_old, r,
                                                                       view_of=view_of))
         again = fn.apply(*[base if t is base else t for t in inputs], **params)

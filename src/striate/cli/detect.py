@@ -165,9 +165,15 @@ def _train(kind: str, args) -> int:
     config = {"kind": kind, "model": args.model, "num_classes": 3 if kind == "detect" else 4,
               "epochs": args.epochs or defaults["epochs"],
               "batch_size": args.batch_size or defaults["batch_size"],
-              "lr": args.lr or defaults["lr"], "seed": args.seed, "n_train": args.n_train,
-              "n_val": args.n_val, "n_test": args.n_test, "image_size": args.image_size,
+              "lr": args.lr or defaults["lr"], "seed": args.seed, "image_size": args.image_size,
               "data_seed": args.data_seed}
+    given = [f"--{k.replace('_', '-')}" for k in ("n_train", "n_val", "n_test")
+             if getattr(args, k) is not None]
+    if args.data != "scenes" and given:
+        raise CommandError(f"{', '.join(given)}: the number of synthetic scenes; with --data the "
+                           "files decide (--max-images limits them)")
+    for k, default in zip(("n_train", "n_val", "n_test"), args.synthetic_sizes):
+        config[k] = default if getattr(args, k) is None else getattr(args, k)
     if "flip" in defaults:
         config["flip"] = defaults["flip"]
     if kind == "segment":
@@ -352,11 +358,13 @@ def _common_train(p, models, default_model, n_train: int) -> None:
                    help="default: the model's own (see the docs)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="default: per model")
     p.add_argument("--lr", type=non_negative_float, default=None, help="default: per model")
-    p.add_argument("--n-train", type=positive_int, default=n_train,
-                   help="synthetic training scenes (default: %(default)s; --n-val and "
+    # None by default, so that giving one with --data (where the files decide) is refused
+    p.add_argument("--n-train", type=positive_int, default=None,
+                   help=f"synthetic training scenes (default: {n_train}; --n-val and "
                    "--n-test too are for synthetic data)")
-    p.add_argument("--n-val", type=positive_int, default=200, help="default: %(default)s")
-    p.add_argument("--n-test", type=positive_int, default=200, help="default: %(default)s")
+    p.add_argument("--n-val", type=positive_int, default=None, help="default: 200")
+    p.add_argument("--n-test", type=positive_int, default=None, help="default: 200")
+    p.set_defaults(synthetic_sizes=(n_train, 200, 200))
     p.add_argument("--image-size", type=positive_int, default=64,
                    help="side of the square input: the scenes' size, or what --data images "
                    "are resized to (default: %(default)s)")

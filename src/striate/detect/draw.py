@@ -72,6 +72,26 @@ def overlay(image, boxes=None, labels=None, masks=None, semantic=None,
     return out
 
 
+def _grid(n: int, ncols: int, scale: float, titles):
+    """A figure of ``n`` panels, ``ncols`` to a row, and its axes in order."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    ncols = max(1, min(ncols, n))
+    nrows = (n + ncols - 1) // ncols
+    fig = Figure(figsize=(scale * ncols, scale * nrows + (0.3 if titles else 0)))
+    FigureCanvasAgg(fig)
+    return fig, [fig.add_subplot(nrows, ncols, i + 1) for i in range(n)]
+
+
+def _save(fig, path) -> Path:
+    fig.tight_layout(pad=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    return path
+
+
 def save_grid(path, images, predictions=None, classes=None, titles=None, ncols: int = 6,
               scale: float = 2.0, score_threshold: float = 0.0) -> Path:
     """Write a PNG grid of images with their boxes (labelled with class and score) and masks.
@@ -84,16 +104,8 @@ def save_grid(path, images, predictions=None, classes=None, titles=None, ncols: 
         classes: names by label (label 0 is the background).
         titles: one line above each image.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    n = len(images)
-    ncols = max(1, min(ncols, n))
-    nrows = (n + ncols - 1) // ncols
-    fig = Figure(figsize=(scale * ncols, scale * nrows + (0.3 if titles else 0)))
-    FigureCanvasAgg(fig)
-    for i in range(n):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
+    fig, axes = _grid(len(images), ncols, scale, titles)
+    for i, ax in enumerate(axes):
         p = dict(predictions[i]) if predictions is not None else {}
         keep = slice(None)
         if "scores" in p and score_threshold > 0:
@@ -115,11 +127,7 @@ def save_grid(path, images, predictions=None, classes=None, titles=None, ncols: 
         if titles is not None:
             ax.set_title(titles[i], fontsize=7)
         ax.axis("off")
-    fig.tight_layout(pad=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    return path
+    return _save(fig, path)
 
 
 def save_keypoints(path, images, joints, bones=(), ncols: int = 6, scale: float = 2.0,
@@ -134,16 +142,8 @@ def save_keypoints(path, images, joints, bones=(), ncols: int = 6, scale: float 
         bones: pairs of joint indices to join with a line.
         titles: one line above each image.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    n = len(images)
-    ncols = max(1, min(ncols, n))
-    nrows = (n + ncols - 1) // ncols
-    fig = Figure(figsize=(scale * ncols, scale * nrows + (0.3 if titles else 0)))
-    FigureCanvasAgg(fig)
-    for i in range(n):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
+    fig, axes = _grid(len(images), ncols, scale, titles)
+    for i, ax in enumerate(axes):
         img = to_hwc(images[i])
         ax.imshow(img, interpolation="nearest")
         j = np.asarray(joints[i], np.float64) - 0.5  # imshow puts pixel centres at integers
@@ -155,8 +155,4 @@ def save_keypoints(path, images, joints, bones=(), ncols: int = 6, scale: float 
         if titles is not None:
             ax.set_title(titles[i], fontsize=7)
         ax.axis("off")
-    fig.tight_layout(pad=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    return path
+    return _save(fig, path)
