@@ -130,6 +130,24 @@ class Tensor:
         # PyTorch), so a backward can tell that an array it saved has changed since
         self._version = [0]
 
+    def __deepcopy__(self, memo) -> Tensor:
+        """A new leaf with a copy of the values (and of ``.grad``): no history, no hooks, a
+        version counter of its own. Copying the graph fields instead would leave the copy's
+        gradient accumulator pointing at the original's, so ``backward`` through the copy would
+        fill the original's ``.grad``. A tensor with history (an op's output) copies to its
+        values alone, not requiring grad: a graph cannot be copied. PyTorch refuses that case;
+        here it lets a pruned module, whose ``weight`` its hook computes, be deep-copied (the hook
+        recomputes it on the next forward)."""
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        leaf = self._node is None
+        Tensor.__init__(new, copy.deepcopy(self.array, memo),
+                        requires_grad=self.requires_grad and leaf)
+        new.grad = copy.deepcopy(self.grad, memo) if leaf else None
+        return new
+
     # ---- autograd -----------------------------------------------------------------------------
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
