@@ -7,6 +7,7 @@ Tensor sharing that array. Operators and methods call the differentiable operati
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import numbers
@@ -138,8 +139,6 @@ class Tensor:
         values alone, not requiring grad: a graph cannot be copied. PyTorch refuses that case;
         here it lets a pruned module, whose ``weight`` its hook computes, be deep-copied (the hook
         recomputes it on the next forward)."""
-        import copy
-
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         leaf = self._node is None

@@ -308,9 +308,9 @@ class RoIPool(Function):
         w_lo, w_hi = _pool_bins(xs[:, 0], xs[:, 1], PW, W)
         xt = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
         K = len(b)
-        out = np.zeros((K, C, PH, PW), x.dtype)
-        h_arg = np.zeros((K, C, PH, PW), np.int64)
-        w_at = np.zeros((K, C, PH, PW), np.int64)
+        out = np.empty((K, C, PH, PW), x.dtype)  # every entry is written below
+        h_arg = np.empty((K, C, PH, PW), np.int64)
+        w_at = np.empty((K, C, PH, PW), np.int64)
         if compiled.enabled(x, out):  # one pass over each bin's own pixels
             compiled.roi_pool_forward(np.ascontiguousarray(xt), b, h_lo, h_hi, w_lo, w_hi, out,
                                       h_arg, w_at)

@@ -305,6 +305,10 @@ class FastRCNN(FasterRCNN):
         self.backbone = Backbone(widths)
         c, s = self.backbone.out_channels, self.backbone.stride
         self.roi_head = RoIHead(c, s, num_classes, roi_op=roi_op)
+        self._use_proposer(proposer)
+
+    def _use_proposer(self, proposer) -> None:
+        """Proposals from ``proposer`` (selective search by default), computed once per image."""
         if proposer is None:
             from .proposals import selective_search as proposer
         self.proposer = proposer
@@ -440,10 +444,7 @@ class RCNN(FastRCNN):
         nn.Module.__init__(self)
         self.backbone = nn.Identity()
         self.roi_head = _WarpHead(num_classes, widths)
-        if proposer is None:
-            from .proposals import selective_search as proposer
-        self.proposer = proposer
-        self._cache = {}
+        self._use_proposer(proposer)
 
 
 class SlidingWindowDetector(RCNN):
