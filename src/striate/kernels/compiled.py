@@ -467,16 +467,13 @@ def _roi_pool_backward(g, b, h_arg, w_arg, ok, dx):
 
 # ---- Winograd transforms over channels-last tiles (kernels/winograd.py) ---------------------
 # A transform applies a small matrix on both sides of every tile. Each row of the matrix has few
-# nonzeros (at most 5), so each transformed value is a combination of a few channel vectors;
-# ``_comb`` sums the terms of one row in one loop. Laid out as NHWC, the vectors a loop can run
-# over are one pixel's C channels: 16 values in ResNet-20's first stage, too short for a
-# vectorised loop to start. So the tiles' columns are first split by their place in the tile
-# (``_by_column``: pixel column m tx + j of a padded row goes to [j, tx], a / m times the
-# values, as the tiles overlap), after which, for a row of tiles, every vector a loop combines
-# is one contiguous run of tw C values (tw tiles per row); outputs and their gradients are
-# split likewise, by their place in the output tile. A matrix comes as ``(idx, cf, nnz)``: for
-# row i, the columns ``idx[i, :nnz[i]]`` of its nonzeros and their values ``cf[i, :]`` in the
-# data's dtype. The caller pads the tiles, so the loops have no edge cases.
+# nonzeros (at most 5), so each transformed value is a combination of a few vectors; ``_comb``
+# sums the terms of one row in one loop. In NHWC the vectors would be one pixel's C channels, 16
+# values in ResNet-20's first stage, too short for a vectorised loop to get going; on the
+# column-split layouts of kernels/winograd.py (which does the splitting) every vector is a
+# contiguous run of tw C values, a whole row of tiles at once. A matrix comes as
+# ``(idx, cf, nnz)``: for row i, the columns ``idx[i, :nnz[i]]`` of its nonzeros and their
+# values ``cf[i, :]`` in the data's dtype. The tiles come padded, so the loops have no edge cases.
 
 _comb_jit = None  # _comb compiled: the transforms call it (numba reads it when it compiles them)
 
@@ -491,51 +488,29 @@ def _winograd_jit(fn):
     return _jit(fn)
 
 
-def _by_column(xp, m, tw):
-    """xp (n, Hp, Wp, C) as (n, Hp, a, tw, C) with [.., j, tx, :] = xp[.., m tx + j, :]: a
-    strided view (the tiles' columns overlap)."""
-    n, Hp, Wp, C = xp.shape
-    s = xp.strides
-    return np.lib.stride_tricks.as_strided(xp, (n, Hp, Wp - m * (tw - 1), tw, C),
-                                           (s[0], s[1], s[2], m * s[2], s[3]), writeable=False)
-
-
-def winograd_input(xp, mat, m, v):
-    """v[i a + l, t] = (B^T d B)[i, l] for every tile t = (n, ty, tx) of the zero-padded chunk
-    xp (n, m th + 2, m tw + 2, C), d = xp[n, m ty:m ty + a, m tx:m tx + a]; mat is B^T's."""
-    tw = (xp.shape[2] - 2) // m
-    xq = np.ascontiguousarray(_by_column(xp, m, tw))
+def winograd_input(xq, mat, m, v):
+    """v[i a + l, t] = (B^T d B)[i, l] for every tile t = (n, ty, tx), d read from the
+    column-split padded images xq (n, m th + 2, a, tw, C); mat is B^T's."""
     _winograd_jit(_winograd_input)(xq, *mat, m, v)
 
 
-def winograd_output(mm, mat, m, out):
-    """out[n, m ty + o, m tx + p] = (A^T M A)[o, p] for every tile, M = mm[:, t] as (a, a, F);
-    out is (n, m th, m tw, F); mat is A^T's."""
-    n, Ho, Wo, F = out.shape
-    th, tw = Ho // m, Wo // m
-    yq = np.empty((n, th, m, m, tw, F), out.dtype)  # [.., o, p, tx, :]
+def winograd_output(mm, mat, m, yq):
+    """yq[n, ty, o, p, tx] = (A^T M A)[o, p] for every tile, M = mm[:, t] as (a, a, F); yq is
+    (n, th, m, m, tw, F); mat is A^T's."""
     _winograd_jit(_winograd_output)(mm, *mat, m, yq)
-    out.reshape(n, th, m, tw, m, F)[...] = yq.transpose(0, 1, 2, 4, 3, 5)
 
 
-def winograd_output_adjoint(dy, mat, m, dm):
-    """The adjoint of :func:`winograd_output`: dm[:, t] = A dY A^T for every tile, dY the m x m
-    block of dy (n, m th, m tw, F); mat is A's (the transpose of A^T)."""
-    n, Ho, Wo, F = dy.shape
-    th, tw = Ho // m, Wo // m
-    dyq = np.ascontiguousarray(dy.reshape(n, th, m, tw, m, F).transpose(0, 1, 2, 4, 3, 5))
+def winograd_output_adjoint(dyq, mat, m, dm):
+    """The adjoint of :func:`winograd_output`: dm[:, t] = A dY A^T for every tile, dY its m x m
+    block of dyq (n, th, m, m, tw, F); mat is A's (the transpose of A^T)."""
     _winograd_jit(_winograd_output_adjoint)(dyq, *mat, m, dm)
 
 
-def winograd_input_adjoint(dv, mat, m, dxp):
-    """The adjoint of :func:`winograd_input`: B dV B^T of every tile added onto the window of
-    dxp (n, m th + 2, m tw + 2, C) it was read from (overlapping windows add up); mat is B's."""
-    n, Hp, Wp, C = dxp.shape
-    a, tw = m + 2, (Wp - 2) // m
-    dxq = np.zeros((n, Hp, a, tw, C), dxp.dtype)
+def winograd_input_adjoint(dv, mat, m, dxq):
+    """The adjoint of :func:`winograd_input`: dxq (n, m th + 2, a, tw, C), overwritten, gets
+    B dV B^T of every tile on the rows it was read from (the two rows neighbouring tile rows
+    share add up); mat is B's."""
     _winograd_jit(_winograd_input_adjoint)(dv, *mat, m, dxq)
-    for j in range(a):  # fold the columns back: the tiles overlap by two
-        dxp[:, :, j:j + m * (tw - 1) + 1:m] += dxq[:, :, j]
 
 
 def _comb(dst, src, base, step, idx, cf, n, add):
@@ -587,7 +562,7 @@ def _comb(dst, src, base, step, idx, cf, n, add):
 
 
 def _winograd_input(xq, idx, cf, nnz, m, v):
-    # xq (n, Hp, a, tw, C): the padded input split by column (_by_column)
+    # xq (n, Hp, a, tw, C): the padded input split by column
     n, Hp, a, tw, C = xq.shape
     th = (Hp - 2) // m
     rows = xq.reshape(n * Hp, a * tw * C)
@@ -645,7 +620,7 @@ def _winograd_output_adjoint(dyq, idx, cf, nnz, m, dm):
 
 
 def _winograd_input_adjoint(dv, idx, cf, nnz, m, dxq):
-    # dxq (n, Hp, a, tw, C), zeroed: the gradient split by column; idx, cf, nnz describe B
+    # dxq (n, Hp, a, tw, C): the gradient split by column; idx, cf, nnz describe B
     n, Hp, a, tw, C = dxq.shape
     th = (Hp - 2) // m
     vrows = dv.reshape(a * a * n * th, tw * C)
@@ -660,4 +635,6 @@ def _winograd_input_adjoint(dv, idx, cf, nnz, m, dxq):
                     _comb_jit(r_j[i * a + j], vrows, i * a * n * th + row, n * th, idx[j],
                               cf[j], nnz[j], False)
             for k in range(a):  # (B dV B^T)[k] = sum_i B[k, i] (dV B^T)[i], onto the rows
-                _comb_jit(rows[img * Hp + m * ty + k], r, 0, 1, idx[k], cf[k], nnz[k], True)
+                # (a row the tile row above wrote gets added to, the others written)
+                _comb_jit(rows[img * Hp + m * ty + k], r, 0, 1, idx[k], cf[k], nnz[k],
+                          ty > 0 and k < a - m)

@@ -6,20 +6,25 @@ Winograd's form, a = m + 2: ``Y = A^T [(G g G^T) * (B^T d B)] A`` for an a x a i
 and filter ``g``. Over channels the elementwise product becomes a^2 independent GEMMs, one per
 position of the transformed tile: ``M[xi] = V[xi] @ U[xi]`` with ``V`` (tiles, C) and ``U``
 (C, F). F(2x2, 3x3) does 16 / 36 of the direct multiply-adds (2.25x fewer), F(4x4, 3x3) 36 / 144
-(4x fewer), paid for with the transforms, and F(4x4)'s transforms (entries up to 5 in B^T, 8 in
-A^T, 1/24 in G) lose a little more float32 precision.
+(4x fewer), paid for with the transforms; F(4x4)'s transforms (entries up to 5 in B^T, 8 in A^T,
+1/24 in G) lose a little more float32 precision.
 
 Backward is the adjoint of the same linear maps: ``dM = A dY A^T``, ``dV[xi] = dM[xi] @
 U[xi]^T``, ``dU = sum over tiles of V[xi]^T @ dM[xi]``, then ``dd = B dV B^T`` added back onto the
 overlapping input windows, and ``dg = G^T dU G``.
 
 Work goes a few images at a time, the batch split over striate's threads
-(:func:`striate.parallel.parallel_for`), so that a chunk's transformed tiles stay in cache between
-the transform, the GEMMs and the inverse transform: nothing the size of the batch is built but the
-output (the backward transforms the input again rather than keeping ``V``, which would be
-a^2 / m^2 times the input). The transforms are compiled loops (:mod:`striate.kernels.compiled`)
-where numba is available and the arrays are big enough, and sums of strided slices in NumPy
-otherwise (the tests compare the two).
+(:func:`striate.parallel.parallel_for`), so that a chunk's transformed tiles stay in cache from
+the transform through the GEMMs to the inverse transform: nothing the size of the batch is built
+but the output (the backward transforms the input again rather than keeping ``V``, a^2 / m^2
+times the input). Inside a chunk the tiles' columns are split by their place in the tile: the
+padded input as (n, rows, a, tw, C) with ``[.., j, tx, :]`` the pixel column ``m tx + j``
+(neighbouring tiles share two columns, which appear twice), the output as (n, th, m, m, tw, F)
+with ``[.., o, p, tx, :]`` the pixel (m ty + o, m tx + p). Then each step of a transform
+combines, for a whole row of tiles, contiguous runs of tw C values (not one pixel's C channels,
+too short for a vectorised loop). The transforms are compiled loops
+(:mod:`striate.kernels.compiled`) where numba is available and the arrays are big enough, and
+sums of strided slices in NumPy otherwise (the tests compare the two).
 """
 
 from __future__ import annotations
@@ -86,49 +91,47 @@ def _combine(mat: np.ndarray, pick) -> list:
     return rows
 
 
-# ---- the four transforms, NumPy (sums of strided slices) and compiled ----------------------
-# All work on whole tiles: the input chunk zero-padded to (n, m th + 2, m tw + 2, C), the output
-# and its gradient (n, m th, m tw, F); the driver below pads and crops.
+# ---- the four transforms in NumPy, on the column-split layouts (module docstring) ------------
 
 
-def _input_numpy(xp, bt, m, v):
-    """V = B^T d B for every tile of xp into v (a^2, n th tw, C)."""
-    n, Hp, Wp, C = xp.shape
-    a, th, tw = bt.shape[0], (Hp - 2) // m, (Wp - 2) // m
-    rows = _combine(bt, lambda k: xp[:, k:k + m * th:m])  # a x (n, th, Wp, C)
-    for i, r in enumerate(rows):
-        for l_, c in enumerate(_combine(bt, lambda j, r=r: r[:, :, j:j + m * tw:m])):
+def _input_numpy(xq, bt, m, v):
+    """v[i a + l] = (B^T d B)[i, l] for every tile of xq (n, Hp, a, tw, C) into v (a^2, T, C)."""
+    n, Hp, a, tw, C = xq.shape
+    th = (Hp - 2) // m
+    for i, r in enumerate(_combine(bt, lambda k: xq[:, k:k + m * th:m])):  # (n, th, a, tw, C)
+        for l_, c in enumerate(_combine(bt, lambda j, r=r: r[:, :, j])):
             v[i * a + l_] = c.reshape(n * th * tw, C)
 
 
-def _output_numpy(mm, at, m, out):
-    """out = A^T M A per tile, out (n, m th, m tw, F)."""
-    n, Ho, Wo, F = out.shape
-    a, th, tw = at.shape[1], Ho // m, Wo // m
+def _output_numpy(mm, at, m, yq):
+    """yq[:, :, o, p] = (A^T M A)[o, p] for every tile, yq (n, th, m, m, tw, F)."""
+    n, th, _, _, tw, F = yq.shape
+    a = at.shape[1]
     mm = mm.reshape(a, a, n, th, tw, F)
-    for o, r in enumerate(_combine(at, lambda i: mm[i])):  # (a, n, th, tw, F) each
+    for o, r in enumerate(_combine(at, lambda i: mm[i])):  # (a, n, th, tw, F)
         for p, y in enumerate(_combine(at, lambda l_, r=r: r[l_])):
-            out[:, o::m, p::m] = y
+            yq[:, :, o, p] = y
 
 
-def _output_adjoint_numpy(dy, at, m, dm):
-    """dM = A dY A^T per tile of dy (n, m th, m tw, F)."""
-    n, Ho, Wo, F = dy.shape
-    a, th, tw = at.shape[1], Ho // m, Wo // m
-    for i, r in enumerate(_combine(at.T, lambda o: dy[:, o::m])):  # (n, th, m tw, F) each
-        for l_, c in enumerate(_combine(at.T, lambda p, r=r: r[:, :, p::m])):
+def _output_adjoint_numpy(dyq, at, m, dm):
+    """dm[i a + l] = (A dY A^T)[i, l] for every tile of dyq (n, th, m, m, tw, F)."""
+    n, th, _, _, tw, F = dyq.shape
+    a = at.shape[1]
+    for i, r in enumerate(_combine(at.T, lambda o: dyq[:, :, o])):  # (n, th, m, tw, F)
+        for l_, c in enumerate(_combine(at.T, lambda p, r=r: r[:, :, p])):
             dm[i * a + l_] = c.reshape(n * th * tw, F)
 
 
-def _input_adjoint_numpy(dv, bt, m, dxp):
-    """B dV B^T per tile, added onto the windows of dxp (n, m th + 2, m tw + 2, C) the tiles
-    were read from."""
-    n, Hp, Wp, C = dxp.shape
-    a, th, tw = bt.shape[0], (Hp - 2) // m, (Wp - 2) // m
+def _input_adjoint_numpy(dv, bt, m, dxq):
+    """dxq (n, Hp, a, tw, C) = B dV B^T of every tile on the rows it was read from (the rows
+    two tile rows share add up)."""
+    n, Hp, a, tw, C = dxq.shape
+    th = (Hp - 2) // m
     dv = dv.reshape(a, a, n, th, tw, C)
-    for k, r in enumerate(_combine(bt.T, lambda i: dv[i])):  # (a, n, th, tw, C) each
+    dxq[...] = 0
+    for k, r in enumerate(_combine(bt.T, lambda i: dv[i])):  # (a, n, th, tw, C)
         for j, d in enumerate(_combine(bt.T, lambda l_, r=r: r[l_])):
-            dxp[:, k:k + m * th:m, j:j + m * tw:m] += d
+            dxq[:, k:k + m * th:m, j] += d
 
 
 def _sparse_rows(mat: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -144,6 +147,22 @@ def _sparse_rows(mat: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray, np.nda
     return idx, cf, nnz
 
 
+def _columns(m: int, tiles: int, pad: int, size: int, owned: bool) -> list:
+    """Where column j of the tiles lies in an image of ``size`` pixels padded by ``pad``: per
+    j, ``(t0, t1, x0)``, tiles t0:t1 hold image columns x0, x0 + m, ... With ``owned``, only
+    the tile that owns each padded column (neighbours share two: the left one's m, m + 1 are
+    the right one's 0, 1; the last tile owns its own), for writing a gradient back once."""
+    spans = []
+    for j in range(m + 2):
+        t0, t1 = 0, tiles
+        if owned and j >= m:
+            t0 = tiles - 1
+        t0 = max(t0, -(-(pad - j) // m))  # first tile whose column j is in the image
+        t1 = min(t1, (size - 1 + pad - j) // m + 1)
+        spans.append((t0, t1, m * t0 + j - pad))
+    return spans
+
+
 class _Plan:
     """The shapes, matrices and transforms of one call."""
 
@@ -152,9 +171,10 @@ class _Plan:
         self.m, self.a, self.pad, self.C, self.F, self.H, self.W = m, m + 2, pad, C, F, H, W
         (self.Ho, self.th), (self.Wo, self.tw) = _grid(H, pad, m), _grid(W, pad, m)
         self.exact = self.Ho == m * self.th and self.Wo == m * self.tw  # no partial tiles
+        self.load_cols = _columns(m, self.tw, pad, W, owned=False)
+        self.store_cols = _columns(m, self.tw, pad, W, owned=True)
         bt, self.g, at = transforms(m)
-        self.dtype = dtype
-        self.compiled = use_compiled
+        self.dtype, self.compiled = dtype, use_compiled
         if use_compiled:
             self.bt, self.b = _sparse_rows(bt, dtype), _sparse_rows(bt.T, dtype)
             self.at, self.a_ = _sparse_rows(at, dtype), _sparse_rows(at.T, dtype)
@@ -165,33 +185,69 @@ class _Plan:
     def tiles(self, n):
         return n * self.th * self.tw
 
-    def padded(self, n, channels):
-        """A zeroed buffer of n whole-tile padded inputs (n, m th + 2, m tw + 2, channels)."""
-        return np.zeros((n, self.m * self.th + 2, self.m * self.tw + 2, channels), self.dtype)
+    def split_buffer(self, n, channels):
+        """A zeroed (n, m th + 2, a, tw, channels) buffer for column-split padded images."""
+        return np.zeros((n, self.m * self.th + 2, self.a, self.tw, channels), self.dtype)
 
-    def input(self, xp, v):
-        if self.compiled:
-            compiled.winograd_input(xp, self.bt, self.m, v)
-        else:
-            _input_numpy(xp, self.bt, self.m, v)
+    def load(self, xn, xq):
+        """The images xn (n, H, W, C) into the column-split buffer xq (zero where padding)."""
+        p = self.pad
+        for j, (t0, t1, x0) in enumerate(self.load_cols):
+            xq[:, p:p + self.H, j, t0:t1] = xn[:, :, x0:x0 + self.m * (t1 - t0):self.m]
 
-    def output(self, mm, out):
-        if self.compiled:
-            compiled.winograd_output(mm, self.at, self.m, out)
-        else:
-            _output_numpy(mm, self.at, self.m, out)
+    def store(self, dxq, dx):
+        """The column-split gradient dxq into dx (n, H, W, C), each column once."""
+        p, m = self.pad, self.m
+        dxq[:, :, :2, 1:] += dxq[:, :, m:, :-1]  # shared columns: the right tile owns them
+        for j, (t0, t1, x0) in enumerate(self.store_cols):
+            dx[:, :, x0:x0 + m * (t1 - t0):m] = dxq[:, p:p + self.H, j, t0:t1]
 
-    def output_adjoint(self, dy, dm):
-        if self.compiled:
-            compiled.winograd_output_adjoint(dy, self.a_, self.m, dm)
-        else:
-            _output_adjoint_numpy(dy, self.at, self.m, dm)
+    def split_output(self, y, yq):
+        """Output rows y (n, Ho, Wo, F) into yq (n, th, m, m, tw, F) (zero past the edge)."""
+        n, m = len(y), self.m
+        if self.exact:
+            yq[...] = y.reshape(n, self.th, m, self.tw, m, self.F).transpose(0, 1, 2, 4, 3, 5)
+            return
+        yq[...] = 0
+        for o in range(m):
+            for p in range(m):
+                blk = y[:, o::m, p::m]
+                yq[:, :blk.shape[1], o, p, :blk.shape[2]] = blk
 
-    def input_adjoint(self, dv, dxp):
+    def join_output(self, yq, y):
+        """The inverse of :meth:`split_output`: yq into y, cropped at the edge."""
+        n, m = len(y), self.m
+        if self.exact:
+            y.reshape(n, self.th, m, self.tw, m, self.F)[...] = yq.transpose(0, 1, 2, 4, 3, 5)
+            return
+        for o in range(m):
+            for p in range(m):
+                blk = y[:, o::m, p::m]
+                blk[...] = yq[:, :blk.shape[1], o, p, :blk.shape[2]]
+
+    def input(self, xq, v):
         if self.compiled:
-            compiled.winograd_input_adjoint(dv, self.b, self.m, dxp)
+            compiled.winograd_input(xq, self.bt, self.m, v)
         else:
-            _input_adjoint_numpy(dv, self.bt, self.m, dxp)
+            _input_numpy(xq, self.bt, self.m, v)
+
+    def output(self, mm, yq):
+        if self.compiled:
+            compiled.winograd_output(mm, self.at, self.m, yq)
+        else:
+            _output_numpy(mm, self.at, self.m, yq)
+
+    def output_adjoint(self, dyq, dm):
+        if self.compiled:
+            compiled.winograd_output_adjoint(dyq, self.a_, self.m, dm)
+        else:
+            _output_adjoint_numpy(dyq, self.at, self.m, dm)
+
+    def input_adjoint(self, dv, dxq):
+        if self.compiled:
+            compiled.winograd_input_adjoint(dv, self.b, self.m, dxq)
+        else:
+            _input_adjoint_numpy(dv, self.bt, self.m, dxq)
 
 
 def winograd_forward(x, w, b, pad: int = 1, tile: int = 2):
@@ -206,25 +262,23 @@ def winograd_forward(x, w, b, pad: int = 1, tile: int = 2):
     dt = np.result_type(x.dtype, w.dtype)
     xn = x.transpose(0, 2, 3, 1)
     plan = _Plan(x.shape, F, pad, tile, dt, compiled.enabled(x))
-    a, m, Ho, Wo = plan.a, tile, plan.Ho, plan.Wo
+    a, m = plan.a, tile
     # U = G g G^T, (a^2, C, F), in float64 then rounded once
     u = plan.g @ w.astype(np.float64) @ plan.g.T  # (F, C, a, a)
     u = np.ascontiguousarray(u.transpose(2, 3, 1, 0).reshape(a * a, C, F), dtype=dt)
-    out = np.empty((N, Ho, Wo, F), dtype=dt)
+    out = np.empty((N, plan.Ho, plan.Wo, F), dtype=dt)
 
     def part(i0, i1):
-        xp = plan.padded(min(plan.nb, i1 - i0), C)
-        full = None if plan.exact else np.empty((len(xp), m * plan.th, m * plan.tw, F), dt)
+        nb = min(plan.nb, i1 - i0)
+        xq = plan.split_buffer(nb, C)
+        yq = np.empty((nb, plan.th, m, m, plan.tw, F), dt)
         for s0, s1 in _chunks(i0, i1, plan.nb):
             n = s1 - s0
-            xp[:n, pad:pad + H, pad:pad + W] = xn[s0:s1]
+            plan.load(xn[s0:s1], xq[:n])
             v = np.empty((a * a, plan.tiles(n), C), dtype=dt)
-            plan.input(xp[:n], v)
-            if plan.exact:
-                plan.output(np.matmul(v, u), out[s0:s1])
-            else:
-                plan.output(np.matmul(v, u), full[:n])
-                out[s0:s1] = full[:n, :Ho, :Wo]
+            plan.input(xq[:n], v)
+            plan.output(np.matmul(v, u), yq[:n])
+            plan.join_output(yq[:n], out[s0:s1])
 
     parallel_for(N, part, min_part=plan.nb)
     if b is not None:
@@ -241,27 +295,27 @@ def winograd_backward(dout, cache):
     dt = u.dtype
     dyn = dout.transpose(0, 2, 3, 1)
     plan = _Plan((N, C, H, W), F, pad, tile, dt, compiled.enabled(dout))
-    a, m, Ho, Wo = plan.a, tile, plan.Ho, plan.Wo
+    a, m = plan.a, tile
     ut = np.ascontiguousarray(u.transpose(0, 2, 1))
     dx = np.empty((N, H, W, C), dtype=dt)
 
     def part(i0, i1):
         du = np.zeros((a * a, C, F), dtype=dt)
         nb = min(plan.nb, i1 - i0)
-        xp = plan.padded(nb, C)
-        dyp = np.zeros((nb, m * plan.th, m * plan.tw, F), dt)
+        xq = plan.split_buffer(nb, C)
+        dxq = np.empty_like(xq)
+        dyq = np.empty((nb, plan.th, m, m, plan.tw, F), dt)
         for s0, s1 in _chunks(i0, i1, plan.nb):
             n, t = s1 - s0, plan.tiles(s1 - s0)
-            xp[:n, pad:pad + H, pad:pad + W] = xn[s0:s1]
-            dyp[:n, :Ho, :Wo] = dyn[s0:s1]
+            plan.load(xn[s0:s1], xq[:n])
+            plan.split_output(dyn[s0:s1], dyq[:n])
             v = np.empty((a * a, t, C), dtype=dt)
             dm = np.empty((a * a, t, F), dtype=dt)
-            plan.input(xp[:n], v)
-            plan.output_adjoint(dyp[:n], dm)
+            plan.input(xq[:n], v)
+            plan.output_adjoint(dyq[:n], dm)
             du += np.matmul(v.transpose(0, 2, 1), dm)
-            dxp = plan.padded(n, C)
-            plan.input_adjoint(np.matmul(dm, ut), dxp)
-            dx[s0:s1] = dxp[:, pad:pad + H, pad:pad + W]
+            plan.input_adjoint(np.matmul(dm, ut), dxq[:n])
+            plan.store(dxq[:n], dx[s0:s1])
         return du
 
     du = sum(parallel_for(N, part, min_part=plan.nb))
