@@ -369,17 +369,21 @@ def lowbit(train, test):
 
 def winograd(batch=64, repeats=5):
     """ResNet-20 (CIFAR shape, 3x32x32) training step with its 3x3 stride-1 convs by im2col,
-    by Winograd, and chosen per layer by measurement; median of ``repeats`` steps."""
+    by Winograd F(2x2, 3x3) or F(4x4, 3x3) everywhere, and chosen per layer by measurement;
+    median of ``repeats`` steps after one warm-up step (which measures, for auto)."""
     import striate.functional as F
 
     rng = np.random.default_rng(0)
     x = striate.Tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32))
     y = striate.Tensor(rng.integers(0, 10, batch))
     out = {}
-    for mode in ("never", "always", "auto"):
+    for name, mode, tile in (("im2col everywhere", "never", 2),
+                             ("F(2x2, 3x3) everywhere", "always", 2),
+                             ("F(4x4, 3x3) everywhere", "always", 4),
+                             ("chosen per layer (auto)", "auto", 2)):
         striate.manual_seed(0)
         m = create_model("resnet20", 10, (3, 32, 32))
-        layers = compress.use_winograd(m, mode)
+        layers = compress.use_winograd(m, mode, tile)
         opt = optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
         times = []
         for _ in range(repeats + 1):
@@ -390,9 +394,11 @@ def winograd(batch=64, repeats=5):
             opt.step()
             times.append(time.perf_counter() - t0)
         times = sorted(times[1:])  # the first step measures (auto) and warms up
-        out[mode] = {"step_seconds": times[len(times) // 2], "layers": len(layers),
-                     "winograd_layers": sum(getattr(m_, "algorithm", "") == "winograd"
-                                            for m_ in layers)}
+        chosen = [m_.algorithm if m_.algorithm == "im2col" else f"F({m_.tile}x{m_.tile})"
+                  for m_ in layers]
+        out[name] = {"step_seconds": times[len(times) // 2], "layers": len(layers),
+                     "winograd_layers": sum(c != "im2col" for c in chosen),
+                     "chosen": {c: chosen.count(c) for c in sorted(set(chosen))}}
     return out
 
 
@@ -572,7 +578,7 @@ def print_tables(r) -> None:
         print("\n## Winograd (ResNet-20 training step, batch 64, 3x32x32)\n")
         for k, v in r["winograd"].items():
             print(f"- {k}: {1000 * v['step_seconds']:.0f} ms, {v['winograd_layers']} of "
-                  f"{v['layers']} eligible convs by Winograd")
+                  f"{v['layers']} eligible convs by Winograd ({v.get('chosen')})")
     dist = r.get("distillation")
     if dist and "arms" in dist:
         print(f"\n## Distillation (teacher {100 * dist['teacher']:.2f}%, {dist['params']}, "

@@ -513,6 +513,95 @@ def winograd_input_adjoint(dv, mat, m, dxq):
     _winograd_jit(_winograd_input_adjoint)(dv, *mat, m, dxq)
 
 
+def winograd_load(xn, m, pad, xq):
+    """The images xn (n, H, W, C) into the column-split padded buffer xq (n, Hp, a, tw, C):
+    xq[.., pad + y, j, tx] = xn[.., y, m tx + j - pad] where that is in the image (the rest of
+    xq, the padding, is left as it is: zero)."""
+    _jit(_winograd_load)(xn, m, pad, xq)
+
+
+def winograd_store(dxq, m, pad, dx):
+    """The column-split gradient dxq (n, Hp, a, tw, C) into dx (n, H, W, C): a padded column
+    m t + q gets tile t's column q plus, where q < 2, tile t - 1's column m + q (shared)."""
+    _jit(_winograd_store)(dxq, m, pad, dx)
+
+
+def winograd_split(y, m, yq):
+    """y (n, Ho, Wo, F) into yq (n, th, m, m, tw, F): yq[.., ty, o, p, tx] = y[.., m ty + o,
+    m tx + p], zero past y's edge."""
+    _jit(_winograd_split)(y, m, yq)
+
+
+def winograd_join(yq, m, y):
+    """The inverse of :func:`winograd_split`: yq into y, cropped at y's edge."""
+    _jit(_winograd_join)(yq, m, y)
+
+
+def _winograd_load(xn, m, pad, xq):
+    n, H, W, C = xn.shape
+    a, tw = xq.shape[2], xq.shape[3]
+    for img in range(n):
+        for y in range(H):
+            for j in range(a):
+                for tx in range(tw):
+                    x = m * tx + j - pad
+                    if 0 <= x < W:
+                        dst, src = xq[img, pad + y, j, tx], xn[img, y, x]
+                        for c in range(C):
+                            dst[c] = src[c]
+
+
+def _winograd_store(dxq, m, pad, dx):
+    n, H, W, C = dx.shape
+    tw = dxq.shape[3]
+    for img in range(n):
+        for y in range(H):
+            for x in range(W):
+                t, q = (x + pad) // m, (x + pad) % m
+                dst = dx[img, y, x]
+                if t == tw:  # past the last tile's own columns: its shared ones
+                    src = dxq[img, pad + y, m + q, tw - 1]
+                    for c in range(C):
+                        dst[c] = src[c]
+                elif q < 2 and t > 0:
+                    s0, s1 = dxq[img, pad + y, q, t], dxq[img, pad + y, m + q, t - 1]
+                    for c in range(C):
+                        dst[c] = s0[c] + s1[c]
+                else:
+                    src = dxq[img, pad + y, q, t]
+                    for c in range(C):
+                        dst[c] = src[c]
+
+
+def _winograd_split(y, m, yq):
+    n, Ho, Wo, F = y.shape
+    th, tw = yq.shape[1], yq.shape[4]
+    for img in range(n):
+        for ty in range(th):
+            for o in range(m):
+                for p in range(m):
+                    for tx in range(tw):
+                        dst = yq[img, ty, o, p, tx]
+                        yy, xx = m * ty + o, m * tx + p
+                        if yy < Ho and xx < Wo:
+                            src = y[img, yy, xx]
+                            for f in range(F):
+                                dst[f] = src[f]
+                        else:
+                            for f in range(F):
+                                dst[f] = 0
+
+
+def _winograd_join(yq, m, y):
+    n, Ho, Wo, F = y.shape
+    for img in range(n):
+        for yy in range(Ho):
+            for xx in range(Wo):
+                dst, src = y[img, yy, xx], yq[img, yy // m, yy % m, xx % m, xx // m]
+                for f in range(F):
+                    dst[f] = src[f]
+
+
 def _comb(dst, src, base, step, idx, cf, n, add):
     # dst (+)= sum_{k < n} cf[k] * src[base + step * idx[k]]: one loop over dst, whatever n
     L = dst.shape[0]

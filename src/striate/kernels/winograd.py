@@ -191,12 +191,16 @@ class _Plan:
 
     def load(self, xn, xq):
         """The images xn (n, H, W, C) into the column-split buffer xq (zero where padding)."""
+        if self.compiled:
+            return compiled.winograd_load(xn, self.m, self.pad, xq)
         p = self.pad
         for j, (t0, t1, x0) in enumerate(self.load_cols):
             xq[:, p:p + self.H, j, t0:t1] = xn[:, :, x0:x0 + self.m * (t1 - t0):self.m]
 
     def store(self, dxq, dx):
         """The column-split gradient dxq into dx (n, H, W, C), each column once."""
+        if self.compiled:
+            return compiled.winograd_store(dxq, self.m, self.pad, dx)
         p, m = self.pad, self.m
         dxq[:, :, :2, 1:] += dxq[:, :, m:, :-1]  # shared columns: the right tile owns them
         for j, (t0, t1, x0) in enumerate(self.store_cols):
@@ -204,6 +208,8 @@ class _Plan:
 
     def split_output(self, y, yq):
         """Output rows y (n, Ho, Wo, F) into yq (n, th, m, m, tw, F) (zero past the edge)."""
+        if self.compiled:
+            return compiled.winograd_split(y, self.m, yq)
         n, m = len(y), self.m
         if self.exact:
             yq[...] = y.reshape(n, self.th, m, self.tw, m, self.F).transpose(0, 1, 2, 4, 3, 5)
@@ -216,6 +222,8 @@ class _Plan:
 
     def join_output(self, yq, y):
         """The inverse of :meth:`split_output`: yq into y, cropped at the edge."""
+        if self.compiled:
+            return compiled.winograd_join(yq, self.m, y)
         n, m = len(y), self.m
         if self.exact:
             y.reshape(n, self.th, m, self.tw, m, self.F)[...] = yq.transpose(0, 1, 2, 4, 3, 5)
