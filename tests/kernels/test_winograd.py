@@ -130,3 +130,26 @@ def test_bench_builds_resnet20_with_winograd_chosen_per_layer():
     wino.eval()
     np.testing.assert_allclose(wino(x).array, plain(x).array, atol=1e-4, rtol=1e-4)
     assert all(m.algorithm in ("winograd", "im2col") for m in convs)
+
+
+@pytest.mark.parametrize("need", [(True, False, False), (False, True, True), (False, False, True)])
+def test_backward_computes_only_the_gradients_asked_for(need):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 6, 6))
+    w = rng.standard_normal((5, 4, 3, 3))
+    b = rng.standard_normal(5)
+    out, cache = winograd_forward(x, w, b, 1, 4)
+    dout = rng.standard_normal(out.shape)
+    full = winograd_backward(dout, cache)
+    part = winograd_backward(dout, cache, *need)
+    for want, got, asked in zip(full, part, need):
+        if asked:
+            np.testing.assert_allclose(got, want, atol=1e-12, rtol=1e-12)
+        else:
+            assert got is None
+    # through the op: a frozen weight and an input without grad get no gradient work
+    xt, wt = striate.tensor(x), striate.tensor(w, requires_grad=True)
+    conv2d_winograd(xt, wt, None, 1, 4).sum().backward()
+    np.testing.assert_allclose(wt.grad.array, winograd_backward(np.ones_like(out), cache)[1],
+                               atol=1e-10, rtol=1e-10)
+    assert xt.grad is None

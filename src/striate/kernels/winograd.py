@@ -295,8 +295,10 @@ def winograd_forward(x, w, b, pad: int = 1, tile: int = 2):
     return out.transpose(0, 3, 1, 2), cache
 
 
-def winograd_backward(dout, cache):
-    """Gradients ``(dx, dw, db)`` of :func:`winograd_forward` (db None without a bias)."""
+def winograd_backward(dout, cache, need_dx=True, need_dw=True, need_db=True):
+    """Gradients ``(dx, dw, db)`` of :func:`winograd_forward`; those not needed (and db
+    without a bias) come back as None, and their work is skipped (without dw the input is not
+    transformed again; without dx, no inverse transform)."""
     xn, w, u, pad, tile, has_bias = cache
     N, H, W, C = xn.shape
     F = w.shape[0]
@@ -305,29 +307,35 @@ def winograd_backward(dout, cache):
     plan = _Plan((N, C, H, W), F, pad, tile, dt, compiled.enabled(dout))
     a, m = plan.a, tile
     ut = np.ascontiguousarray(u.transpose(0, 2, 1))
-    dx = np.empty((N, H, W, C), dtype=dt)
+    dx = np.empty((N, H, W, C), dtype=dt) if need_dx else None
 
     def part(i0, i1):
-        du = np.zeros((a * a, C, F), dtype=dt)
+        du = np.zeros((a * a, C, F), dtype=dt) if need_dw else None
         nb = min(plan.nb, i1 - i0)
-        xq = plan.split_buffer(nb, C)
-        dxq = np.empty_like(xq)
+        xq = plan.split_buffer(nb, C) if need_dw else None
+        dxq = np.empty((nb, plan.m * plan.th + 2, a, plan.tw, C), dt) if need_dx else None
         dyq = np.empty((nb, plan.th, m, m, plan.tw, F), dt)
         for s0, s1 in _chunks(i0, i1, plan.nb):
             n, t = s1 - s0, plan.tiles(s1 - s0)
-            plan.load(xn[s0:s1], xq[:n])
             plan.split_output(dyn[s0:s1], dyq[:n])
-            v = np.empty((a * a, t, C), dtype=dt)
             dm = np.empty((a * a, t, F), dtype=dt)
-            plan.input(xq[:n], v)
             plan.output_adjoint(dyq[:n], dm)
-            du += np.matmul(v.transpose(0, 2, 1), dm)
-            plan.input_adjoint(np.matmul(dm, ut), dxq[:n])
-            plan.store(dxq[:n], dx[s0:s1])
+            if need_dw:
+                plan.load(xn[s0:s1], xq[:n])
+                v = np.empty((a * a, t, C), dtype=dt)
+                plan.input(xq[:n], v)
+                du += np.matmul(v.transpose(0, 2, 1), dm)
+            if need_dx:
+                plan.input_adjoint(np.matmul(dm, ut), dxq[:n])
+                plan.store(dxq[:n], dx[s0:s1])
         return du
 
-    du = sum(parallel_for(N, part, min_part=plan.nb))
-    # dg = G^T dU G, in float64
-    dw = plan.g.T @ du.reshape(a, a, C, F).transpose(3, 2, 0, 1).astype(np.float64) @ plan.g
-    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
-    return dx.transpose(0, 3, 1, 2), dw.astype(w.dtype), db
+    dus = parallel_for(N, part, min_part=plan.nb) if need_dx or need_dw else []
+    dw = None
+    if need_dw:
+        # dg = G^T dU G, in float64
+        du = sum(dus)
+        dw = (plan.g.T @ du.reshape(a, a, C, F).transpose(3, 2, 0, 1).astype(np.float64)
+              @ plan.g).astype(w.dtype)
+    db = dout.sum(axis=(0, 2, 3)) if has_bias and need_db else None
+    return None if dx is None else dx.transpose(0, 3, 1, 2), dw, db

@@ -25,7 +25,9 @@ class WinogradConv2d(Function):
     @staticmethod
     def backward(ctx, dout):
         # the adjoints of the Winograd transforms: the same gradients as the direct conv's
-        dx, dw, db = winograd_backward(dout, ctx.cache)
+        need = ctx.needs_input_grad
+        dx, dw, db = winograd_backward(dout, ctx.cache, need_dx=need[0], need_dw=need[1],
+                                       need_db=need[2])
         return dx, dw, db, None, None
 
 
