@@ -407,6 +407,11 @@ def winograd(batch=64, rounds=15):
         out[name] = {"step_seconds": float(np.median(times)), "layers": len(layers),
                      "winograd_layers": sum(c != "im2col" for c in chosen),
                      "chosen": {c: chosen.count(c) for c in sorted(set(chosen))}}
+        if layers and layers[0].timings:  # auto: what each layer measured (fwd + bwd, best of 3)
+            out[name]["per_layer"] = [
+                {"weight": list(m_.weight.shape), "chosen": c,
+                 "ms": {k: 1000 * v for k, v in m_.timings.items()}}
+                for m_, c in zip(layers, chosen)]
     return out
 
 
@@ -587,6 +592,16 @@ def print_tables(r) -> None:
         for k, v in r["winograd"].items():
             print(f"- {k}: {1000 * v['step_seconds']:.0f} ms, {v['winograd_layers']} of "
                   f"{v['layers']} eligible convs by Winograd ({v.get('chosen')})")
+        per_layer = next((v["per_layer"] for v in r["winograd"].values() if "per_layer" in v),
+                         None)
+        if per_layer:
+            print("\n| conv (F, C) | im2col | F(2x2, 3x3) | F(4x4, 3x3) | chosen |")
+            print("|---|---:|---:|---:|---|")
+            for q in per_layer:
+                t = q["ms"]
+                print(f"| {tuple(q['weight'][:2])} | {t['im2col']:.1f} ms | "
+                      f"{t['winograd F(2x2)']:.1f} ms | {t['winograd F(4x4)']:.1f} ms | "
+                      f"{q['chosen']} |")
     dist = r.get("distillation")
     if dist and "arms" in dist:
         print(f"\n## Distillation (teacher {100 * dist['teacher']:.2f}%, {dist['params']}, "
