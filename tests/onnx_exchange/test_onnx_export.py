@@ -169,3 +169,29 @@ def test_missing_onnx_extra_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
     with pytest.raises(ImportError, match=r'onnx.export needs onnx: pip install "striate\[onnx\]"'):
         striate.onnx.export(nn.Linear(2, 2), striate.randn(1, 2))
+
+
+@pytest.mark.parametrize("per_channel,symmetric", [(True, True), (False, False), (True, False)])
+def test_int8_model_exports_in_qdq_form_and_round_trips(per_channel, symmetric):
+    from striate.compress import quantize_model
+
+    rng = np.random.default_rng(5)
+    striate.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(256, 10))
+    x = striate.tensor(rng.standard_normal((6, 1, 8, 8)).astype(np.float32))
+    q = quantize_model(net, [x], per_channel=per_channel, symmetric=symmetric).eval()
+    want = q(x).array  # the integer kernels' output
+    buf = io.BytesIO()
+    striate.onnx.export(q, x, buf)
+    proto = onnx.load_from_string(buf.getvalue())
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("QuantizeLinear") == 2 and ops.count("DequantizeLinear") == 4
+    weights = {i.name: i for i in proto.graph.initializer}
+    assert sum(w.data_type == onnx.TensorProto.INT8 and len(w.dims) > 1
+               for w in weights.values()) == 2  # the weights travel as int8
+    tol = 1e-6 * np.abs(want).max()
+    got = _session(proto).run(None, {proto.graph.input[0].name: x.array})[0]
+    np.testing.assert_allclose(got, want, atol=tol, rtol=1e-5)
+    back = striate.onnx.load_model(io.BytesIO(buf.getvalue()))
+    np.testing.assert_allclose(back(x).array, want, atol=tol, rtol=1e-5)

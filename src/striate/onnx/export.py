@@ -384,8 +384,44 @@ def _soft_attention(w, n):
     w.add("Concat", [z, alpha], n.outputs, axis=1)
 
 
+def _int8_layer(w, n):
+    """An int8 layer (``nn.quantized``) in ONNX's QDQ form: the input quantized to its uint8
+    grid and back (QuantizeLinear, DequantizeLinear), the int8 weight dequantized per output
+    channel (or per tensor), the int32 bias as its real value, then the float Conv or Gemm.
+    The values are the integer layer's (a runtime such as onnxruntime may fuse the pattern
+    into integer kernels); the sums run in float32, so they match to float32 rounding."""
+    from ..nn.quantized import QuantizedConv2d
+
+    x, layer = n.inputs[0], w.g.constants[n.inputs[1]]
+    xs = w.const(np.float32(layer.x_scale), "input_scale")
+    xz = w.const(np.uint8(layer.x_zp), "input_zero_point")
+    q = w.add("QuantizeLinear", [w.value(x), xs, xz], [w.fresh("input_q")])[0]
+    xd = w.add("DequantizeLinear", [q, xs, xz], [w.fresh("input_dq")])[0]
+    per_channel = np.asarray(layer.w_scale).size > 1
+    shape = (-1,) if per_channel else ()
+    ws = w.const(np.asarray(layer.w_scale, np.float32).reshape(shape), "weight_scale")
+    wz = w.const(np.asarray(layer.w_zp).astype(np.int8).reshape(shape), "weight_zero_point")
+    wd = w.add("DequantizeLinear", [w.const(layer.qw, "weight_int8"), ws, wz],
+               [w.fresh("weight_dq")], axis=0)[0]
+    bias = [] if layer.qb is None else [
+        w.const((layer.qb * layer.acc_scale).astype(np.float32), "bias")]
+    if isinstance(layer, QuantizedConv2d):
+        (ph, pw), k = layer.padding, layer.kernel
+        w.add("Conv", [xd, wd, *bias], n.outputs, kernel_shape=list(k),
+              strides=list(layer.stride), pads=[ph, pw, ph, pw])
+    elif len(w.g.meta[x][0]) == 2:
+        w.add("Gemm", [xd, wd, *bias], n.outputs, transB=1)
+    else:
+        wt = w.add("Transpose", [wd], [w.fresh("weight_t")], perm=[1, 0])[0]
+        if bias:
+            y = w.add("MatMul", [xd, wt], [w.fresh("mm")])[0]
+            w.add("Add", [y, bias[0]], n.outputs)
+        else:
+            w.add("MatMul", [xd, wt], n.outputs)
+
+
 _EXPORTERS = {
-    "soft_attention": _soft_attention,
+    "soft_attention": _soft_attention, "__int8_apply": _int8_layer,
     "conv2d": _conv, "conv_transpose2d": _conv_transpose, "batch_norm": _batch_norm,
     "linear": _linear, "matmul": _binary("MatMul"), "reshape": _reshape,
     "max_pool2d": _max_pool, "avg_pool2d": _avg_pool,

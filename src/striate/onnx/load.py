@@ -169,6 +169,31 @@ def _lstm(x, w_ih, w_hh, b_ih, b_hh, h0=None, c0=None, *, layout):
     return y, y_h, y_c
 
 
+def _per_axis(v: np.ndarray, ndim: int, axis: int) -> np.ndarray:
+    """A scale or zero point (scalar, or 1-D along ``axis``) shaped to broadcast on ndim dims."""
+    if v.ndim == 0 or ndim < 2:
+        return v
+    shape = [1] * ndim
+    shape[axis % ndim] = -1
+    return v.reshape(shape)
+
+
+def _quantize_linear(x, scale, zero_point=None, *, axis=1, saturate=1):
+    # round(x / scale) + zero point, half to even, saturated to the zero point's integer type
+    # (uint8 without one); a constant of the graph (no gradient), as ONNX has it
+    zp = np.uint8(0) if zero_point is None else zero_point.array
+    lo, hi = np.iinfo(zp.dtype).min, np.iinfo(zp.dtype).max
+    s = _per_axis(scale.array, x.ndim, axis)
+    z = _per_axis(np.asarray(zp, np.float32), x.ndim, axis)
+    return Tensor(np.clip(np.round(x.array / s) + z, lo, hi).astype(zp.dtype))
+
+
+def _dequantize_linear(x, scale, zero_point=None, *, axis=1):
+    z = 0 if zero_point is None else _per_axis(zero_point.array.astype(np.float32), x.ndim, axis)
+    s = _per_axis(scale.array, x.ndim, axis)
+    return Tensor(((x.array.astype(np.float32) - z) * s).astype(scale.array.dtype))
+
+
 def _unary(name):
     return lambda x: getattr(F, name)(x)
 
@@ -194,6 +219,7 @@ _IMPORTERS = {
     "Softmax": lambda x, *, axis=-1: F.softmax(x, axis),
     "LogSoftmax": lambda x, *, axis=-1: F.log_softmax(x, axis),
     "LeakyRelu": lambda x, *, alpha=0.01: F.leaky_relu(x, alpha),
+    "QuantizeLinear": _quantize_linear, "DequantizeLinear": _dequantize_linear,
 }
 
 # attribute defaults of the ONNX specification, for the operators that need them
