@@ -195,3 +195,19 @@ def test_int8_model_exports_in_qdq_form_and_round_trips(per_channel, symmetric):
     np.testing.assert_allclose(got, want, atol=tol, rtol=1e-5)
     back = striate.onnx.load_model(io.BytesIO(buf.getvalue()))
     np.testing.assert_allclose(back(x).array, want, atol=tol, rtol=1e-5)
+
+
+def test_winograd_convolutions_export_as_conv():
+    from striate.compress import use_winograd
+
+    rng = np.random.default_rng(6)
+    striate.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 3, 3, bias=False))
+    use_winograd(net, "always", tile=4)
+    x = striate.tensor(rng.standard_normal((2, 2, 9, 9)).astype(np.float32))
+    buf = io.BytesIO()
+    striate.onnx.export(net, x, buf)
+    proto = onnx.load_from_string(buf.getvalue())
+    assert [n.op_type for n in proto.graph.node] == ["Conv", "Relu", "Conv"]
+    got = _session(proto).run(None, {proto.graph.input[0].name: x.array})[0]
+    np.testing.assert_allclose(got, net(x).array, atol=1e-4, rtol=1e-4)

@@ -95,6 +95,15 @@ def _conv(w, n):
           dilations=list(a.get("dilation", (1, 1))), group=int(a.get("groups", 1)))
 
 
+def _winograd_conv(w, n):
+    # conv2d_winograd(x, weight, bias, padding, tile): a stride-1 3x3 convolution, computed
+    # another way; the file says what it computes
+    x, weight, b, pad, _ = n.inputs
+    p = int(w.g.constants[pad])
+    ins = [w.value(x), w.value(weight)] + ([w.value(b)] if b else [])
+    w.add("Conv", ins, n.outputs, kernel_shape=[3, 3], strides=[1, 1], pads=[p, p, p, p])
+
+
 def _conv_transpose(w, n):
     a = n.attrs
     ins = [w.value(i) for i in n.inputs]
@@ -423,6 +432,7 @@ def _int8_layer(w, n):
 _EXPORTERS = {
     "soft_attention": _soft_attention, "__int8_apply": _int8_layer,
     "conv2d": _conv, "conv_transpose2d": _conv_transpose, "batch_norm": _batch_norm,
+    "winograd_conv2d": _winograd_conv,
     "linear": _linear, "matmul": _binary("MatMul"), "reshape": _reshape,
     "max_pool2d": _max_pool, "avg_pool2d": _avg_pool,
     "adaptive_avg_pool2d": _adaptive("Average"), "adaptive_max_pool2d": _adaptive("Max"),
