@@ -31,6 +31,7 @@ KIND_OPTIONS = {
     "code_dim": ("ae",), "arch": ("ae",), "noise_dim": ("gan", "lsgan", "dcgan"),
     "channels": ("pixelcnn",), "blocks": ("pixelcnn",), "T": ("ddpm",), "schedule": ("ddpm",),
     "width": ("ddpm",), "ddim_steps": ("ddpm",), "grid_steps": ("ddpm",),
+    "probe_steps": ("ae", "vae"), "probe_draws": ("ae", "vae"),
 }
 
 
@@ -191,6 +192,11 @@ def add_parsers(sub) -> None:
             elif opt == "arch":
                 t.add_argument(flag, choices=("conv", "fc"), default=None,
                                help=f"default: {d[opt]}")
+            elif opt.startswith("probe_"):
+                what = {"probe_steps": "full-batch Adam steps of each arm",
+                        "probe_draws": "draws of the labels"}[opt]
+                t.add_argument(flag, dest=opt, type=positive_int, default=None,
+                               help=f"100-label experiment: {what} (default: {d[opt]})")
             else:
                 t.add_argument(flag, dest=opt, type=positive_int, default=None,
                                help=f"default: {d[opt]}")
