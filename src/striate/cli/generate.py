@@ -73,10 +73,21 @@ def _train(args) -> int:
                                 seed=args.seed, progress=not args.quiet, **options)
         except ValueError as e:
             raise CommandError(str(e)) from None
-    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
-                      for k, v in summary.items()}))
+    print(json.dumps(_rounded(summary)))
     print(f"run folder: {out}")
     return 0
+
+
+def _rounded(v):
+    """The summary for the terminal: floats to 4 decimals, inside lists and dicts too (the
+    100-label experiment's per-draw accuracies); summary.json keeps them whole."""
+    if isinstance(v, float):
+        return round(v, 4)
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    return v
 
 
 def _out_path(args, run: str, default: str) -> Path:
