@@ -72,6 +72,22 @@ def test_resume_repeats_the_uninterrupted_run(small, tmp_path):
                                       np.asarray(v), err_msg=k)
 
 
+def test_pretraining_seeds_share_the_100_label_draws(small, tmp_path, monkeypatch):
+    # a run's seed changes the pretraining, not the labels: the runs of two seeds are compared
+    # on the same draws (seeds 0, 1, ...), against the same network from scratch
+    from striate.generative import features
+
+    seeds, few = [], features.few_labels
+    monkeypatch.setattr(features, "few_labels",
+                        lambda y, k, seed=0: seeds.append(seed) or few(y, k, seed))
+    opts = dict(batch_size=32, progress=False, log=lambda m: None, hidden=16, latent_dim=2,
+                probe_steps=5, probe_draws=2)
+    a, b = (train_run("vae", small, str(tmp_path / str(s)), epochs=1, seed=s, **opts)
+            for s in (0, 3))
+    assert seeds == [0, 1, 0, 1] and a["draws"] == b["draws"] == 2
+    assert a["scratch_accs"] == b["scratch_accs"]
+
+
 def test_bad_options_and_runs(small, tmp_path):
     with pytest.raises(ValueError, match="train_run: vae has no option noise_dim"):
         train_run("vae", small, str(tmp_path / "x"), epochs=1, noise_dim=3)
