@@ -12,9 +12,10 @@ runs on the runs as they are, an unfinished one from its last checkpoint (number
 which epoch each run reached); ``--also DIR ...`` adds runs made by other invocations.
 ``--ae-grid`` reruns the autoencoders' 100-label experiment over the classifier's settings,
 ``--ae-tries`` the other ways tried to make the autoencoder's features win (inner features,
-smaller encoder rates). ``--vae-features`` trains the default VAE with seeds 0 to 4 (reusing
-finished runs) and gathers each run's 100-label experiment (30 draws of the labels) into
-docs/img/generative/vae_features.json: the page's claim for the VAE's encoder features.
+smaller encoder rates). ``--vae-features`` trains the default VAE with seeds 0 to 4, and the
+2-D and Gaussian-decoder VAEs (reusing finished runs), and gathers each run's 100-label
+experiment (30 draws of the labels) into docs/img/generative/vae_features.json: the page's
+claim for the VAE's encoder features.
 """
 
 from __future__ import annotations
@@ -385,11 +386,12 @@ def ae_tries(dirs: list[Path]) -> dict:
 def vae_features(runs: Path) -> dict:
     """The 100-label experiment of the default VAE (`striate generate vae train` reports it:
     frozen, fine-tuned and from-scratch arms on the encoder mean, 30 draws of the labels) for
-    pretraining seeds 0 to 4, trained here if not yet: each seed's mean accuracies and paired
-    differences to scratch (mean and standard error over the draws). Writes
+    pretraining seeds 0 to 4, and of the 2-D and Gaussian-decoder VAEs (seed 0), trained here
+    if not yet: each run's mean accuracies and paired differences to scratch (mean and
+    standard error over the draws). Writes
     docs/img/generative/vae_features.json."""
     out = {}
-    for name in ["vae", *VAE_SEEDS]:
+    for name in ["vae", *VAE_SEEDS, "vae-2d", "vae-gaussian"]:
         _run_one(name, runs)
         summary = json.loads((runs / name / "summary.json").read_text())
         row = {k: summary[k] for k in ("draws", "frozen_acc", "finetuned_acc", "scratch_acc",
@@ -398,7 +400,7 @@ def vae_features(runs: Path) -> dict:
         row["test_elbo"] = summary["test_elbo"]
         out[name] = row
         d = row["finetuned_minus_scratch"]
-        print(f"seed {row['seed']}: frozen {100 * row['frozen_acc']:.1f}%, fine-tuned "
+        print(f"{name} (seed {row['seed']}): frozen {100 * row['frozen_acc']:.1f}%, fine-tuned "
               f"{100 * row['finetuned_acc']:.1f}%, scratch {100 * row['scratch_acc']:.1f}%, "
               f"fine-tuned - scratch {100 * d['mean']:+.2f} +- {100 * d['standard_error']:.2f} "
               f"({d['mean'] / d['standard_error']:.1f} SE)", flush=True)
