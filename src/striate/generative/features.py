@@ -118,7 +118,7 @@ def _accuracy(model: nn.Module, X, y) -> float:
 
 def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
                        lr: float = 1e-3, draws: int = 5, seed: int = 0,
-                       hidden: int = 64) -> dict:
+                       hidden: int = 64, progress: bool = False) -> dict:
     """Test accuracy of the classifier on the frozen pretrained encoder, on the fine-tuned
     pretrained encoder, and of the same network from scratch, each trained on ``labels``
     training images, averaged over ``draws`` draws of those images.
@@ -131,6 +131,7 @@ def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
         steps, lr: full-batch Adam steps and learning rate, the same for every arm.
         draws: draws of the labelled images (draw ``d`` uses seed ``seed + d``).
         hidden: the head's hidden units (:func:`classifier_head`; 0 for a linear head).
+        progress: a progress bar over the draws (tqdm).
 
     Returns:
         ``{"labels", "draws", "frozen_acc", "finetuned_acc", "scratch_acc"}`` (the means over
@@ -144,7 +145,7 @@ def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
     # 10 per class for 100 labels; fewer where a (small) training set has fewer
     per_class = max(1, min(labels // k, int(np.bincount(data.train.y, minlength=k).min())))
     accs: dict[str, list[float]] = {arm: [] for arm in ARMS}
-    for d in range(draws):
+    for d in _draws(draws, progress):
         idx = few_labels(data.train.y, per_class, seed + d)
         X, y = data.train.X[idx], data.train.y[idx]
         for arm, net in probe_networks(autoencoder, k, seed + d, hidden).items():
@@ -156,6 +157,15 @@ def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
     for arm in ("frozen", "finetuned"):
         out[f"{arm}_minus_scratch"] = paired_difference(accs[arm], accs["scratch"])
     return out
+
+
+def _draws(draws: int, progress: bool):
+    if not progress:
+        return range(draws)
+    from tqdm.auto import tqdm  # a dependency of striate
+
+    return tqdm(range(draws), desc=f"{draws} draws of the labels", leave=False,
+                dynamic_ncols=True)
 
 
 def paired_difference(a, b) -> dict:

@@ -94,7 +94,8 @@ class Task:
         raise ValueError(f"interpolate: a {self.kind} model has no latent space to interpolate "
                          "in (kinds with one: ae, vae, gan, lsgan, dcgan, ddpm)")
 
-    def final_report(self, data) -> dict:
+    def final_report(self, data, progress: bool = False) -> dict:
+        """Numbers computed once, after training (``progress``: a bar where it takes long)."""
         return {}
 
     def epoch_grid(self, X_test: np.ndarray, rng) -> np.ndarray:
@@ -234,13 +235,14 @@ class AETask(Task):
         self.model.train()
         return out
 
-    def final_report(self, data):
+    def final_report(self, data, progress=False):
         from .features import feature_experiment
 
         # the labels' draws are seeds 0, 1, ... whatever the run's seed: runs pretrained with
         # different seeds are compared on the same labels (and the same scratch arm)
         return feature_experiment(self.model, data, steps=self.config["probe_steps"],
-                                  draws=self.config.get("probe_draws", 5), seed=0)
+                                  draws=self.config.get("probe_draws", 5), seed=0,
+                                  progress=progress)
 
 
 class VAETask(Task):
@@ -284,7 +286,7 @@ class VAETask(Task):
         self.model.train()
         return out
 
-    def final_report(self, data):
+    def final_report(self, data, progress=False):
         """The 100-label experiment with the mean of q(z|x) as the code. The classifier reads
         the grey-level images, in all three arms alike (the encoder was pretrained on them
         binarised; fine-tuning adapts it). The labels are drawn as in :class:`AETask`, the
@@ -295,7 +297,8 @@ class VAETask(Task):
         if not self.config.get("probe_draws"):
             return {}
         return feature_experiment(self.model, data, steps=self.config["probe_steps"],
-                                  draws=self.config["probe_draws"], seed=0)  # as AETask's
+                                  draws=self.config["probe_draws"], seed=0,  # as AETask's
+                                  progress=progress)
 
     def _decode(self, z):
         self.model.eval()
@@ -360,7 +363,7 @@ class PixelTask(Task):
     def sample(self, n, rng):
         return sample_autoregressive(self.model, n, self.shape, rng)
 
-    def final_report(self, data):
+    def final_report(self, data, progress=False):
         return {"baseline_bits_per_dim": independent_pixel_bits(
             data.train.X, data.test.X, self.config["levels"])}
 
