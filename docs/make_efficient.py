@@ -367,32 +367,51 @@ def lowbit(train, test):
     return rows
 
 
-def winograd(batch=64, repeats=5):
+def winograd(batch=64, rounds=15):
     """ResNet-20 (CIFAR shape, 3x32x32) training step with its 3x3 stride-1 convs by im2col,
-    by Winograd, and chosen per layer by measurement; median of ``repeats`` steps."""
+    by Winograd F(2x2, 3x3) or F(4x4, 3x3) everywhere, and chosen per layer by measurement.
+    One warm-up step each (auto measures in it), then ``rounds`` rounds of one step of each
+    model in turn (so that a slow phase of a shared machine hits all four); medians."""
     import striate.functional as F
 
     rng = np.random.default_rng(0)
     x = striate.Tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32))
     y = striate.Tensor(rng.integers(0, 10, batch))
-    out = {}
-    for mode in ("never", "always", "auto"):
+    arms = {}
+    for name, mode, tile in (("im2col everywhere", "never", 2),
+                             ("F(2x2, 3x3) everywhere", "always", 2),
+                             ("F(4x4, 3x3) everywhere", "always", 4),
+                             ("chosen per layer (auto)", "auto", 2)):
         striate.manual_seed(0)
         m = create_model("resnet20", 10, (3, 32, 32))
-        layers = compress.use_winograd(m, mode)
-        opt = optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-        times = []
-        for _ in range(repeats + 1):
-            t0 = time.perf_counter()
-            loss = F.cross_entropy(m(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            times.append(time.perf_counter() - t0)
-        times = sorted(times[1:])  # the first step measures (auto) and warms up
-        out[mode] = {"step_seconds": times[len(times) // 2], "layers": len(layers),
-                     "winograd_layers": sum(getattr(m_, "algorithm", "") == "winograd"
-                                            for m_ in layers)}
+        layers = compress.use_winograd(m, mode, tile)
+        arms[name] = (m, layers, optim.SGD(m.parameters(), lr=0.01, momentum=0.9), [])
+
+    def step(m, opt):
+        t0 = time.perf_counter()
+        loss = F.cross_entropy(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return time.perf_counter() - t0
+
+    for m, _, opt, _ in arms.values():
+        step(m, opt)  # warm-up (and auto's measurement)
+    for _ in range(rounds):
+        for m, _, opt, times in arms.values():
+            times.append(step(m, opt))
+    out = {}
+    for name, (m, layers, _, times) in arms.items():
+        chosen = [m_.algorithm if m_.algorithm == "im2col" else f"F({m_.tile}x{m_.tile})"
+                  for m_ in layers]
+        out[name] = {"step_seconds": float(np.median(times)), "layers": len(layers),
+                     "winograd_layers": sum(c != "im2col" for c in chosen),
+                     "chosen": {c: chosen.count(c) for c in sorted(set(chosen))}}
+        if layers and layers[0].timings:  # auto: what each layer measured (fwd + bwd, best of 3)
+            out[name]["per_layer"] = [
+                {"weight": list(m_.weight.shape), "chosen": c,
+                 "ms": {k: 1000 * v for k, v in m_.timings.items()}}
+                for m_, c in zip(layers, chosen)]
     return out
 
 
@@ -572,7 +591,17 @@ def print_tables(r) -> None:
         print("\n## Winograd (ResNet-20 training step, batch 64, 3x32x32)\n")
         for k, v in r["winograd"].items():
             print(f"- {k}: {1000 * v['step_seconds']:.0f} ms, {v['winograd_layers']} of "
-                  f"{v['layers']} eligible convs by Winograd")
+                  f"{v['layers']} eligible convs by Winograd ({v.get('chosen')})")
+        per_layer = next((v["per_layer"] for v in r["winograd"].values() if "per_layer" in v),
+                         None)
+        if per_layer:
+            print("\n| conv (F, C) | im2col | F(2x2, 3x3) | F(4x4, 3x3) | chosen |")
+            print("|---|---:|---:|---:|---|")
+            for q in per_layer:
+                t = q["ms"]
+                print(f"| {tuple(q['weight'][:2])} | {t['im2col']:.1f} ms | "
+                      f"{t['winograd F(2x2)']:.1f} ms | {t['winograd F(4x4)']:.1f} ms | "
+                      f"{q['chosen']} |")
     dist = r.get("distillation")
     if dist and "arms" in dist:
         print(f"\n## Distillation (teacher {100 * dist['teacher']:.2f}%, {dist['params']}, "

@@ -173,3 +173,14 @@ def test_distill_with_a_transfer_set(runs, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["compress", "distill", str(runs["lenet300_100"]), "--labelled", "0"])
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("mode", ["auto", "always"])
+def test_train_winograd_records_its_mode_and_trains(tmp_path, mode):
+    rc = main(["train", "--model", "convnet", "--epochs", "1", "--winograd", mode, "--out",
+               str(tmp_path), "--no-progress"])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "config.json").read_text())["winograd"] == mode
+    # it learned through the Winograd convolutions
+    assert json.loads((folder / "test_metrics.json").read_text())["accuracy"] > 0.5

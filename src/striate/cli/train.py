@@ -159,11 +159,16 @@ def _train(args, rank: int = 0, world: int = 1) -> int:
             "ema": args.ema,
             "test_with": args.test_with,
             "adversarial": _adversarial_config(args),
+            "winograd": args.winograd,
         }
         out_dir = None  # made once the data and options are known good
 
     striate.manual_seed(config["seed"])
     data, norm, model = _prepare(config)
+    if config.get("winograd", "never") != "never":
+        from ..nn.winograd import use_winograd
+
+        use_winograd(model, config["winograd"], tile=4)  # state unchanged: checkpoints as before
     config["normalize"] = norm.to_dict()
     config["classes"] = list(data.classes)
     config["input_shape"] = list(data.input_shape)
@@ -430,6 +435,12 @@ def add_parsers(sub) -> None:
                    help="be one process of an MPI job (`mpirun -n N [--hostfile HOSTS] striate "
                    "train --distributed ...`); rank 0 writes the run folder")
 
+    t.add_argument("--winograd", choices=("never", "auto", "always"), default="never",
+                   help="3x3 stride-1 convolutions by Winograd's minimal filtering: auto (per "
+                   "layer, whichever of im2col, F(2x2, 3x3) and F(4x4, 3x3) measures fastest "
+                   "on the first batch, like cuDNN's benchmark mode: faster, but which one "
+                   "runs, and so the last bits of the numbers, can differ between runs), always "
+                   "(F(4x4, 3x3)); default: never (im2col, reproducible)")
     t.add_argument("--adversarial", choices=("fgsm", "pgd"), default=None,
                    help="adversarial training: fgsm (Goodfellow's mixed clean + adversarial "
                    "loss) or pgd (Madry's: adversarial loss only); default: off")

@@ -463,3 +463,267 @@ def _roi_pool_backward(g, b, h_arg, w_arg, ok, dx):
                 for j in range(PW):
                     if ok[k, c, i, j]:
                         dx[n, c, h_arg[k, c, i, j], w_arg[k, c, i, j]] += g[k, c, i, j]
+
+
+# ---- Winograd transforms over channels-last tiles (kernels/winograd.py) ---------------------
+# A transform applies a small matrix on both sides of every tile. Each row of the matrix has few
+# nonzeros (at most 5), so each transformed value is a combination of a few vectors; ``_comb``
+# sums the terms of one row in one loop. In NHWC the vectors would be one pixel's C channels, 16
+# values in ResNet-20's first stage, too short for a vectorised loop to get going; on the
+# column-split layouts of kernels/winograd.py (which does the splitting) every vector is a
+# contiguous run of tw C values, a whole row of tiles at once. A matrix comes as
+# ``(idx, cf, nnz)``: for row i, the columns ``idx[i, :nnz[i]]`` of its nonzeros and their
+# values ``cf[i, :]`` in the data's dtype. The tiles come padded, so the loops have no edge cases.
+
+_comb_jit = None  # _comb compiled: the transforms call it (numba reads it when it compiles them)
+
+
+def _winograd_jit(fn):
+    global _comb_jit
+    if _comb_jit is None:
+        import numba
+
+        # inlined into each transform: a call per combination would cost more than its loop
+        _comb_jit = numba.njit(nogil=True, inline="always")(_comb)
+    return _jit(fn)
+
+
+def winograd_input(xq, mat, m, v):
+    """v[i a + l, t] = (B^T d B)[i, l] for every tile t = (n, ty, tx), d read from the
+    column-split padded images xq (n, m th + 2, a, tw, C); mat is B^T's."""
+    _winograd_jit(_winograd_input)(xq, *mat, m, v)
+
+
+def winograd_output(mm, mat, m, yq):
+    """yq[n, ty, o, p, tx] = (A^T M A)[o, p] for every tile, M = mm[:, t] as (a, a, F); yq is
+    (n, th, m, m, tw, F); mat is A^T's."""
+    _winograd_jit(_winograd_output)(mm, *mat, m, yq)
+
+
+def winograd_output_adjoint(dyq, mat, m, dm):
+    """The adjoint of :func:`winograd_output`: dm[:, t] = A dY A^T for every tile, dY its m x m
+    block of dyq (n, th, m, m, tw, F); mat is A's (the transpose of A^T)."""
+    _winograd_jit(_winograd_output_adjoint)(dyq, *mat, m, dm)
+
+
+def winograd_input_adjoint(dv, mat, m, dxq):
+    """The adjoint of :func:`winograd_input`: dxq (n, m th + 2, a, tw, C), overwritten, gets
+    B dV B^T of every tile on the rows it was read from (the two rows neighbouring tile rows
+    share add up); mat is B's."""
+    _winograd_jit(_winograd_input_adjoint)(dv, *mat, m, dxq)
+
+
+def winograd_load(xn, m, pad, xq):
+    """The images xn (n, H, W, C) into the column-split padded buffer xq (n, Hp, a, tw, C):
+    xq[.., pad + y, j, tx] = xn[.., y, m tx + j - pad] where that is in the image (the rest of
+    xq, the padding, is left as it is: zero)."""
+    _jit(_winograd_load)(xn, m, pad, xq)
+
+
+def winograd_store(dxq, m, pad, dx):
+    """The column-split gradient dxq (n, Hp, a, tw, C) into dx (n, H, W, C): a padded column
+    m t + q gets tile t's column q plus, where q < 2, tile t - 1's column m + q (shared)."""
+    _jit(_winograd_store)(dxq, m, pad, dx)
+
+
+def winograd_split(y, m, yq):
+    """y (n, Ho, Wo, F) into yq (n, th, m, m, tw, F): yq[.., ty, o, p, tx] = y[.., m ty + o,
+    m tx + p], zero past y's edge."""
+    _jit(_winograd_split)(y, m, yq)
+
+
+def winograd_join(yq, m, y):
+    """The inverse of :func:`winograd_split`: yq into y, cropped at y's edge."""
+    _jit(_winograd_join)(yq, m, y)
+
+
+def _winograd_load(xn, m, pad, xq):
+    n, H, W, C = xn.shape
+    a, tw = xq.shape[2], xq.shape[3]
+    for img in range(n):
+        for y in range(H):
+            for j in range(a):
+                for tx in range(tw):
+                    x = m * tx + j - pad
+                    if 0 <= x < W:
+                        dst, src = xq[img, pad + y, j, tx], xn[img, y, x]
+                        for c in range(C):
+                            dst[c] = src[c]
+
+
+def _winograd_store(dxq, m, pad, dx):
+    n, H, W, C = dx.shape
+    tw = dxq.shape[3]
+    for img in range(n):
+        for y in range(H):
+            for x in range(W):
+                t, q = (x + pad) // m, (x + pad) % m
+                dst = dx[img, y, x]
+                if t == tw:  # past the last tile's own columns: its shared ones
+                    src = dxq[img, pad + y, m + q, tw - 1]
+                    for c in range(C):
+                        dst[c] = src[c]
+                elif q < 2 and t > 0:
+                    s0, s1 = dxq[img, pad + y, q, t], dxq[img, pad + y, m + q, t - 1]
+                    for c in range(C):
+                        dst[c] = s0[c] + s1[c]
+                else:
+                    src = dxq[img, pad + y, q, t]
+                    for c in range(C):
+                        dst[c] = src[c]
+
+
+def _winograd_split(y, m, yq):
+    n, Ho, Wo, F = y.shape
+    th, tw = yq.shape[1], yq.shape[4]
+    for img in range(n):
+        for ty in range(th):
+            for o in range(m):
+                for p in range(m):
+                    for tx in range(tw):
+                        dst = yq[img, ty, o, p, tx]
+                        yy, xx = m * ty + o, m * tx + p
+                        if yy < Ho and xx < Wo:
+                            src = y[img, yy, xx]
+                            for f in range(F):
+                                dst[f] = src[f]
+                        else:
+                            for f in range(F):
+                                dst[f] = 0
+
+
+def _winograd_join(yq, m, y):
+    n, Ho, Wo, F = y.shape
+    for img in range(n):
+        for yy in range(Ho):
+            for xx in range(Wo):
+                dst, src = y[img, yy, xx], yq[img, yy // m, yy % m, xx % m, xx // m]
+                for f in range(F):
+                    dst[f] = src[f]
+
+
+def _comb(dst, src, base, step, idx, cf, n, add):
+    # dst (+)= sum_{k < n} cf[k] * src[base + step * idx[k]]: one loop over dst, whatever n
+    L = dst.shape[0]
+    a0, s0 = cf[0], src[base + step * idx[0]]
+    if n == 1:
+        if add:
+            for c in range(L):
+                dst[c] += a0 * s0[c]
+        else:
+            for c in range(L):
+                dst[c] = a0 * s0[c]
+        return
+    a1, s1 = cf[1], src[base + step * idx[1]]
+    if n == 2:
+        if add:
+            for c in range(L):
+                dst[c] += a0 * s0[c] + a1 * s1[c]
+        else:
+            for c in range(L):
+                dst[c] = a0 * s0[c] + a1 * s1[c]
+        return
+    a2, s2 = cf[2], src[base + step * idx[2]]
+    if n == 3:
+        if add:
+            for c in range(L):
+                dst[c] += a0 * s0[c] + a1 * s1[c] + a2 * s2[c]
+        else:
+            for c in range(L):
+                dst[c] = a0 * s0[c] + a1 * s1[c] + a2 * s2[c]
+        return
+    a3, s3 = cf[3], src[base + step * idx[3]]
+    if n == 4:
+        if add:
+            for c in range(L):
+                dst[c] += a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c]
+        else:
+            for c in range(L):
+                dst[c] = a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c]
+        return
+    a4, s4 = cf[4], src[base + step * idx[4]]  # the matrices have at most 5 nonzeros a row
+    if add:
+        for c in range(L):
+            dst[c] += a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c] + a4 * s4[c]
+    else:
+        for c in range(L):
+            dst[c] = a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c] + a4 * s4[c]
+
+
+def _winograd_input(xq, idx, cf, nnz, m, v):
+    # xq (n, Hp, a, tw, C): the padded input split by column
+    n, Hp, a, tw, C = xq.shape
+    th = (Hp - 2) // m
+    rows = xq.reshape(n * Hp, a * tw * C)
+    vrows = v.reshape(a * a * n * th, tw * C)  # [(i a + l) n th + tile row]
+    r = np.empty((a, a * tw * C), xq.dtype)  # B^T d for a row of tiles: [i, (j, tx, c)]
+    r_j = r.reshape(a * a, tw * C)  # [i a + j]
+    for img in range(n):
+        for ty in range(th):
+            for i in range(a):  # (B^T d)[i] = sum_k bt[i, k] d[k]
+                _comb_jit(r[i], rows, img * Hp + m * ty, 1, idx[i], cf[i], nnz[i], False)
+            for i in range(a):  # (B^T d B)[i, l] = sum_j (B^T d)[i, j] bt[l, j]
+                for l_ in range(a):
+                    _comb_jit(vrows[(i * a + l_) * n * th + img * th + ty], r_j, i * a, 1,
+                              idx[l_], cf[l_], nnz[l_], False)
+
+
+def _winograd_output(mm, idx, cf, nnz, m, yq):
+    # yq (n, th, m, m, tw, F): the output split by place in the tile [.., o, p, tx, :]
+    n, th, _, _, tw, F = yq.shape
+    a = idx.shape[1]
+    mrows = mm.reshape(a * a * n * th, tw * F)
+    yrows = yq.reshape(n * th * m * m, tw * F)
+    r = np.empty((a * m, tw * F), mm.dtype)  # M A for a row of tiles, row i m + p
+    for img in range(n):
+        for ty in range(th):
+            row = img * th + ty
+            for i in range(a):  # (M A)[i, p] = sum_l M[i, l] at[p, l]
+                for p in range(m):
+                    _comb_jit(r[i * m + p], mrows, i * a * n * th + row, n * th, idx[p], cf[p],
+                              nnz[p], False)
+            for o in range(m):  # (A^T M A)[o, p] = sum_i at[o, i] (M A)[i, p]
+                for p in range(m):
+                    _comb_jit(yrows[(row * m + o) * m + p], r, p, m, idx[o], cf[o], nnz[o],
+                              False)
+
+
+def _winograd_output_adjoint(dyq, idx, cf, nnz, m, dm):
+    # dyq (n, th, m, m, tw, F) split as yq above; idx, cf, nnz describe A (a, m)
+    n, th, _, _, tw, F = dyq.shape
+    a = idx.shape[0]
+    yrows = dyq.reshape(n * th * m * m, tw * F)
+    mrows = dm.reshape(a * a * n * th, tw * F)
+    r = np.empty((m * a, tw * F), dyq.dtype)  # dY A^T for a row of tiles, row o a + l
+    for img in range(n):
+        for ty in range(th):
+            row = img * th + ty
+            for o in range(m):  # (dY A^T)[o, l] = sum_p dY[o, p] A[l, p]
+                for l_ in range(a):
+                    _comb_jit(r[o * a + l_], yrows, (row * m + o) * m, 1, idx[l_], cf[l_],
+                              nnz[l_], False)
+            for i in range(a):  # (A dY A^T)[i, l] = sum_o A[i, o] (dY A^T)[o, l]
+                for l_ in range(a):
+                    _comb_jit(mrows[(i * a + l_) * n * th + row], r, l_, a, idx[i], cf[i],
+                              nnz[i], False)
+
+
+def _winograd_input_adjoint(dv, idx, cf, nnz, m, dxq):
+    # dxq (n, Hp, a, tw, C): the gradient split by column; idx, cf, nnz describe B
+    n, Hp, a, tw, C = dxq.shape
+    th = (Hp - 2) // m
+    vrows = dv.reshape(a * a * n * th, tw * C)
+    rows = dxq.reshape(n * Hp, a * tw * C)
+    r = np.empty((a, a * tw * C), dv.dtype)  # dV B^T for a row of tiles: [i, (j, tx, c)]
+    r_j = r.reshape(a * a, tw * C)
+    for img in range(n):
+        for ty in range(th):
+            row = img * th + ty
+            for i in range(a):  # (dV B^T)[i, j] = sum_l dV[i, l] B[j, l]
+                for j in range(a):
+                    _comb_jit(r_j[i * a + j], vrows, i * a * n * th + row, n * th, idx[j],
+                              cf[j], nnz[j], False)
+            for k in range(a):  # (B dV B^T)[k] = sum_i B[k, i] (dV B^T)[i], onto the rows
+                # (a row the tile row above wrote gets added to, the others written)
+                _comb_jit(rows[img * Hp + m * ty + k], r, 0, 1, idx[k], cf[k], nnz[k],
+                          ty > 0 and k < a - m)

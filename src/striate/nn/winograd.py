@@ -2,9 +2,10 @@
 ``striate.compress.use_winograd``).
 
 Every ``Conv2d`` with a 3x3 kernel, stride 1, dilation 1, one group and equal numeric padding
-can run by Winograd's F(2x2, 3x3) (``striate.ops.winograd``). ``mode="always"`` switches all of
-them; ``mode="auto"`` times both paths (forward and backward, best of ``repeats``) on the
-layer's first real input and keeps the faster one, per layer, as cuDNN's benchmark mode does.
+can run by Winograd's F(2x2, 3x3) or F(4x4, 3x3) (``striate.ops.winograd``). ``mode="always"``
+switches all of them to one tile; ``mode="auto"`` times im2col and each tile (forward and
+backward, best of ``repeats``) on the layer's first real input and keeps the fastest, per
+layer, as cuDNN's benchmark mode does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 import numpy as np
 
 from ..kernels.conv import conv_backward, conv_forward
-from ..kernels.winograd import winograd_backward, winograd_forward
+from ..kernels.winograd import TILES, winograd_backward, winograd_forward
 from ..ops.winograd import conv2d_winograd
 from .conv import Conv2d
 
@@ -39,17 +40,20 @@ def _best(fn, repeats: int) -> float:
 
 
 class WinogradConv2d(Conv2d):
-    """A Conv2d that runs by Winograd (``algorithm = "winograd"``), by im2col
-    (``"im2col"``), or decides on its first call (``"auto"``); same parameters and state."""
+    """A Conv2d that runs by Winograd F(tile x tile, 3x3) (``algorithm = "winograd"``), by
+    im2col (``"im2col"``), or decides on its first call (``"auto"``); same parameters and state.
+    After ``"auto"`` has decided, ``timings`` holds the seconds each candidate took (forward and
+    backward): ``"im2col"``, ``"winograd F(2x2)"``, ``"winograd F(4x4)"``."""
 
     algorithm: str = "auto"
+    tile: int = 2
     timings: dict | None = None
 
     def forward(self, input):
         if self.algorithm == "auto":
             self._choose(input.array)
         if self.algorithm == "winograd":
-            return conv2d_winograd(input, self.weight, self.bias, self.padding[0])
+            return conv2d_winograd(input, self.weight, self.bias, self.padding[0], self.tile)
         return super().forward(input)
 
     def _choose(self, x: np.ndarray, repeats: int = 3) -> None:
@@ -61,24 +65,34 @@ class WinogradConv2d(Conv2d):
             out, cache = conv_forward(x, w, b, 1, pad)
             conv_backward(np.ones_like(out), cache)
 
-        def wino():
-            out, cache = winograd_forward(x, w, b, pad)
+        def wino(m):
+            out, cache = winograd_forward(x, w, b, pad, m)
             winograd_backward(np.ones_like(out), cache)
 
-        t_direct, t_wino = _best(direct, repeats), _best(wino, repeats)
-        object.__setattr__(self, "timings", {"im2col": t_direct, "winograd": t_wino})
-        object.__setattr__(self, "algorithm", "winograd" if t_wino < t_direct else "im2col")
+        timings = {"im2col": _best(direct, repeats)}
+        for m in TILES:
+            timings[f"winograd F({m}x{m})"] = _best(lambda m=m: wino(m), repeats)
+        best = min(timings, key=timings.get)
+        object.__setattr__(self, "timings", timings)
+        object.__setattr__(self, "algorithm", "im2col" if best == "im2col" else "winograd")
+        if best != "im2col":
+            object.__setattr__(self, "tile", int(best.split("(")[1].split("x")[0]))
 
 
-def use_winograd(model, mode: str = "auto") -> list:
-    """Let every eligible conv of ``model`` run by Winograd: ``"always"``, ``"auto"`` (measured
-    per layer on its first input), or ``"never"`` (back to im2col). Returns the layers."""
+def use_winograd(model, mode: str = "auto", tile: int = 2) -> list:
+    """Let every eligible conv of ``model`` run by Winograd: ``"always"`` (F(tile x tile, 3x3),
+    ``tile`` 2 or 4), ``"auto"`` (im2col, F(2x2) or F(4x4), whichever measures fastest on the
+    layer's first input), or ``"never"`` (back to im2col). Returns the layers."""
     if mode not in ("auto", "always", "never"):
         raise ValueError(f"use_winograd: mode must be 'auto', 'always' or 'never', got {mode!r}")
+    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile not in TILES:
+        raise ValueError(f"use_winograd: tile must be one of {TILES}, got {tile!r}")
     layers = [m for m in model.modules() if winograd_eligible(m)]
     for m in layers:
         if type(m) is Conv2d:
             m.__class__ = WinogradConv2d  # same state; only forward differs
         algo = {"always": "winograd", "never": "im2col", "auto": "auto"}[mode]
         object.__setattr__(m, "algorithm", algo)
+        object.__setattr__(m, "tile", tile)
+        object.__setattr__(m, "timings", None)
     return layers

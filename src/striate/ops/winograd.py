@@ -1,4 +1,5 @@
-"""``conv2d_winograd``: a stride-1 3x3 convolution computed by Winograd's F(2x2, 3x3).
+"""``conv2d_winograd``: a stride-1 3x3 convolution computed by Winograd's F(2x2, 3x3) or
+F(4x4, 3x3).
 
 The same function as ``conv2d`` (and the same gradients), computed another way: see
 ``kernels/winograd.py``. ``striate.compress.use_winograd`` selects it per layer.
@@ -6,33 +7,39 @@ The same function as ``conv2d`` (and the same gradients), computed another way: 
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..kernels.winograd import winograd_backward, winograd_forward
+from ..kernels.winograd import TILES, winograd_backward, winograd_forward
 
 __all__ = ["conv2d_winograd"]
 
 
 class WinogradConv2d(Function):
     @staticmethod
-    def forward(ctx, x, w, b, pad):
-        out, ctx.cache = winograd_forward(x, w, b, pad)
+    def forward(ctx, x, w, b, pad, tile):
+        out, ctx.cache = winograd_forward(x, w, b, pad, tile)
         return out
 
     @staticmethod
     def backward(ctx, dout):
         # the adjoints of the Winograd transforms: the same gradients as the direct conv's
-        dx, dw, db = winograd_backward(dout, ctx.cache)
-        return dx, dw, db, None
+        need = ctx.needs_input_grad
+        dx, dw, db = winograd_backward(dout, ctx.cache, need_dx=need[0], need_dw=need[1],
+                                       need_db=need[2])
+        return dx, dw, db, None, None
 
 
 def conv2d_winograd(input: Tensor, weight: Tensor, bias: Tensor | None = None,
-                    padding: int = 1) -> Tensor:
-    """``conv2d(input, weight, bias, stride=1, padding=padding)`` for 3x3 weights, by Winograd.
+                    padding: int = 1, tile: int = 2) -> Tensor:
+    """``conv2d(input, weight, bias, stride=1, padding=padding)`` for 3x3 weights, by
+    Winograd's F(tile x tile, 3x3) (``tile`` 2 or 4; 4 does fewer multiplications and rounds a
+    little more in float32).
 
     Raises:
         ValueError: a weight that is not (F, C, 3, 3), an input that is not (N, C, H, W) with
-            the weight's C, or a padding that is not an int >= 0.
+            the weight's C, a padding that is not an int >= 0, or a tile that is not 2 or 4.
     """
     if input.ndim != 4 or weight.ndim != 4 or tuple(weight.shape[2:]) != (3, 3):
         raise ValueError(f"conv2d_winograd: needs input (N, C, H, W) and weight (F, C, 3, 3), "
@@ -43,4 +50,6 @@ def conv2d_winograd(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                          f"shape {tuple(weight.shape)})")
     if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
         raise ValueError(f"conv2d_winograd: padding must be an int >= 0, got {padding!r}")
-    return WinogradConv2d.apply(input, weight, bias, padding)
+    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile not in TILES:
+        raise ValueError(f"conv2d_winograd: tile must be one of {TILES}, got {tile!r}")
+    return WinogradConv2d.apply(input, weight, bias, padding, tile)
