@@ -14,9 +14,9 @@ Models (inputs 3x32x32, 10 classes):
 - ``resnet20``: the CIFAR ResNet-20 of ``striate.models`` (3 stages of 3 basic blocks, 16/32/64
   channels, BN, parameter-free option-A shortcuts: subsample and zero-pad the channels), and the
   same network written here in PyTorch;
-- ``resnet20-winograd``: the same ResNet-20 with each 3x3 stride-1 conv run by Winograd's
-  F(2x2, 3x3) where it measured faster than im2col on its first (warm-up) input
-  (``striate.nn.winograd.use_winograd(model, "auto")``); PyTorch's side is unchanged.
+- ``resnet20-winograd``: the same ResNet-20 with each 3x3 stride-1 conv run by im2col,
+  Winograd's F(2x2, 3x3) or F(4x4, 3x3), whichever measured fastest on its first (warm-up)
+  input (``striate.nn.winograd.use_winograd(model, "auto")``); PyTorch's side is unchanged.
 
 PyTorch is only needed here: install the ``reference`` extra (``pip install 'striate[reference]'``).
 Run it with ``striate bench`` or ``python bench/bench_models.py``.

@@ -153,3 +153,17 @@ def test_backward_computes_only_the_gradients_asked_for(need):
     np.testing.assert_allclose(wt.grad.array, winograd_backward(np.ones_like(out), cache)[1],
                                atol=1e-10, rtol=1e-10)
     assert xt.grad is None
+
+
+def test_autocast_treats_a_winograd_conv_as_a_conv():
+    rng = np.random.default_rng(4)
+    x = striate.tensor(rng.standard_normal((2, 3, 8, 8)).astype(np.float32))
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    with striate.amp.autocast("cpu"):
+        ref = conv(x)
+    use_winograd(conv, "always", tile=4)
+    with striate.amp.autocast("cpu"):
+        got = conv(x)
+    assert got.dtype == ref.dtype == np.float16
+    np.testing.assert_allclose(got.array.astype(np.float32), ref.array.astype(np.float32),
+                               atol=2e-3, rtol=2e-3)

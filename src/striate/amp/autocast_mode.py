@@ -30,7 +30,7 @@ __all__ = ["autocast", "is_autocast_enabled", "FP16_OPS", "FP32_OPS"]
 
 #: Functions run on float16-rounded inputs with a float16 output
 FP16_OPS = frozenset({"Linear", "MatMul", "Conv2d", "ConvTranspose2d", "Einsum",
-                      "ScaledDotProductAttention"})
+                      "ScaledDotProductAttention", "WinogradConv2d"})
 #: Functions run in float32
 FP32_OPS = frozenset({"CrossEntropy", "CrossEntropyProb", "NLLLoss", "MultiMargin",
                       "Regression", "BCEWithLogits", "BCE", "KLDiv", "TemporalSoftmaxLoss",

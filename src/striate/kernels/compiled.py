@@ -603,51 +603,17 @@ def _winograd_join(yq, m, y):
 
 
 def _comb(dst, src, base, step, idx, cf, n, add):
-    # dst (+)= sum_{k < n} cf[k] * src[base + step * idx[k]]: one loop over dst, whatever n
+    # dst (+)= sum_{k < n} cf[k] * src[base + step * idx[k]], a pass over dst per term (dst is
+    # a row of a few hundred values: it stays in L1 between the passes)
     L = dst.shape[0]
-    a0, s0 = cf[0], src[base + step * idx[0]]
-    if n == 1:
-        if add:
+    for k in range(n):
+        s, a = src[base + step * idx[k]], cf[k]
+        if k == 0 and not add:
             for c in range(L):
-                dst[c] += a0 * s0[c]
+                dst[c] = a * s[c]
         else:
             for c in range(L):
-                dst[c] = a0 * s0[c]
-        return
-    a1, s1 = cf[1], src[base + step * idx[1]]
-    if n == 2:
-        if add:
-            for c in range(L):
-                dst[c] += a0 * s0[c] + a1 * s1[c]
-        else:
-            for c in range(L):
-                dst[c] = a0 * s0[c] + a1 * s1[c]
-        return
-    a2, s2 = cf[2], src[base + step * idx[2]]
-    if n == 3:
-        if add:
-            for c in range(L):
-                dst[c] += a0 * s0[c] + a1 * s1[c] + a2 * s2[c]
-        else:
-            for c in range(L):
-                dst[c] = a0 * s0[c] + a1 * s1[c] + a2 * s2[c]
-        return
-    a3, s3 = cf[3], src[base + step * idx[3]]
-    if n == 4:
-        if add:
-            for c in range(L):
-                dst[c] += a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c]
-        else:
-            for c in range(L):
-                dst[c] = a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c]
-        return
-    a4, s4 = cf[4], src[base + step * idx[4]]  # the matrices have at most 5 nonzeros a row
-    if add:
-        for c in range(L):
-            dst[c] += a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c] + a4 * s4[c]
-    else:
-        for c in range(L):
-            dst[c] = a0 * s0[c] + a1 * s1[c] + a2 * s2[c] + a3 * s3[c] + a4 * s4[c]
+                dst[c] += a * s[c]
 
 
 def _winograd_input(xq, idx, cf, nnz, m, v):

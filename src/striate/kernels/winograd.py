@@ -175,12 +175,19 @@ class _Plan:
         self.store_cols = _columns(m, self.tw, pad, W, owned=True)
         bt, self.g, at = transforms(m)
         self.dtype, self.compiled = dtype, use_compiled
-        if use_compiled:
-            self.bt, self.b = _sparse_rows(bt, dtype), _sparse_rows(bt.T, dtype)
-            self.at, self.a_ = _sparse_rows(at, dtype), _sparse_rows(at.T, dtype)
-        else:
-            self.bt, self.at = bt.astype(dtype), at.astype(dtype)
         self.nb = _chunk_images(self.th, self.tw, m, C, F)
+        # the transforms, each f(x, matrix, m, out): compiled ones take the sparse rows of the
+        # matrix they apply (B^T, A^T, A, B), the NumPy ones B^T or A^T
+        if use_compiled:
+            fns = (compiled.winograd_input, compiled.winograd_output,
+                   compiled.winograd_output_adjoint, compiled.winograd_input_adjoint)
+            mats = [_sparse_rows(t, dtype) for t in (bt, at, at.T, bt.T)]
+        else:
+            fns = (_input_numpy, _output_numpy, _output_adjoint_numpy, _input_adjoint_numpy)
+            mats = [t.astype(dtype) for t in (bt, at, at, bt)]
+        #: input(xq, v), output(mm, yq), output_adjoint(dyq, dm), input_adjoint(dv, dxq)
+        self.input, self.output, self.output_adjoint, self.input_adjoint = (
+            lambda x, out, f=f, mat=mat: f(x, mat, m, out) for f, mat in zip(fns, mats))
 
     def tiles(self, n):
         return n * self.th * self.tw
@@ -232,30 +239,6 @@ class _Plan:
             for p in range(m):
                 blk = y[:, o::m, p::m]
                 blk[...] = yq[:, :blk.shape[1], o, p, :blk.shape[2]]
-
-    def input(self, xq, v):
-        if self.compiled:
-            compiled.winograd_input(xq, self.bt, self.m, v)
-        else:
-            _input_numpy(xq, self.bt, self.m, v)
-
-    def output(self, mm, yq):
-        if self.compiled:
-            compiled.winograd_output(mm, self.at, self.m, yq)
-        else:
-            _output_numpy(mm, self.at, self.m, yq)
-
-    def output_adjoint(self, dyq, dm):
-        if self.compiled:
-            compiled.winograd_output_adjoint(dyq, self.a_, self.m, dm)
-        else:
-            _output_adjoint_numpy(dyq, self.at, self.m, dm)
-
-    def input_adjoint(self, dv, dxq):
-        if self.compiled:
-            compiled.winograd_input_adjoint(dv, self.b, self.m, dxq)
-        else:
-            _input_adjoint_numpy(dv, self.bt, self.m, dxq)
 
 
 def winograd_forward(x, w, b, pad: int = 1, tile: int = 2):
