@@ -11,7 +11,8 @@ from striate.cli import main
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("generate")
     assert main(["generate", "vae", "train", "--epochs", "1", "--hidden", "16",
-                 "--latent-dim", "2", "--quiet", "--out", str(out / "runs")]) == 0
+                 "--latent-dim", "2", "--probe-steps", "5", "--probe-draws", "1", "--quiet",
+                 "--out", str(out / "runs")]) == 0
     assert main(["generate", "pixelcnn", "train", "--epochs", "1", "--channels", "8",
                  "--blocks", "1", "--quiet", "--out", str(out / "runs")]) == 0
     folders = {p.name.rsplit("-", 1)[-1]: p for p in (out / "runs").iterdir()}
@@ -22,6 +23,7 @@ def test_train_writes_a_run_and_resumes_it(runs, capsys):
     out, vae, _ = runs
     config = json.loads((vae / "config.json").read_text())
     assert config["kind"] == "vae" and config["latent_dim"] == 2 and config["data"] == "digits"
+    assert config["probe_steps"] == 5 and config["probe_draws"] == 1
     assert main(["generate", "vae", "train", "--resume", str(vae), "--epochs", "2",
                  "--quiet"]) == 0
     assert (vae / "samples_epoch002.png").exists()

@@ -9,7 +9,13 @@ import pytest
 import striate
 from striate.data import digits
 from striate.generative import VAE, Autoencoder, ConvAutoencoder, few_labels
-from striate.generative.features import ARMS, feature_experiment, probe_networks
+from striate.generative.features import (
+    ARMS,
+    feature_encoder,
+    feature_experiment,
+    paired_difference,
+    probe_networks,
+)
 
 
 def _binary(rng, n=4):
@@ -156,6 +162,50 @@ def test_feature_experiment_trains_every_arm_on_each_draw_of_the_labels(monkeypa
         np.testing.assert_array_equal(v.array, before[k])
     with pytest.raises(ValueError, match="feature_experiment: draws must be at least 1"):
         feature_experiment(ae, data, draws=0)
+
+
+def test_vae_features_are_the_encoder_mean_under_the_same_protocol(rng, monkeypatch):
+    from striate.generative import features
+
+    vae = VAE(latent_dim=3, hidden=16)
+    # the code the classifier reads is the mean of q(z|x): no sampling noise
+    enc, dim = feature_encoder(vae)
+    x = striate.tensor(rng.random((5, 1, 8, 8)).astype(np.float32))
+    assert dim == 3
+    np.testing.assert_allclose(enc(x).array, vae.encode(x).mean.array, rtol=1e-6, atol=1e-7)
+    # the arms hold copies of the encoder trunk and the mean head, and nothing else (logvar and
+    # the decoder stay behind); scratch is that architecture re-initialised; one head init
+    pre = {k: v.array for k, v in enc.state_dict().items()}
+    nets = probe_networks(vae, 10, seed=2)
+    for arm in ARMS:
+        got = nets[arm][0].state_dict()
+        assert set(got) == set(pre)
+        same = [np.array_equal(got[k].array, pre[k]) for k in pre]
+        assert all(same) if arm != "scratch" else not any(same)
+    assert not any(p.requires_grad for p in nets["frozen"][0].parameters())
+    assert all(p.requires_grad for p in nets["finetuned"].parameters())
+    for k, v in nets["scratch"][1].state_dict().items():
+        np.testing.assert_array_equal(v.array, nets["frozen"][1].state_dict()[k].array)
+    # the experiment on a VAE: every arm's fit sees the draw's labels, steps and rate, and the
+    # reported differences are the paired per-draw ones
+    seen = []
+    fit = features._fit
+
+    def spy(model, X, y, steps, lr):
+        seen.append((X.sum(), steps, lr))
+        fit(model, X, y, steps, lr)
+
+    monkeypatch.setattr(features, "_fit", spy)
+    out = feature_experiment(vae, digits(), labels=30, steps=4, lr=1e-2, draws=3)
+    assert len(seen) == 9 and all(s[1:] == (4, 1e-2) for s in seen)
+    assert all(seen[3 * d][0] == seen[3 * d + 1][0] == seen[3 * d + 2][0] for d in range(3))
+    for arm in ("frozen", "finetuned"):
+        diff = np.subtract(out[f"{arm}_accs"], out["scratch_accs"])
+        np.testing.assert_allclose(out[f"{arm}_minus_scratch"]["mean"], diff.mean(),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out[f"{arm}_minus_scratch"]["standard_error"],
+                                   diff.std(ddof=1) / math.sqrt(3), rtol=1e-12, atol=1e-12)
+    assert paired_difference([0.5], [0.25]) == {"mean": 0.25, "standard_error": None}
 
 
 def test_discretized_gaussian_is_a_distribution_over_the_levels(rng):

@@ -14,7 +14,7 @@ from striate.train import load
 
 # the smallest settings of each kind (the GANs' networks are the notebook's, fixed)
 TINY = {"ae": {"code_dim": 4, "probe_steps": 5, "probe_draws": 1},
-        "vae": {"hidden": 16, "latent_dim": 2},
+        "vae": {"hidden": 16, "latent_dim": 2, "probe_steps": 5, "probe_draws": 1},
         "gan": {"noise_dim": 8}, "lsgan": {"noise_dim": 8}, "dcgan": {"noise_dim": 8},
         "pixelcnn": {"channels": 8, "blocks": 1}, "pixelrnn": {"hidden": 8},
         "ddpm": {"T": 20, "width": 8, "ddim_steps": 4, "grid_steps": 3}}
@@ -48,8 +48,9 @@ def test_every_kind_trains_into_a_run_folder(kind, small, tmp_path):
     else:
         x = task.interpolate(2, 3, small.test.X, np.random.default_rng(0))
         assert x.shape == (6, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
-    if kind == "ae":
+    if kind in ("ae", "vae"):  # the 100-label experiment on the encoder (a VAE's mean)
         assert {"frozen_acc", "finetuned_acc", "scratch_acc"} <= set(summary)
+    if kind == "ae":
         with pytest.raises(ValueError, match="an autoencoder has no prior"):
             task.sample(4, np.random.default_rng(0))
     else:
@@ -58,7 +59,8 @@ def test_every_kind_trains_into_a_run_folder(kind, small, tmp_path):
 
 
 def test_resume_repeats_the_uninterrupted_run(small, tmp_path):
-    opts = dict(batch_size=32, progress=False, log=lambda m: None, hidden=16, latent_dim=2)
+    opts = dict(batch_size=32, progress=False, log=lambda m: None, hidden=16, latent_dim=2,
+                probe_steps=5, probe_draws=1)
     train_run("vae", small, str(tmp_path / "a"), epochs=2, **opts)
     train_run("vae", small, str(tmp_path / "b"), epochs=1, **opts)
     train_run("vae", small, str(tmp_path / "b"), epochs=2, resume=True, progress=False,
@@ -68,6 +70,22 @@ def test_resume_repeats_the_uninterrupted_run(small, tmp_path):
     for k, v in a["state"]["modules"]["model"].items():
         np.testing.assert_array_equal(np.asarray(b["state"]["modules"]["model"][k]),
                                       np.asarray(v), err_msg=k)
+
+
+def test_pretraining_seeds_share_the_100_label_draws(small, tmp_path, monkeypatch):
+    # a run's seed changes the pretraining, not the labels: the runs of two seeds are compared
+    # on the same draws (seeds 0, 1, ...), against the same network from scratch
+    from striate.generative import features
+
+    seeds, few = [], features.few_labels
+    monkeypatch.setattr(features, "few_labels",
+                        lambda y, k, seed=0: seeds.append(seed) or few(y, k, seed))
+    opts = dict(batch_size=32, progress=False, log=lambda m: None, hidden=16, latent_dim=2,
+                probe_steps=5, probe_draws=2)
+    a, b = (train_run("vae", small, str(tmp_path / str(s)), epochs=1, seed=s, **opts)
+            for s in (0, 3))
+    assert seeds == [0, 1, 0, 1] and a["draws"] == b["draws"] == 2
+    assert a["scratch_accs"] == b["scratch_accs"]
 
 
 def test_bad_options_and_runs(small, tmp_path):

@@ -31,6 +31,7 @@ KIND_OPTIONS = {
     "code_dim": ("ae",), "arch": ("ae",), "noise_dim": ("gan", "lsgan", "dcgan"),
     "channels": ("pixelcnn",), "blocks": ("pixelcnn",), "T": ("ddpm",), "schedule": ("ddpm",),
     "width": ("ddpm",), "ddim_steps": ("ddpm",), "grid_steps": ("ddpm",),
+    "probe_steps": ("ae", "vae"), "probe_draws": ("ae", "vae"),
 }
 
 
@@ -72,10 +73,21 @@ def _train(args) -> int:
                                 seed=args.seed, progress=not args.quiet, **options)
         except ValueError as e:
             raise CommandError(str(e)) from None
-    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
-                      for k, v in summary.items()}))
+    print(json.dumps(_rounded(summary)))
     print(f"run folder: {out}")
     return 0
+
+
+def _rounded(v):
+    """The summary for the terminal: floats to 4 decimals, inside lists and dicts too (the
+    100-label experiment's per-draw accuracies); summary.json keeps them whole."""
+    if isinstance(v, float):
+        return round(v, 4)
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    return v
 
 
 def _out_path(args, run: str, default: str) -> Path:
@@ -191,6 +203,11 @@ def add_parsers(sub) -> None:
             elif opt == "arch":
                 t.add_argument(flag, choices=("conv", "fc"), default=None,
                                help=f"default: {d[opt]}")
+            elif opt.startswith("probe_"):
+                what = {"probe_steps": "full-batch Adam steps of each arm",
+                        "probe_draws": "draws of the labels"}[opt]
+                t.add_argument(flag, dest=opt, type=positive_int, default=None,
+                               help=f"100-label experiment: {what} (default: {d[opt]})")
             else:
                 t.add_argument(flag, dest=opt, type=positive_int, default=None,
                                help=f"default: {d[opt]}")

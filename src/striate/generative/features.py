@@ -25,7 +25,8 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..optim import Adam
 
-__all__ = ["ARMS", "classifier_head", "feature_experiment", "few_labels", "probe_networks"]
+__all__ = ["ARMS", "classifier_head", "feature_encoder", "feature_experiment", "few_labels",
+           "paired_difference", "probe_networks"]
 
 ARMS = ("frozen", "finetuned", "scratch")
 
@@ -57,18 +58,33 @@ def classifier_head(code_dim: int, num_classes: int, hidden: int = 64) -> nn.Seq
     return nn.Sequential(nn.BatchNorm1d(code_dim), nn.Linear(code_dim, num_classes))
 
 
+def feature_encoder(model) -> tuple[nn.Module, int]:
+    """The part of a trained model that the classifier reads, and the size of its output.
+
+    An autoencoder's ``encoder`` (its code, ``code_dim`` numbers); a VAE's encoder followed by
+    its mean head: the mean of q(z|x) (``latent_dim`` numbers), the VAE's deterministic code
+    (a draw of z would add noise the classifier has to average away). The modules are the
+    model's own, not copies.
+    """
+    if hasattr(model, "mu") and hasattr(model, "latent_dim"):
+        return nn.Sequential(model.encoder, model.mu), model.latent_dim
+    return model.encoder, model.code_dim
+
+
 def probe_networks(autoencoder, num_classes: int, seed: int = 0,
                    hidden: int = 64) -> dict[str, nn.Sequential]:
     """The three arms' networks, ``encoder -> classifier_head``, before training.
 
-    ``"frozen"``: a copy of the pretrained encoder with ``requires_grad`` off; ``"finetuned"``:
-    a copy of the pretrained encoder that trains; ``"scratch"``: the encoder's architecture
+    ``"frozen"``: a copy of the pretrained encoder (:func:`feature_encoder`: an autoencoder's
+    encoder, or a VAE's encoder and mean head) with ``requires_grad`` off; ``"finetuned"``: a
+    copy of the pretrained encoder that trains; ``"scratch"``: the encoder's architecture
     re-initialised (``reset_parameters``). The head starts from the same weights in all three
-    (drawn after ``manual_seed(seed)``); the autoencoder itself is never touched.
+    (drawn after ``manual_seed(seed)``); the pretrained model itself is never touched.
     """
+    pretrained, code_dim = feature_encoder(autoencoder)
     nets = {}
     for arm in ARMS:
-        encoder = copy.deepcopy(autoencoder.encoder)
+        encoder = copy.deepcopy(pretrained)
         if arm == "scratch":
             backend.manual_seed(seed + 1)
             for m in encoder.modules():
@@ -77,8 +93,7 @@ def probe_networks(autoencoder, num_classes: int, seed: int = 0,
         for p in encoder.parameters():
             p.requires_grad_(arm != "frozen")
         backend.manual_seed(seed)
-        nets[arm] = nn.Sequential(encoder, classifier_head(autoencoder.code_dim, num_classes,
-                                                            hidden))
+        nets[arm] = nn.Sequential(encoder, classifier_head(code_dim, num_classes, hidden))
     return nets
 
 
@@ -103,22 +118,26 @@ def _accuracy(model: nn.Module, X, y) -> float:
 
 def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
                        lr: float = 1e-3, draws: int = 5, seed: int = 0,
-                       hidden: int = 64) -> dict:
+                       hidden: int = 64, progress: bool = False) -> dict:
     """Test accuracy of the classifier on the frozen pretrained encoder, on the fine-tuned
     pretrained encoder, and of the same network from scratch, each trained on ``labels``
     training images, averaged over ``draws`` draws of those images.
 
     Args:
-        autoencoder: a trained autoencoder (``encoder`` and ``code_dim``).
+        autoencoder: a trained autoencoder (``encoder`` and ``code_dim``) or VAE (its encoder
+            mean is the code: :func:`feature_encoder`).
         data: a ``DatasetSplits``; labels come from ``data.train``, accuracy from ``data.test``.
         labels: labelled images per draw, spread evenly over the classes.
         steps, lr: full-batch Adam steps and learning rate, the same for every arm.
         draws: draws of the labelled images (draw ``d`` uses seed ``seed + d``).
         hidden: the head's hidden units (:func:`classifier_head`; 0 for a linear head).
+        progress: a progress bar over the draws (tqdm).
 
     Returns:
         ``{"labels", "draws", "frozen_acc", "finetuned_acc", "scratch_acc"}`` (the means over
-        the draws) and ``"<arm>_accs"``, the per-draw accuracies, in draw order.
+        the draws), ``"<arm>_accs"``, the per-draw accuracies, in draw order, and
+        ``"frozen_minus_scratch"``, ``"finetuned_minus_scratch"``: the paired differences
+        (:func:`paired_difference`), what a claim that pretraining helps rests on.
     """
     if draws < 1:
         raise ValueError(f"feature_experiment: draws must be at least 1, got {draws}")
@@ -126,7 +145,7 @@ def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
     # 10 per class for 100 labels; fewer where a (small) training set has fewer
     per_class = max(1, min(labels // k, int(np.bincount(data.train.y, minlength=k).min())))
     accs: dict[str, list[float]] = {arm: [] for arm in ARMS}
-    for d in range(draws):
+    for d in _draws(draws, progress):
         idx = few_labels(data.train.y, per_class, seed + d)
         X, y = data.train.X[idx], data.train.y[idx]
         for arm, net in probe_networks(autoencoder, k, seed + d, hidden).items():
@@ -135,4 +154,24 @@ def feature_experiment(autoencoder, data, labels: int = 100, steps: int = 300,
     out: dict = {"labels": int(len(idx)), "draws": draws}
     out.update({f"{arm}_acc": float(np.mean(a)) for arm, a in accs.items()})
     out.update({f"{arm}_accs": a for arm, a in accs.items()})
+    for arm in ("frozen", "finetuned"):
+        out[f"{arm}_minus_scratch"] = paired_difference(accs[arm], accs["scratch"])
     return out
+
+
+def _draws(draws: int, progress: bool):
+    if not progress:
+        return range(draws)
+    from tqdm.auto import tqdm  # a dependency of striate
+
+    return tqdm(range(draws), desc=f"{draws} draws of the labels", leave=False,
+                dynamic_ncols=True)
+
+
+def paired_difference(a, b) -> dict:
+    """Mean of the per-draw differences ``a - b`` and its standard error (sample standard
+    deviation / sqrt(draws); None for one draw). Pairing by draw removes what a draw of the
+    labels does to both arms alike, which is most of an accuracy's spread."""
+    d = np.subtract(a, b, dtype=np.float64)
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None
+    return {"mean": float(d.mean()), "standard_error": se}

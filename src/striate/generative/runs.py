@@ -171,7 +171,7 @@ def train_run(kind: str, data, out_dir: str, *, data_spec: str = "digits",
         log(f"epoch {epoch:3d}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()
                                               if k not in ("epoch", "seconds"))
             + f"  ({record['seconds']:.0f} s)")
-    summary = {**(history[-1] if history else {}), **task.final_report(data)}
+    summary = {**(history[-1] if history else {}), **task.final_report(data, progress)}
     write_json(os.path.join(out_dir, "summary.json"), summary)
     return summary
 
