@@ -401,17 +401,17 @@ def winograd(batch=64, rounds=15):
         for m, _, opt, times in arms.values():
             times.append(step(m, opt))
     out = {}
-    for name, (m, layers, _, times) in arms.items():
-        chosen = [m_.algorithm if m_.algorithm == "im2col" else f"F({m_.tile}x{m_.tile})"
-                  for m_ in layers]
+    for name, (_, layers, _, times) in arms.items():
+        chosen = [c.algorithm if c.algorithm == "im2col" else f"F({c.tile}x{c.tile})"
+                  for c in layers]
         out[name] = {"step_seconds": float(np.median(times)), "layers": len(layers),
                      "winograd_layers": sum(c != "im2col" for c in chosen),
                      "chosen": {c: chosen.count(c) for c in sorted(set(chosen))}}
         if layers and layers[0].timings:  # auto: what each layer measured (fwd + bwd, best of 3)
             out[name]["per_layer"] = [
-                {"weight": list(m_.weight.shape), "chosen": c,
-                 "ms": {k: 1000 * v for k, v in m_.timings.items()}}
-                for m_, c in zip(layers, chosen)]
+                {"weight": list(conv.weight.shape), "chosen": c,
+                 "ms": {k: 1000 * v for k, v in conv.timings.items()}}
+                for conv, c in zip(layers, chosen)]
     return out
 
 
