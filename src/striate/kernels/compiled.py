@@ -27,6 +27,11 @@ single-threaded; :func:`striate.parallel.parallel_for` splits their work over th
   largest bin (several times the values, in temporaries of hundreds of MB for a few thousand
   regions); here one pass over each bin's own pixels, and a scatter-add for backward; used by
   ``striate.detect.ops.roi_pool``.
+- Winograd convolution: the input and output transforms and their adjoints, each sum of a few
+  rows of a tile done in one loop over a whole row of tiles, and the gathers between NHWC and
+  the tiles' layout; NumPy would take a pass over the chunk per nonzero of the matrices, and
+  its copies of short channel runs cost more than the transforms; used by
+  ``kernels/winograd.py``.
 """
 
 from __future__ import annotations
