@@ -192,9 +192,18 @@ class _Plan:
     def tiles(self, n):
         return n * self.th * self.tw
 
-    def split_buffer(self, n, channels):
-        """A zeroed (n, m th + 2, a, tw, channels) buffer for column-split padded images."""
-        return np.zeros((n, self.m * self.th + 2, self.a, self.tw, channels), self.dtype)
+    def split_buffer(self, n, channels, zeroed=True):
+        """An (n, m th + 2, a, tw, channels) buffer for column-split padded images (zeroed:
+        the padding a load leaves alone)."""
+        make = np.zeros if zeroed else np.empty
+        return make((n, self.m * self.th + 2, self.a, self.tw, channels), self.dtype)
+
+    def tile_buffer(self, n, channels):
+        """A reusable buffer for the transformed tiles of up to n images: ``buf(k)`` is the
+        (a^2, tiles of k images, channels) C-contiguous array at its start."""
+        flat = np.empty(self.a * self.a * self.tiles(n) * channels, self.dtype)
+        return lambda k: flat[:self.a * self.a * self.tiles(k) * channels].reshape(
+            self.a * self.a, self.tiles(k), channels)
 
     def load(self, xn, xq):
         """The images xn (n, H, W, C) into the column-split buffer xq (zero where padding)."""
@@ -263,12 +272,13 @@ def winograd_forward(x, w, b, pad: int = 1, tile: int = 2):
         nb = min(plan.nb, i1 - i0)
         xq = plan.split_buffer(nb, C)
         yq = np.empty((nb, plan.th, m, m, plan.tw, F), dt)
+        vbuf, mbuf = plan.tile_buffer(nb, C), plan.tile_buffer(nb, F)
         for s0, s1 in _chunks(i0, i1, plan.nb):
             n = s1 - s0
+            v, mm = vbuf(n), mbuf(n)
             plan.load(xn[s0:s1], xq[:n])
-            v = np.empty((a * a, plan.tiles(n), C), dtype=dt)
             plan.input(xq[:n], v)
-            plan.output(np.matmul(v, u), yq[:n])
+            plan.output(np.matmul(v, u, out=mm), yq[:n])
             plan.join_output(yq[:n], out[s0:s1])
 
     parallel_for(N, part, min_part=plan.nb)
@@ -296,20 +306,21 @@ def winograd_backward(dout, cache, need_dx=True, need_dw=True, need_db=True):
         du = np.zeros((a * a, C, F), dtype=dt) if need_dw else None
         nb = min(plan.nb, i1 - i0)
         xq = plan.split_buffer(nb, C) if need_dw else None
-        dxq = np.empty((nb, plan.m * plan.th + 2, a, plan.tw, C), dt) if need_dx else None
+        dxq = plan.split_buffer(nb, C, zeroed=False) if need_dx else None
         dyq = np.empty((nb, plan.th, m, m, plan.tw, F), dt)
+        # V (dW) and dV (dx) are never needed at the same time: one buffer serves both
+        vbuf, mbuf = plan.tile_buffer(nb, C), plan.tile_buffer(nb, F)
         for s0, s1 in _chunks(i0, i1, plan.nb):
-            n, t = s1 - s0, plan.tiles(s1 - s0)
+            n = s1 - s0
+            dm, v = mbuf(n), vbuf(n)
             plan.split_output(dyn[s0:s1], dyq[:n])
-            dm = np.empty((a * a, t, F), dtype=dt)
             plan.output_adjoint(dyq[:n], dm)
             if need_dw:
                 plan.load(xn[s0:s1], xq[:n])
-                v = np.empty((a * a, t, C), dtype=dt)
                 plan.input(xq[:n], v)
                 du += np.matmul(v.transpose(0, 2, 1), dm)
             if need_dx:
-                plan.input_adjoint(np.matmul(dm, ut), dxq[:n])
+                plan.input_adjoint(np.matmul(dm, ut, out=v), dxq[:n])
                 plan.store(dxq[:n], dx[s0:s1])
         return du
 

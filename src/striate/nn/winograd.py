@@ -16,7 +16,7 @@ import numpy as np
 
 from ..kernels.conv import conv_backward, conv_forward
 from ..kernels.winograd import TILES, winograd_backward, winograd_forward
-from ..ops.winograd import conv2d_winograd
+from ..ops.winograd import check_tile, conv2d_winograd
 from .conv import Conv2d
 
 __all__ = ["use_winograd", "winograd_eligible", "WinogradConv2d"]
@@ -69,14 +69,15 @@ class WinogradConv2d(Conv2d):
             out, cache = winograd_forward(x, w, b, pad, m)
             winograd_backward(np.ones_like(out), cache)
 
-        timings = {"im2col": _best(direct, repeats)}
-        for m in TILES:
-            timings[f"winograd F({m}x{m})"] = _best(lambda m=m: wino(m), repeats)
-        best = min(timings, key=timings.get)
+        # each candidate: its name in ``timings``, (algorithm, tile), its forward + backward
+        candidates = [("im2col", ("im2col", self.tile), direct)]
+        candidates += [(f"winograd F({m}x{m})", ("winograd", m), lambda m=m: wino(m))
+                       for m in TILES]
+        timings = {name: _best(run, repeats) for name, _, run in candidates}
+        _, (algorithm, tile), _ = min(candidates, key=lambda c: timings[c[0]])
         object.__setattr__(self, "timings", timings)
-        object.__setattr__(self, "algorithm", "im2col" if best == "im2col" else "winograd")
-        if best != "im2col":
-            object.__setattr__(self, "tile", int(best.split("(")[1].split("x")[0]))
+        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "tile", tile)
 
 
 def use_winograd(model, mode: str = "auto", tile: int = 2) -> list:
@@ -85,8 +86,7 @@ def use_winograd(model, mode: str = "auto", tile: int = 2) -> list:
     layer's first input), or ``"never"`` (back to im2col). Returns the layers."""
     if mode not in ("auto", "always", "never"):
         raise ValueError(f"use_winograd: mode must be 'auto', 'always' or 'never', got {mode!r}")
-    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile not in TILES:
-        raise ValueError(f"use_winograd: tile must be one of {TILES}, got {tile!r}")
+    check_tile("use_winograd", tile)
     layers = [m for m in model.modules() if winograd_eligible(m)]
     for m in layers:
         if type(m) is Conv2d:

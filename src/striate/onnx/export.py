@@ -131,20 +131,26 @@ def _batch_norm(w, n):
 def _linear(w, n):
     x, weight, *b = n.inputs
     b = b[0] if b else None
-    if len(w.g.meta[x][0]) == 2:
-        ins = [w.value(x), w.value(weight)] + ([w.value(b)] if b else [])
-        w.add("Gemm", ins, n.outputs, transB=1)
-        return
     wt = w.array(weight)
-    if wt is not None:
-        rhs = w.const(np.ascontiguousarray(wt.T), "weight_t")
+    _emit_linear(w, w.value(x), len(w.g.meta[x][0]), w.value(weight), w.value(b) if b else None,
+                 n.outputs, None if wt is None else np.ascontiguousarray(wt.T))
+
+
+def _emit_linear(w, x, ndim, weight, bias, outputs, weight_t=None):
+    """``x @ weight^T (+ bias)`` for ONNX names x (ndim dims), weight and bias (or None): Gemm
+    for a matrix, MatMul with the transposed weight (``weight_t``, its array when known) else."""
+    if ndim == 2:
+        w.add("Gemm", [x, weight] + ([bias] if bias else []), outputs, transB=1)
+        return
+    if weight_t is not None:
+        rhs = w.const(weight_t, "weight_t")
     else:
-        rhs = w.add("Transpose", [w.value(weight)], [w.fresh("wt")], perm=[1, 0])[0]
-    if b:
-        y = w.add("MatMul", [w.value(x), rhs], [w.fresh("mm")])[0]
-        w.add("Add", [y, w.value(b)], n.outputs)
+        rhs = w.add("Transpose", [weight], [w.fresh("wt")], perm=[1, 0])[0]
+    if bias:
+        y = w.add("MatMul", [x, rhs], [w.fresh("mm")])[0]
+        w.add("Add", [y, bias], outputs)
     else:
-        w.add("MatMul", [w.value(x), rhs], n.outputs)
+        w.add("MatMul", [x, rhs], outputs)
 
 
 def _reshape(w, n):
@@ -412,21 +418,14 @@ def _int8_layer(w, n):
     wz = w.const(np.asarray(layer.w_zp).astype(np.int8).reshape(shape), "weight_zero_point")
     wd = w.add("DequantizeLinear", [w.const(layer.qw, "weight_int8"), ws, wz],
                [w.fresh("weight_dq")], axis=0)[0]
-    bias = [] if layer.qb is None else [
-        w.const((layer.qb * layer.acc_scale).astype(np.float32), "bias")]
+    bias = None if layer.qb is None else w.const(
+        (layer.qb * layer.acc_scale).astype(np.float32), "bias")
     if isinstance(layer, QuantizedConv2d):
         (ph, pw), k = layer.padding, layer.kernel
-        w.add("Conv", [xd, wd, *bias], n.outputs, kernel_shape=list(k),
+        w.add("Conv", [xd, wd] + ([bias] if bias else []), n.outputs, kernel_shape=list(k),
               strides=list(layer.stride), pads=[ph, pw, ph, pw])
-    elif len(w.g.meta[x][0]) == 2:
-        w.add("Gemm", [xd, wd, *bias], n.outputs, transB=1)
     else:
-        wt = w.add("Transpose", [wd], [w.fresh("weight_t")], perm=[1, 0])[0]
-        if bias:
-            y = w.add("MatMul", [xd, wt], [w.fresh("mm")])[0]
-            w.add("Add", [y, bias[0]], n.outputs)
-        else:
-            w.add("MatMul", [xd, wt], n.outputs)
+        _emit_linear(w, xd, len(w.g.meta[x][0]), wd, bias, n.outputs)
 
 
 _EXPORTERS = {

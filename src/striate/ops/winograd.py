@@ -13,7 +13,14 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels.winograd import TILES, winograd_backward, winograd_forward
 
-__all__ = ["conv2d_winograd"]
+__all__ = ["check_tile", "conv2d_winograd"]
+
+
+def check_tile(fn: str, tile) -> None:
+    """Raise ``ValueError`` naming ``fn`` unless tile is one of the output tile sizes
+    (:data:`striate.kernels.winograd.TILES`)."""
+    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile not in TILES:
+        raise ValueError(f"{fn}: tile must be one of {TILES}, got {tile!r}")
 
 
 class WinogradConv2d(Function):
@@ -50,6 +57,5 @@ def conv2d_winograd(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                          f"shape {tuple(weight.shape)})")
     if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
         raise ValueError(f"conv2d_winograd: padding must be an int >= 0, got {padding!r}")
-    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile not in TILES:
-        raise ValueError(f"conv2d_winograd: tile must be one of {TILES}, got {tile!r}")
+    check_tile("conv2d_winograd", tile)
     return WinogradConv2d.apply(input, weight, bias, padding, tile)
