@@ -293,12 +293,10 @@ def _probe(encoder, input_shape, data, draws: int, steps: int = 300, lr: float =
     full-batch steps) on any encoder module, with the fine-tuned arm's encoder optionally at its
     own learning rate ``enc_lr`` and after ``probe_first`` steps on the frozen encoder. Returns
     the per-draw test accuracies of each arm."""
-    import copy
-
-    from striate import backend, nn, no_grad
+    from striate import nn, no_grad
     from striate import ops as F
     from striate.autograd.tensor import Tensor
-    from striate.generative.features import _accuracy, classifier_head, few_labels
+    from striate.generative.features import _accuracy, arm_networks, few_labels
     from striate.optim import Adam
 
     def fit(net, X, y, n, enc_rate):
@@ -319,20 +317,13 @@ def _probe(encoder, input_shape, data, draws: int, steps: int = 300, lr: float =
     for d in range(draws):
         idx = few_labels(data.train.y, 10, d)
         X, y = data.train.X[idx], data.train.y[idx]
-        for arm in accs:
-            enc = copy.deepcopy(encoder)
-            if arm == "scratch":
-                backend.manual_seed(d + 1)
-                for m in enc.modules():
-                    if hasattr(m, "reset_parameters"):
-                        m.reset_parameters()
-            for p in enc.parameters():
-                p.requires_grad_(arm == "scratch")
-            backend.manual_seed(d)
-            net = nn.Sequential(nn.Sequential(enc, nn.Flatten()), classifier_head(dim, 10))
-            if arm == "finetuned":
+        nets = arm_networks(nn.Sequential(encoder, nn.Flatten()), dim, 10, seed=d)
+        for arm, net in nets.items():
+            if arm == "finetuned":  # probe_first steps on the frozen encoder first
+                for p in net[0].parameters():
+                    p.requires_grad_(False)
                 fit(net, X, y, probe_first, lr)
-                for p in enc.parameters():
+                for p in net[0].parameters():
                     p.requires_grad_(True)
             n = scratch_steps if arm == "scratch" and scratch_steps else steps
             fit(net, X, y, n, lr if enc_lr is None or arm == "scratch" else enc_lr)

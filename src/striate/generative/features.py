@@ -25,8 +25,8 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..optim import Adam
 
-__all__ = ["ARMS", "classifier_head", "feature_encoder", "feature_experiment", "few_labels",
-           "paired_difference", "probe_networks"]
+__all__ = ["ARMS", "arm_networks", "classifier_head", "feature_encoder", "feature_experiment",
+           "few_labels", "paired_difference", "probe_networks"]
 
 ARMS = ("frozen", "finetuned", "scratch")
 
@@ -82,6 +82,14 @@ def probe_networks(autoencoder, num_classes: int, seed: int = 0,
     (drawn after ``manual_seed(seed)``); the pretrained model itself is never touched.
     """
     pretrained, code_dim = feature_encoder(autoencoder)
+    return arm_networks(pretrained, code_dim, num_classes, seed, hidden)
+
+
+def arm_networks(pretrained: nn.Module, code_dim: int, num_classes: int, seed: int = 0,
+                 hidden: int = 64) -> dict[str, nn.Sequential]:
+    """:func:`probe_networks` for any encoder module ``pretrained`` whose output has
+    ``code_dim`` numbers (copied, never touched): ``pretrained -> classifier_head`` as the
+    frozen, fine-tuned and scratch arms, the head drawn after ``manual_seed(seed)``."""
     nets = {}
     for arm in ARMS:
         encoder = copy.deepcopy(pretrained)
